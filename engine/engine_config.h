@@ -1,0 +1,73 @@
+// Runtime settings of the engine (no epidemic knowledge). Mirrors the
+// `engine:`, `state:`, `kafka:` and `metrics:` sections of config/epistream.yaml.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "engine/event_time.h"
+
+namespace epistream {
+
+struct WatermarkConfig {
+  // Bounded out-of-orderness subtracted from the max event time. Default: 5m
+  DurationMs out_of_orderness = 5 * kMinuteMs;
+  // Events older than watermark - allowed_lateness are dead-lettered too_late. Default: 1h
+  DurationMs allowed_lateness = kHourMs;
+  // A partition with no events for this long (wall clock) stops holding the
+  // watermark back. Default: 30s
+  DurationMs idle_timeout = 30 * kSecondMs;
+};
+
+struct StateConfig {
+  // RocksDB directory; empty means a fresh temporary directory. Default: ""
+  std::string dir;
+  // Event-time retention of all per-person state and event-id dedupe. Default: 21d
+  DurationMs retention = 21 * kDayMs;
+  // Shared RocksDB block cache for the whole process. Default: 256 MiB
+  uint64_t block_cache_bytes = 256ull << 20;
+  // Shared memtable budget (WriteBufferManager) for the whole process. Default: 128 MiB
+  uint64_t write_buffer_bytes = 128ull << 20;
+  // Decoded hot person states kept in memory in front of RocksDB. Default: 200000
+  uint64_t cache_entries = 200000;
+  // fsync the WAL at each checkpoint. Default: false (WAL written, OS-buffered)
+  bool sync = false;
+};
+
+struct CheckpointConfig {
+  // Wall-clock interval between checkpoints. Default: 1s
+  DurationMs interval = kSecondMs;
+  // Also checkpoint after this many events (bounds replay after a crash). Default: 200000
+  uint64_t max_events = 200000;
+};
+
+struct KafkaConfig {
+  // bootstrap.servers of the cluster. Default: "127.0.0.1:9092"
+  std::string brokers = "127.0.0.1:9092";
+  // Consumer group id. Default: "epistream"
+  std::string group = "epistream";
+  // Extra librdkafka properties passed through as-is (TLS, SASL...). Default: {}
+  std::map<std::string, std::string> properties;
+};
+
+struct MetricsConfig {
+  // Port of the HTTP endpoint serving /metrics; 0 disables it. Default: 9464
+  int port = 9464;
+  // Address to bind. Default: "127.0.0.1"
+  std::string bind = "127.0.0.1";
+};
+
+struct EngineConfig {
+  WatermarkConfig watermark;
+  StateConfig state;
+  CheckpointConfig checkpoint;
+  KafkaConfig kafka;
+  MetricsConfig metrics;
+  // Local timezone for calendar days (once-per-day rules, clinic days). Default: "+08:00"
+  int tz_offset_minutes = 8 * 60;
+  // Messages above this size are dead-lettered too_large. Default: 65536
+  uint64_t max_message_bytes = 64 * 1024;
+};
+
+}  // namespace epistream
