@@ -1,0 +1,83 @@
+#include "engine/watermark_tracker.h"
+
+#include <algorithm>
+
+#include "engine/byte_codec.h"
+
+namespace epistream {
+
+void WatermarkTracker::Assign(int32_t partition, int64_t wall_ms) {
+  auto [it, inserted] = partitions_.try_emplace(partition);
+  if (inserted) it->second.last_event_wall_ms = wall_ms;
+}
+
+void WatermarkTracker::Revoke(int32_t partition) { partitions_.erase(partition); }
+
+void WatermarkTracker::Observe(int32_t partition, TimestampMs ts, int64_t wall_ms) {
+  PartitionProgress& p = partitions_[partition];
+  p.max_ts = std::max(p.max_ts, ts);
+  p.last_event_wall_ms = wall_ms;
+}
+
+TimestampMs WatermarkTracker::Update(int64_t wall_ms) {
+  TimestampMs low = INT64_MAX;
+  bool any = false;
+  for (const auto& [part, p] : partitions_) {
+    if (wall_ms - p.last_event_wall_ms > cfg_.idle_timeout) continue;  // idle
+    any = true;
+    low = std::min(low, p.max_ts == kMinTimestamp ? kMinTimestamp : p.max_ts - cfg_.out_of_orderness);
+  }
+  if (!any) {
+    // Every partition idle: the watermark follows the most advanced one, so
+    // timers of a quiet city still fire once the data stops.
+    low = kMinTimestamp;
+    for (const auto& [part, p] : partitions_) {
+      if (p.max_ts != kMinTimestamp) low = std::max(low, p.max_ts - cfg_.out_of_orderness);
+    }
+  }
+  watermark_ = std::max({watermark_, low, floor_});
+  return watermark_;
+}
+
+void WatermarkTracker::AdvanceTo(TimestampMs ts) {
+  floor_ = std::max(floor_, ts);
+  watermark_ = std::max(watermark_, floor_);
+}
+
+TimestampMs WatermarkTracker::max_seen() const {
+  TimestampMs m = kMinTimestamp;
+  for (const auto& [part, p] : partitions_) m = std::max(m, p.max_ts);
+  return m;
+}
+
+std::string WatermarkTracker::Encode() const {
+  std::string out;
+  ByteWriter w(&out);
+  w.U8(1);  // version
+  w.SignedVarint(floor_);
+  w.SignedVarint(watermark_);
+  w.Varint(partitions_.size());
+  for (const auto& [part, p] : partitions_) {
+    w.SignedVarint(part);
+    w.SignedVarint(p.max_ts);
+  }
+  return out;
+}
+
+Status WatermarkTracker::Decode(std::string_view bytes) {
+  ByteReader r(bytes);
+  if (r.U8() != 1) return Status::Corruption("watermark: unknown version");
+  floor_ = r.SignedVarint();
+  watermark_ = r.SignedVarint();
+  const uint64_t n = r.Varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const auto part = static_cast<int32_t>(r.SignedVarint());
+    const TimestampMs max_ts = r.SignedVarint();
+    PartitionProgress& p = partitions_[part];
+    p.max_ts = std::max(p.max_ts, max_ts);
+  }
+  if (!r.ok() || !r.done()) return Status::Corruption("watermark: truncated record");
+  return Status::Ok();
+}
+
+}  // namespace epistream

@@ -1,0 +1,47 @@
+#include "operators/person_registry.h"
+
+#include "engine/byte_codec.h"
+#include "engine/state_keys.h"
+
+namespace epistream {
+namespace {
+constexpr char kPersonSub = 'P';
+}
+
+Status PersonRegistry::Load() {
+  persons_.clear();
+  const std::string prefix = state_keys::Global(kPersonSub, "");
+  bool corrupt = false;
+  EPI_RETURN_IF_ERROR(store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    ByteReader r(v);
+    PersonInfo info;
+    info.community_id = std::string(r.Str());
+    info.occupation = static_cast<Occupation>(r.U8() & 3);
+    if (!r.ok()) {
+      corrupt = true;
+      return false;
+    }
+    persons_.emplace(std::string(k.substr(prefix.size())), std::move(info));
+    return true;
+  }));
+  if (corrupt) return Status::Corruption("person registry: undecodable record");
+  return Status::Ok();
+}
+
+void PersonRegistry::Apply(const Event& rec) {
+  PersonInfo& info = persons_[rec.person_id];
+  info.community_id = rec.community_id;
+  info.occupation = rec.occupation;
+  std::string value;
+  ByteWriter w(&value);
+  w.Str(info.community_id);
+  w.U8(static_cast<uint8_t>(info.occupation));
+  store_->Put(state_keys::Global(kPersonSub, rec.person_id), value);
+}
+
+const PersonInfo* PersonRegistry::Find(std::string_view person_id) const {
+  auto it = persons_.find(std::string(person_id));
+  return it == persons_.end() ? nullptr : &it->second;
+}
+
+}  // namespace epistream

@@ -1,0 +1,268 @@
+#include "operators/person_stage.h"
+
+#include <algorithm>
+
+#include "engine/byte_codec.h"
+#include "engine/state_keys.h"
+#include "operators/rules/abnormal_code_rule.h"
+#include "operators/rules/fever_rules.h"
+#include "operators/rules/quarantine_rule.h"
+#include "operators/rules/returnee_rule.h"
+
+namespace epistream {
+namespace {
+
+constexpr char kIndexSub = 'R';
+constexpr char kTimerSub = 'T';
+
+}  // namespace
+
+PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
+                         const RiskAreaTable* areas, const PersonRegistry* registry)
+    : opts_(opts), store_(store), areas_(areas), registry_(registry),
+      cache_(store, opts.cache_entries) {}
+
+Status PersonStage::AddPartition(uint16_t partition) {
+  auto timers = std::make_unique<TimerService>(
+      store_, state_keys::PartitionPrefix(partition, kTimerSub));
+  EPI_RETURN_IF_ERROR(timers->Load());
+  timers_[partition] = std::move(timers);
+  return Status::Ok();
+}
+
+void PersonStage::RemovePartition(uint16_t partition) {
+  timers_.erase(partition);
+  cache_.DropPartition(partition);
+}
+
+size_t PersonStage::pending_timers() const {
+  size_t n = 0;
+  for (const auto& [p, t] : timers_) n += t->size();
+  return n;
+}
+
+std::string PersonStage::IndexKey(uint16_t partition, std::string_view region, TimestampMs ts,
+                                  std::string_view person) {
+  std::string k = state_keys::PartitionPrefix(partition, kIndexSub);
+  k.append(region);
+  k.push_back('\0');
+  ByteWriter(&k).OrderedI64(ts);
+  k.append(person);
+  return k;
+}
+
+void PersonStage::AfterExposure(RuleContext& ctx, const ExposureRecord& x) {
+  if (x.level == RiskLevel::kHigh) {
+    QuarantineRule::Start(ctx.state, x.entry_ts, ctx.rules.quarantine_high_risk, x.entry_event_id);
+  }
+  FeverRules::OnExposure(ctx, x);
+}
+
+Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
+                            std::vector<Alert>* alerts) {
+  *duplicate = false;
+  if (timers_.find(partition) == timers_.end()) EPI_RETURN_IF_ERROR(AddPartition(partition));
+  Result<PersonState*> got = cache_.Get(partition, e.person_id);
+  if (!got.ok()) return got.status();
+  PersonState& s = **got;
+  if (!s.MarkSeen(EventIdHash(e.type, e.event_id), e.ts)) {
+    *duplicate = true;
+    return Status::Ok();
+  }
+  s.last_ts = std::max(s.last_ts, e.ts);
+  RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, e.person_id, s, alerts,
+                  timers_[partition].get()};
+  switch (e.type) {
+    case EventType::kTransport: {
+      EntryRecord entry;
+      entry.ts = e.ts;
+      entry.event_id = e.event_id;
+      entry.hub_id = e.hub_id;
+      entry.mode = e.mode;
+      entry.category = e.category;
+      entry.regions.reserve(1 + e.trip_regions.size());
+      entry.regions.push_back(e.origin_region);
+      for (const std::string& r : e.trip_regions) {
+        if (std::find(entry.regions.begin(), entry.regions.end(), r) == entry.regions.end())
+          entry.regions.push_back(r);
+      }
+      for (const std::string& r : entry.regions) {
+        store_->Put(IndexKey(partition, r, e.ts, e.person_id), {});
+      }
+      if (e.category == TravelCategory::kInboundReleased) {
+        QuarantineRule::Start(s, e.ts, opts_.rules.quarantine_inbound, e.event_id);
+      }
+      s.entries.push_back(entry);
+      for (const ExposureRecord& x : ReturneeRule::OnEntry(ctx, entry, *areas_, false)) {
+        AfterExposure(ctx, x);
+      }
+      break;
+    }
+    case EventType::kScan:
+      if (e.venue_kind == VenueKind::kTestSite) {
+        s.tests.push_back(e.ts);
+      } else if (e.venue_kind != VenueKind::kHospital &&
+                 e.venue_kind != VenueKind::kTransportStation) {
+        s.trail.push_back({e.ts, e.venue_id, e.venue_kind});
+      }
+      QuarantineRule::OnScan(ctx, e);
+      AbnormalCodeRule::OnScan(ctx, e);
+      break;
+    case EventType::kFever:
+      s.fevers.push_back({e.ts, e.event_id, e.clinic_id, e.temp_c, false});
+      FeverRules::OnFever(ctx, e, registry_->Find(e.person_id));
+      break;
+    default:
+      return Status::InvalidArgument("person stage: not a stream event");
+  }
+  return Status::Ok();
+}
+
+Status PersonStage::OnListing(const Event& rec, std::vector<Alert>* alerts) {
+  if (rec.level == RiskLevel::kLow) return Status::Ok();
+  ListingInterval iv;
+  if (!areas_->IntervalAt(rec.region, rec.ts, &iv)) return Status::Ok();
+  TimestampMs lo = iv.listed_at - opts_.rules.risk_lookback;
+  if (watermark_ != kMinTimestamp) lo = std::max(lo, watermark_ - opts_.rules.retroactive_window);
+  const TimestampMs hi = iv.delisted_at;
+  for (auto& [partition, timers] : timers_) {
+    const std::string prefix = state_keys::PartitionPrefix(partition, kIndexSub) + rec.region;
+    std::vector<IndexHit> hits;
+    EPI_RETURN_IF_ERROR(store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
+      std::string_view rest = k.substr(prefix.size() - rec.region.size());
+      const size_t nul = rest.find('\0');
+      if (nul == std::string_view::npos || rest.size() < nul + 9) return true;
+      ByteReader r(rest.substr(nul + 1));
+      const TimestampMs ts = r.OrderedI64();
+      if (ts >= lo && ts <= hi) {
+        hits.push_back({std::string(rest.substr(0, nul)), ts, std::string(r.Rest())});
+      }
+      return true;
+    }));
+    // Oldest arrival first, so the alert order is that of event time.
+    std::stable_sort(hits.begin(), hits.end(), [](const IndexHit& a, const IndexHit& b) {
+      return std::tie(a.ts, a.person, a.region) < std::tie(b.ts, b.person, b.region);
+    });
+    for (const IndexHit& h : hits) {
+      Result<PersonState*> got = cache_.Get(partition, h.person);
+      if (!got.ok()) return got.status();
+      PersonState& s = **got;
+      if (s.HasExposure(rec.region)) continue;
+      auto entry = std::find_if(s.entries.begin(), s.entries.end(), [&](const EntryRecord& e) {
+        return e.ts == h.ts &&
+               std::find(e.regions.begin(), e.regions.end(), h.region) != e.regions.end();
+      });
+      if (entry == s.entries.end()) continue;
+      Coverage cov;
+      if (!areas_->CoverageOf(rec.region, entry->ts, opts_.rules.risk_lookback, &cov)) continue;
+      RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, h.person, s, alerts, timers.get()};
+      const EntryRecord entry_copy = *entry;  // Flag may grow s.entries' neighbours
+      if (auto x = ReturneeRule::Flag(ctx, entry_copy, cov, /*retroactive=*/true)) {
+        AfterExposure(ctx, *x);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status PersonStage::FireTimer(uint16_t partition, const Timer& t, std::vector<Alert>* alerts) {
+  if (t.kind != kTimerTestDeadline) return Status::Ok();
+  const size_t nul = t.key.find('\0');
+  if (nul == std::string::npos) return Status::Corruption("test-deadline timer key");
+  const std::string_view person = std::string_view(t.key).substr(0, nul);
+  const std::string_view entry_id = std::string_view(t.key).substr(nul + 1);
+  Result<PersonState*> got = cache_.Get(partition, person);
+  if (!got.ok()) return got.status();
+  RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, person, **got, alerts,
+                  timers_[partition].get()};
+  ReturneeRule::OnTestDeadline(ctx, entry_id);
+  return Status::Ok();
+}
+
+Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
+  watermark_ = std::max(watermark_, wm);
+  for (;;) {
+    // The earliest due timer over all partitions, so firing order does not
+    // depend on how partitions are spread over instances.
+    uint16_t best_partition = 0;
+    TimerService* best = nullptr;
+    for (auto& [p, timers] : timers_) {
+      if (timers->next_due() <= watermark_ && (best == nullptr || timers->next_due() < best->next_due())) {
+        best = timers.get();
+        best_partition = p;
+      }
+    }
+    if (best == nullptr) break;
+    Timer t;
+    if (!best->PopDue(watermark_, &t)) break;
+    EPI_RETURN_IF_ERROR(FireTimer(best_partition, t, alerts));
+  }
+  if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
+    const int64_t bucket = watermark_ / opts_.sweep_interval;
+    if (bucket != last_sweep_bucket_) {
+      if (last_sweep_bucket_ != INT64_MIN) EPI_RETURN_IF_ERROR(Sweep(watermark_));
+      last_sweep_bucket_ = bucket;
+    }
+  }
+  return Status::Ok();
+}
+
+void PersonStage::Prune(PersonState& s) const {
+  if (watermark_ == kMinTimestamp) return;
+  s.Prune(watermark_ - opts_.retention,
+          watermark_ - opts_.rules.venue_trail - opts_.allowed_lateness);
+}
+
+Status PersonStage::Flush() {
+  return cache_.Flush([this](PersonState& s) { Prune(s); });
+}
+
+Status PersonStage::Sweep(TimestampMs wm) {
+  EPI_RETURN_IF_ERROR(Flush());
+  const TimestampMs horizon = wm - opts_.retention;
+  const TimestampMs index_horizon =
+      wm - std::max(opts_.rules.retroactive_window, opts_.rules.risk_lookback) -
+      opts_.allowed_lateness;
+  for (auto& [partition, timers] : timers_) {
+    std::vector<std::string> expired;
+    std::vector<std::pair<std::string, std::string>> rewritten;
+    const std::string sprefix = state_keys::PartitionPrefix(partition, 'S');
+    Status decode_error;
+    EPI_RETURN_IF_ERROR(store_->Scan(sprefix, PrefixEnd(sprefix), [&](std::string_view k, std::string_view v) {
+      PersonState s;
+      Status st = s.Decode(v);
+      if (!st.ok()) {
+        decode_error = st;
+        return false;
+      }
+      if (s.last_ts < horizon) {
+        expired.emplace_back(k);
+        return true;
+      }
+      const size_t before = v.size();
+      Prune(s);
+      std::string enc;
+      s.Encode(&enc);
+      if (enc.size() != before) rewritten.emplace_back(std::string(k), std::move(enc));
+      return true;
+    }));
+    EPI_RETURN_IF_ERROR(decode_error);
+    for (const std::string& k : expired) {
+      cache_.Erase(partition, std::string_view(k).substr(sprefix.size()));
+    }
+    for (const auto& [k, v] : rewritten) store_->Put(k, v);
+    std::vector<std::string> old_index;
+    const std::string iprefix = state_keys::PartitionPrefix(partition, kIndexSub);
+    EPI_RETURN_IF_ERROR(store_->Scan(iprefix, PrefixEnd(iprefix), [&](std::string_view k, std::string_view) {
+      const size_t nul = k.find('\0', iprefix.size());
+      if (nul == std::string_view::npos || k.size() < nul + 9) return true;
+      ByteReader r(k.substr(nul + 1, 8));
+      if (r.OrderedI64() < index_horizon) old_index.emplace_back(k);
+      return true;
+    }));
+    for (const std::string& k : old_index) store_->Delete(k);
+  }
+  return Status::Ok();
+}
+
+}  // namespace epistream

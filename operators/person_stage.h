@@ -1,0 +1,95 @@
+// PersonStage: the keyed-by-person operator. For each scan, transport and
+// fever event it updates the person's windows and runs the person rules; for
+// each new risk-area listing it finds earlier arrivals by a range scan of the
+// arrivals index (retroactive alerts); when the watermark advances it fires
+// due timers (test deadlines) and, once per sweep interval of event time,
+// deletes state older than the retention.
+//
+// Lifecycle: construct, AddPartition for each owned input partition (loads its
+// timers), then On* calls; Flush before every checkpoint commit;
+// RemovePartition after the final checkpoint of a revoked partition.
+//
+// Threading: every method runs on the one stage thread; not thread-safe.
+// Determinism: outputs depend only on the order of calls and their arguments.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "engine/kv_store.h"
+#include "engine/status.h"
+#include "engine/timer_service.h"
+#include "operators/alert.h"
+#include "operators/event.h"
+#include "operators/person_cache.h"
+#include "operators/person_registry.h"
+#include "operators/risk_area_table.h"
+#include "operators/rules_config.h"
+
+namespace epistream {
+
+struct PersonStageOptions {
+  RulesConfig rules;
+  // Event-time retention of all person state. Default: 21d
+  DurationMs retention = 21 * kDayMs;
+  // Allowed lateness of the watermark (kept windows stretch by it). Default: 1h
+  DurationMs allowed_lateness = kHourMs;
+  // Local timezone offset for calendar days. Default: +08:00
+  int tz_offset_minutes = 8 * 60;
+  // Decoded states kept in memory. Default: 200000
+  size_t cache_entries = 200000;
+  // Event time between retention sweeps. Default: 1d
+  DurationMs sweep_interval = kDayMs;
+};
+
+class PersonStage {
+ public:
+  PersonStage(const PersonStageOptions& opts, KvStore* store, const RiskAreaTable* areas,
+              const PersonRegistry* registry);
+
+  Status AddPartition(uint16_t partition);
+  void RemovePartition(uint16_t partition);
+
+  // A scan, transport or fever event of `partition`. *duplicate is set when
+  // (type, event_id) was already applied for this person (nothing changes).
+  Status OnEvent(const Event& e, uint16_t partition, bool* duplicate, std::vector<Alert>* alerts);
+
+  // A risk_area record just applied to the table: arrivals it covers that
+  // were processed before it fire now, if within the retroactive window.
+  Status OnListing(const Event& rec, std::vector<Alert>* alerts);
+
+  // The watermark reached `wm`: fire due timers in (time, kind, key) order.
+  Status OnWatermark(TimestampMs wm, std::vector<Alert>* alerts);
+
+  // Stages every dirty state into the store (call before Commit).
+  Status Flush();
+
+  size_t cached_persons() const { return cache_.size(); }
+  size_t pending_timers() const;
+
+ private:
+  struct IndexHit {
+    std::string region;
+    TimestampMs ts;
+    std::string person;
+  };
+  static std::string IndexKey(uint16_t partition, std::string_view region, TimestampMs ts,
+                              std::string_view person);
+  void AfterExposure(struct RuleContext& ctx, const ExposureRecord& x);
+  Status FireTimer(uint16_t partition, const Timer& t, std::vector<Alert>* alerts);
+  Status Sweep(TimestampMs wm);
+  void Prune(PersonState& s) const;
+
+  PersonStageOptions opts_;
+  KvStore* store_;
+  const RiskAreaTable* areas_;
+  const PersonRegistry* registry_;
+  PersonCache cache_;
+  std::map<uint16_t, std::unique_ptr<TimerService>> timers_;
+  TimestampMs watermark_ = kMinTimestamp;
+  int64_t last_sweep_bucket_ = INT64_MIN;
+};
+
+}  // namespace epistream

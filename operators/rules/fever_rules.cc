@@ -1,0 +1,67 @@
+#include "operators/rules/fever_rules.h"
+
+#include <fmt/format.h>
+
+namespace epistream {
+
+void FeverRules::EmitReturnee(RuleContext& ctx, FeverRecord& fever, const ExposureRecord& x) {
+  fever.returnee_alerted = true;
+  Alert a;
+  a.rule = kFeverReturnee;
+  a.severity = kSeverityCritical;
+  a.person_id = std::string(ctx.person_id);
+  a.ts = fever.ts;
+  a.alert_id = MakeAlertId(a.rule, ctx.person_id, fever.event_id);
+  a.evidence_json.push_back('[');
+  evidence::FeverRecord(fever, ctx.tz_offset_minutes, &a.evidence_json);
+  for (const EntryRecord& e : ctx.state.entries) {
+    if (e.event_id == x.entry_event_id) evidence::Entry(e, ctx.tz_offset_minutes, &a.evidence_json);
+  }
+  evidence::Listing(x.area, x.listing_event_id, x.listed_at, x.level, ctx.tz_offset_minutes,
+                    &a.evidence_json);
+  a.evidence_json.push_back(']');
+  const double days = static_cast<double>(fever.ts - x.entry_ts) / kDayMs;
+  a.explanation =
+      fmt::format("fever {:.1f} C at clinic {}, {:.1f} days after arriving from {} ({} risk)",
+                  fever.temp_c, fever.clinic_id, days, x.area, RiskLevelName(x.level));
+  ctx.alerts->push_back(std::move(a));
+}
+
+void FeverRules::OnFever(RuleContext& ctx, const Event& fever, const PersonInfo* info) {
+  FeverRecord& rec = ctx.state.fevers.back();
+  // The most recent qualifying exposure explains the alert best.
+  const ExposureRecord* best = nullptr;
+  for (const ExposureRecord& x : ctx.state.exposures) {
+    if (x.entry_ts <= fever.ts && x.entry_ts >= fever.ts - ctx.rules.fever_exposure_lookback &&
+        (best == nullptr || x.entry_ts > best->entry_ts)) {
+      best = &x;
+    }
+  }
+  if (best != nullptr) EmitReturnee(ctx, rec, *best);
+
+  if (info != nullptr && info->occupation != Occupation::kOther) {
+    Alert a;
+    a.rule = kFeverKeyWorker;
+    a.severity = kSeverityWarning;
+    a.person_id = std::string(ctx.person_id);
+    a.ts = fever.ts;
+    a.alert_id = MakeAlertId(a.rule, ctx.person_id, fever.event_id);
+    a.evidence_json.push_back('[');
+    evidence::Fever(fever, ctx.tz_offset_minutes, &a.evidence_json);
+    a.evidence_json.push_back(']');
+    a.explanation = fmt::format("fever {:.1f} C at clinic {}; registered {} worker", fever.temp_c,
+                                fever.clinic_id, OccupationName(info->occupation));
+    ctx.alerts->push_back(std::move(a));
+  }
+}
+
+void FeverRules::OnExposure(RuleContext& ctx, const ExposureRecord& exposure) {
+  for (FeverRecord& f : ctx.state.fevers) {
+    if (f.returnee_alerted) continue;
+    if (f.ts < exposure.entry_ts || f.ts > exposure.entry_ts + ctx.rules.fever_exposure_lookback)
+      continue;
+    EmitReturnee(ctx, f, exposure);
+  }
+}
+
+}  // namespace epistream

@@ -1,0 +1,188 @@
+#include "topologies/city_pipeline.h"
+
+#include <chrono>
+
+#include "engine/byte_codec.h"
+#include "engine/pipeline_probe.h"
+#include "engine/state_keys.h"
+#include "operators/dead_letter.h"
+
+namespace epistream {
+namespace {
+
+PersonStageOptions StageOptions(const EngineConfig& engine, const RulesConfig& rules) {
+  PersonStageOptions o;
+  o.rules = rules;
+  o.retention = engine.state.retention;
+  o.allowed_lateness = engine.watermark.allowed_lateness;
+  o.tz_offset_minutes = engine.tz_offset_minutes;
+  o.cache_entries = engine.state.cache_entries;
+  return o;
+}
+
+int64_t WallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const std::string kWatermarkKey = state_keys::Meta("watermark");
+
+}  // namespace
+
+CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules, KvStore* store,
+                           RecordSink* alerts, RecordSink* deadletters, PipelineProbe* probe)
+    : engine_(engine), rules_(rules), store_(store), alerts_sink_(alerts),
+      deadletter_sink_(deadletters), probe_(probe), parser_(engine.max_message_bytes),
+      areas_(store), registry_(store), stage_(StageOptions(engine, rules), store, &areas_, &registry_),
+      watermark_(engine.watermark) {}
+
+Status CityPipeline::Open() {
+  EPI_RETURN_IF_ERROR(areas_.Load());
+  EPI_RETURN_IF_ERROR(registry_.Load());
+  std::string wm;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store_->Get(kWatermarkKey, &wm, &found));
+  if (found) EPI_RETURN_IF_ERROR(watermark_.Decode(wm));
+  return Status::Ok();
+}
+
+Status CityPipeline::AddPartition(int32_t partition, int64_t wall_ms) {
+  watermark_.Assign(partition, wall_ms);
+  return stage_.AddPartition(static_cast<uint16_t>(partition));
+}
+
+Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
+                                const SourcePosition& pos) {
+  ++counters_.deadletters;
+  if (probe_ != nullptr) probe_->deadletter(reason);
+  epistream::DeadLetter dl;
+  dl.reason = std::string(reason);
+  dl.topic = std::string(pos.topic);
+  dl.partition = pos.partition;
+  dl.offset = pos.offset;
+  dl.original = std::string(bytes.substr(0, std::min<size_t>(bytes.size(), 64 * 1024 + 1)));
+  return deadletter_sink_->Write({}, DeadLetterToJson(dl));
+}
+
+Status CityPipeline::EmitAlerts() {
+  if (pending_alerts_.empty()) return Status::Ok();
+  const TimestampMs now = WallNowMs();
+  for (const Alert& a : pending_alerts_) {
+    scratch_.clear();
+    AlertToJson(a, engine_.tz_offset_minutes, now, &scratch_);
+    EPI_RETURN_IF_ERROR(alerts_sink_->Write(AlertKey(a), scratch_));
+    ++counters_.alerts;
+    if (probe_ != nullptr) probe_->alert_emitted(a.rule, a.severity);
+  }
+  pending_alerts_.clear();
+  return Status::Ok();
+}
+
+Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
+  const TimestampMs before = watermark_.current();
+  const TimestampMs wm = watermark_.Update(wall_ms);
+  if (wm != before && probe_ != nullptr) probe_->set_watermark(wm);
+  EPI_RETURN_IF_ERROR(stage_.OnWatermark(wm, &pending_alerts_));
+  return EmitAlerts();
+}
+
+Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> type,
+                               const SourcePosition& pos, int64_t wall_ms) {
+  ++counters_.records;
+  positions_[{std::string(pos.topic), pos.partition}] = pos.offset + 1;
+  std::string reason;
+  if (!parser_.Parse(bytes, type, &event_, &reason)) return DeadLetter(reason, bytes, pos);
+  if (probe_ != nullptr) probe_->event_in(static_cast<int>(event_.type));
+  switch (event_.type) {
+    case EventType::kRiskArea:
+      if (!areas_.Apply(event_)) {
+        ++counters_.duplicates;
+        if (probe_ != nullptr) probe_->duplicate();
+        return Status::Ok();
+      }
+      EPI_RETURN_IF_ERROR(stage_.OnListing(event_, &pending_alerts_));
+      EPI_RETURN_IF_ERROR(EmitAlerts());
+      return AdvanceWatermark(wall_ms);  // retroactive test deadlines may be due
+    case EventType::kPerson:
+      registry_.Apply(event_);
+      return Status::Ok();
+    default:
+      break;
+  }
+  if (watermark_.IsTooLate(event_.ts)) {
+    if (probe_ != nullptr) probe_->late();
+    return DeadLetter("too_late", bytes, pos);
+  }
+  ++counters_.events;
+  bool duplicate = false;
+  EPI_RETURN_IF_ERROR(stage_.OnEvent(event_, static_cast<uint16_t>(pos.partition), &duplicate,
+                                     &pending_alerts_));
+  if (duplicate) {
+    ++counters_.duplicates;
+    if (probe_ != nullptr) probe_->duplicate();
+    return Status::Ok();
+  }
+  EPI_RETURN_IF_ERROR(EmitAlerts());
+  watermark_.Observe(pos.partition, event_.ts, wall_ms);
+  return AdvanceWatermark(wall_ms);
+}
+
+Status CityPipeline::Tick(int64_t wall_ms) { return AdvanceWatermark(wall_ms); }
+
+Status CityPipeline::EndOfInput() {
+  const TimestampMs max_seen = watermark_.max_seen();
+  if (max_seen != kMinTimestamp) watermark_.AdvanceTo(max_seen);
+  return AdvanceWatermark(0);
+}
+
+Status CityPipeline::Checkpoint() {
+  const auto start = std::chrono::steady_clock::now();
+  Status st = [&]() -> Status {
+    EPI_RETURN_IF_ERROR(stage_.Flush());
+    store_->Put(kWatermarkKey, watermark_.Encode());
+    std::string value;
+    for (const auto& [key, next] : positions_) {
+      value.clear();
+      ByteWriter(&value).BigEndian64(static_cast<uint64_t>(next));
+      store_->Put(state_keys::Offset(key.first, key.second), value);
+    }
+    EPI_RETURN_IF_ERROR(alerts_sink_->Flush());
+    EPI_RETURN_IF_ERROR(deadletter_sink_->Flush());
+    store_->Put(state_keys::Meta("sink:alerts"), alerts_sink_->Position());
+    store_->Put(state_keys::Meta("sink:deadletters"), deadletter_sink_->Position());
+    const size_t bytes = store_->StagedBytes();
+    EPI_RETURN_IF_ERROR(store_->Commit());
+    ++counters_.checkpoints;
+    if (probe_ != nullptr) {
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      probe_->observe_checkpoint(secs, bytes);
+    }
+    return Status::Ok();
+  }();
+  if (!st.ok() && probe_ != nullptr) probe_->checkpoint_failed();
+  return st;
+}
+
+Result<std::optional<int64_t>> CityPipeline::StoredOffset(std::string_view source,
+                                                          int32_t partition) {
+  std::string value;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store_->Get(state_keys::Offset(source, partition), &value, &found));
+  if (!found) return std::optional<int64_t>();
+  ByteReader r(value);
+  const auto next = static_cast<int64_t>(r.BigEndian64());
+  if (!r.ok()) return Status::Corruption("stored offset undecodable");
+  return std::optional<int64_t>(next);
+}
+
+Result<std::string> CityPipeline::StoredSinkPosition(KvStore* store, std::string_view name) {
+  std::string value;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store->Get(state_keys::Meta(std::string("sink:") + std::string(name)),
+                                  &value, &found));
+  return value;
+}
+
+}  // namespace epistream

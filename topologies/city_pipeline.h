@@ -1,0 +1,109 @@
+// CityPipeline: the person topology of one process, independent of where its
+// records come from (files or Kafka):
+//
+//   bytes -> EventParser -> dead letters (bad input, too_late)
+//                        -> risk-area / person tables (global)
+//                        -> PersonStage (keyed by person) -> alerts
+//
+// It owns the watermark, the global tables and the checkpoint: Checkpoint()
+// stages the dirty state, the watermark and every source position consumed
+// so far, flushes the sinks, records their positions, and commits all of it
+// in one write batch. A restart opens the same store, asks StoredOffset() for
+// each source partition and resumes there: each event is applied once.
+//
+// Threading: every method on one thread (the stage thread). No exception
+// escapes; bad input never fails a call, only runtime faults (disk, sinks) do.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/engine_config.h"
+#include "engine/kv_store.h"
+#include "engine/record_sink.h"
+#include "engine/status.h"
+#include "engine/watermark_tracker.h"
+#include "operators/alert.h"
+#include "operators/event_parser.h"
+#include "operators/person_registry.h"
+#include "operators/person_stage.h"
+#include "operators/risk_area_table.h"
+#include "operators/rules_config.h"
+
+namespace epistream {
+
+class PipelineProbe;
+
+struct PipelineCounters {
+  uint64_t records = 0;
+  uint64_t events = 0;
+  uint64_t alerts = 0;
+  uint64_t deadletters = 0;
+  uint64_t duplicates = 0;
+  uint64_t checkpoints = 0;
+};
+
+class CityPipeline {
+ public:
+  // Sinks and probe are borrowed; probe may be null.
+  CityPipeline(const EngineConfig& engine, const RulesConfig& rules, KvStore* store,
+               RecordSink* alerts, RecordSink* deadletters, PipelineProbe* probe);
+
+  // Loads the global tables and the watermark from the store.
+  Status Open();
+  // Takes ownership of an input partition (loads its timers).
+  Status AddPartition(int32_t partition, int64_t wall_ms);
+
+  // One input record. `type` is the topic's type on Kafka, nullopt for files.
+  // `wall_ms` drives idle-partition detection only (pass 0 for files).
+  Status OnMessage(std::string_view bytes, std::optional<EventType> type,
+                   const SourcePosition& pos, int64_t wall_ms);
+
+  // Idle-partition check without input (Kafka mode, called periodically).
+  Status Tick(int64_t wall_ms);
+
+  // End of a bounded input: the watermark advances to the largest ts seen.
+  Status EndOfInput();
+
+  // Stages state, watermark and positions, flushes sinks, commits atomically.
+  Status Checkpoint();
+
+  // The next offset to read for a source partition, from the last checkpoint.
+  Result<std::optional<int64_t>> StoredOffset(std::string_view source, int32_t partition);
+  // The sink position ("alerts", "deadletters") stored by the last
+  // checkpoint; read before the sinks (and so the pipeline) are created.
+  static Result<std::string> StoredSinkPosition(KvStore* store, std::string_view name);
+
+  TimestampMs watermark() const { return watermark_.current(); }
+  const PipelineCounters& counters() const { return counters_; }
+  size_t cached_persons() const { return stage_.cached_persons(); }
+
+ private:
+  Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);
+  Status EmitAlerts();
+  Status AdvanceWatermark(int64_t wall_ms);
+
+  EngineConfig engine_;
+  RulesConfig rules_;
+  KvStore* store_;
+  RecordSink* alerts_sink_;
+  RecordSink* deadletter_sink_;
+  PipelineProbe* probe_;
+  EventParser parser_;
+  Event event_;
+  RiskAreaTable areas_;
+  PersonRegistry registry_;
+  PersonStage stage_;
+  WatermarkTracker watermark_;
+  std::vector<Alert> pending_alerts_;
+  std::map<std::pair<std::string, int32_t>, int64_t> positions_;
+  std::string scratch_;
+  PipelineCounters counters_;
+};
+
+}  // namespace epistream
