@@ -1,0 +1,92 @@
+#include "engine/mem_kv_store.h"
+
+#include <utility>
+#include <vector>
+
+namespace epistream {
+
+Status MemKvStore::Get(std::string_view key, std::string* value, bool* found) {
+  if (auto s = staged_.find(key); s != staged_.end()) {
+    *found = s->second.has_value();
+    if (*found) value->assign(*s->second);
+    return Status::Ok();
+  }
+  auto c = committed_.find(key);
+  *found = c != committed_.end();
+  if (*found) value->assign(c->second);
+  return Status::Ok();
+}
+
+std::optional<std::string>& MemKvStore::StagedSlot(std::string_view key) {
+  auto it = staged_.find(key);  // no allocation for an already staged key
+  if (it == staged_.end()) it = staged_.emplace(key, std::nullopt).first;
+  return it->second;
+}
+
+void MemKvStore::Put(std::string_view key, std::string_view value) {
+  staged_bytes_ += key.size() + value.size();
+  StagedSlot(key).emplace(value);
+}
+
+void MemKvStore::Delete(std::string_view key) {
+  staged_bytes_ += key.size();
+  StagedSlot(key).reset();
+}
+
+Status MemKvStore::DeleteRange(std::string_view begin, std::string_view end) {
+  // Same as RocksKvStore: one staged delete per key visible in the range.
+  std::vector<std::string> keys;
+  EPI_RETURN_IF_ERROR(
+      Scan(begin, end, [&keys](std::string_view k, std::string_view) {
+        keys.emplace_back(k);
+        return true;
+      }));
+  for (const std::string& k : keys) Delete(k);
+  return Status::Ok();
+}
+
+Status MemKvStore::Scan(std::string_view begin, std::string_view end,
+                        const ScanFn& fn) {
+  // Merge the two sorted maps; on equal keys the staged entry wins.
+  auto s = staged_.lower_bound(begin);
+  auto c = committed_.lower_bound(begin);
+  auto in_range = [end](const std::string& k) {
+    return end.empty() || k < end;
+  };
+  while (true) {
+    const bool s_ok = s != staged_.end() && in_range(s->first);
+    const bool c_ok = c != committed_.end() && in_range(c->first);
+    if (!s_ok && !c_ok) return Status::Ok();
+    if (c_ok && (!s_ok || c->first < s->first)) {
+      if (!fn(c->first, c->second)) return Status::Ok();
+      ++c;
+      continue;
+    }
+    if (c_ok && c->first == s->first) ++c;  // shadowed by the staged entry
+    if (s->second.has_value() && !fn(s->first, *s->second)) return Status::Ok();
+    ++s;
+  }
+}
+
+Status MemKvStore::Commit() {
+  for (auto& [key, value] : staged_) {
+    auto c = committed_.find(key);
+    if (c != committed_.end()) {
+      committed_bytes_ -= c->first.size() + c->second.size();
+      if (!value) {
+        committed_.erase(c);
+        continue;
+      }
+      c->second = std::move(*value);
+    } else {
+      if (!value) continue;
+      c = committed_.emplace(key, std::move(*value)).first;
+    }
+    committed_bytes_ += c->first.size() + c->second.size();
+  }
+  staged_.clear();
+  staged_bytes_ = 0;
+  return Status::Ok();
+}
+
+}  // namespace epistream

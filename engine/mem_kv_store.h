@@ -1,0 +1,49 @@
+// MemKvStore: an in-memory KvStore (std::map) for tests and ephemeral runs.
+//
+// Mirrors RocksKvStore's semantics exactly: writes are staged in a separate
+// map until Commit(); reads and scans see staged writes; a store destroyed
+// without Commit() loses its staged writes; DeleteRange stages one delete per
+// key visible in the range; StagedBytes() grows with every staged operation
+// (like a write batch, overwrites are not de-duplicated in the count).
+// Nothing is durable: committed data lives as long as the object.
+//
+// Threading: not thread-safe; one owner thread calls every method.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/kv_store.h"
+
+namespace epistream {
+
+class MemKvStore final : public KvStore {
+ public:
+  MemKvStore() = default;
+
+  Status Get(std::string_view key, std::string* value, bool* found) override;
+  void Put(std::string_view key, std::string_view value) override;
+  void Delete(std::string_view key) override;
+  Status DeleteRange(std::string_view begin, std::string_view end) override;
+  // An empty `end` means no upper bound (PrefixEnd of an all-0xff prefix).
+  Status Scan(std::string_view begin, std::string_view end,
+              const ScanFn& fn) override;
+  Status Commit() override;
+  size_t StagedBytes() const override { return staged_bytes_; }
+  uint64_t ApproximateSizeBytes() override { return committed_bytes_; }
+
+ private:
+  // The staged entry for `key`, created empty if absent.
+  std::optional<std::string>& StagedSlot(std::string_view key);
+
+  // nullopt marks a staged delete.
+  std::map<std::string, std::optional<std::string>, std::less<>> staged_;
+  std::map<std::string, std::string, std::less<>> committed_;
+  size_t staged_bytes_ = 0;
+  uint64_t committed_bytes_ = 0;  // sum of key + value sizes in committed_
+};
+
+}  // namespace epistream

@@ -1,0 +1,111 @@
+// RocksKvStore: the durable KvStore, RocksDB with a WriteBatchWithIndex in
+// front of it.
+//
+// Lifecycle: Open() creates (if missing) and opens the DB read-write; it also
+// creates the process's block cache (LRU, StateConfig::block_cache_bytes) and a
+// WriteBufferManager (StateConfig::write_buffer_bytes) charged to that cache,
+// both owned by the store: open one read-write store per process, so RocksDB
+// memory is bounded by those two figures (plus iterators and the staged
+// batch). Destroying the store closes the DB; staged writes not yet committed
+// are lost, which is what makes a checkpoint atomic: state and source offsets
+// Put before one Commit() land in one write batch, or not at all.
+//
+// OpenReadOnly() opens a secondary instance (OpenAsSecondary, with a private
+// temporary directory removed on destruction) that works while another process
+// has the DB open read-write; it sees what the primary had committed when it
+// was opened or at the last CatchUp(). Its Put/Delete are refused: Commit()
+// and DeleteRange() return InvalidArgument. It has its own small block cache
+// (32 MiB) and no write buffers.
+//
+// Threading: not thread-safe; one owner thread calls every method (RocksDB's
+// own background threads flush and compact).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/engine_config.h"
+#include "engine/kv_store.h"
+#include "engine/status.h"
+
+namespace rocksdb {
+class Cache;
+class DB;
+class Env;
+class WriteBatchWithIndex;
+class WriteBufferManager;
+}  // namespace rocksdb
+
+namespace epistream {
+
+class RocksKvStore final : public KvStore {
+ public:
+  // Opens (creating if missing) the DB in `dir`; cfg.dir is not consulted
+  // (the caller resolves an empty dir to a temporary one). Errors (directory
+  // not creatable, DB locked by another writer, corruption) come back as
+  // Status. `env` replaces RocksDB's default Env (tests inject disk faults with
+  // it); it must outlive the store.
+  static Result<std::unique_ptr<RocksKvStore>> Open(
+      const std::string& dir, const StateConfig& cfg,
+      rocksdb::Env* env = nullptr);
+  // Read-only view of an existing DB, safe while a writer has it open.
+  static Result<std::unique_ptr<RocksKvStore>> OpenReadOnly(
+      const std::string& dir);
+
+  RocksKvStore(const RocksKvStore&) = delete;
+  RocksKvStore& operator=(const RocksKvStore&) = delete;
+  ~RocksKvStore() override;
+
+  Status Get(std::string_view key, std::string* value, bool* found) override;
+  // A Put/Delete the batch cannot take (read-only store, key over 4 GiB) is
+  // not staged; the error is kept, later writes are dropped, and every later
+  // Commit() returns it (the batch would no longer be a consistent checkpoint).
+  void Put(std::string_view key, std::string_view value) override;
+  void Delete(std::string_view key) override;
+  // Scans [begin, end) and stages one Delete per key: O(keys in the range),
+  // because a WriteBatchWithIndex cannot serve reads over a range tombstone.
+  Status DeleteRange(std::string_view begin, std::string_view end) override;
+  // An empty `end` means no upper bound (PrefixEnd of an all-0xff prefix).
+  Status Scan(std::string_view begin, std::string_view end,
+              const ScanFn& fn) override;
+  // Writes the staged batch (WriteOptions::sync = StateConfig::sync) and clears
+  // it. On failure returns the Status and leaves the batch staged (reads still
+  // see it). After a WAL write error RocksDB refuses further writes until the
+  // store is reopened: treat a failed Commit as fatal to the stage and resume
+  // from the last committed checkpoint.
+  Status Commit() override;
+  // Bytes of the staged write batch, excluding its fixed header.
+  size_t StagedBytes() const override;
+  // SST files plus memtables.
+  uint64_t ApproximateSizeBytes() override;
+
+  // RocksDB integer properties for metrics, keyed by property name
+  // ("rocksdb.total-sst-files-size", "rocksdb.block-cache-usage", ...);
+  // properties the DB cannot report are left out.
+  std::map<std::string, uint64_t> Stats();
+
+  // Read-only stores: replays what the primary committed since the last call.
+  Status CatchUp();
+  bool read_only() const { return read_only_; }
+
+ private:
+  RocksKvStore(std::unique_ptr<rocksdb::DB> db, bool read_only, bool sync);
+  Status IntProperty(const std::string& name, uint64_t* value);
+
+  // Declared before db_ so they outlive it (the DB's tables reference them).
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager_;
+  // OpenReadOnly's private directory, removed after the DB is closed.
+  std::string secondary_dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
+  size_t empty_batch_bytes_ = 0;  // WriteBatch header size
+  Status write_error_;  // first refused Put/Delete, returned by Commit
+  bool read_only_ = false;
+  bool sync_ = false;
+};
+
+}  // namespace epistream
