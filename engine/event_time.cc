@@ -111,7 +111,7 @@ std::string FormatRfc3339(TimestampMs ts, int tz_offset_minutes) {
   const int mm = static_cast<int>(ms_of_day / kMinuteMs % 60);
   const int ss = static_cast<int>(ms_of_day / kSecondMs % 60);
   const int ms = static_cast<int>(ms_of_day % 1000);
-  char buf[48];
+  char buf[64];
   int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02d:%02d:%02d.%03d",
                         static_cast<long long>(y), m, d, hh, mm, ss, ms);
   if (tz_offset_minutes == 0) {
@@ -146,7 +146,7 @@ std::string FormatLocalDate(int64_t local_day) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(local_day, &y, &m, &d);
-  char buf[24];
+  char buf[48];
   std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
   return buf;
 }

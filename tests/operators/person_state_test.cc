@@ -1,0 +1,83 @@
+#include "operators/person_state.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/assert_ok.h"
+
+namespace epistream {
+namespace {
+
+class PersonStateTest : public ::testing::Test {
+ protected:
+  static PersonState Full() {
+    PersonState s;
+    s.last_ts = 1663632903123;
+    s.entries.push_back({s.last_ts - kDayMs, "t1", "hub9", TransportMode::kAir,
+                         TravelCategory::kInboundReleased, {"US", "420106"}});
+    s.exposures.push_back({"4201", s.last_ts - kDayMs, "t1", RiskLevel::kHigh, "r1", s.last_ts - 3 * kDayMs});
+    s.trail.push_back({s.last_ts - kHourMs, "venue-7", VenueKind::kRestaurant});
+    s.fevers.push_back({s.last_ts, "f1", "clinic-2", 38.7, true});
+    s.tests = {s.last_ts - 2 * kHourMs};
+    s.quarantines.push_back({s.last_ts - kDayMs, s.last_ts + 13 * kDayMs, "t1"});
+    s.day_flags.push_back({19255, kFlagBreach | kFlagCodeRed});
+    s.seen.push_back({0xdeadbeefcafef00dull, s.last_ts});
+    return s;
+  }
+};
+
+TEST_F(PersonStateTest, RoundTripsEveryField) {
+  const PersonState a = Full();
+  std::string bytes;
+  a.Encode(&bytes);
+  PersonState b;
+  ASSERT_OK(b.Decode(bytes));
+  std::string again;
+  b.Encode(&again);
+  EXPECT_EQ(bytes, again);
+  EXPECT_EQ(b.entries[0].regions, (std::vector<std::string>{"US", "420106"}));
+  EXPECT_EQ(b.exposures[0].listing_event_id, "r1");
+  EXPECT_EQ(b.fevers[0].temp_c, 38.7);
+  EXPECT_TRUE(b.fevers[0].returnee_alerted);
+  EXPECT_EQ(b.quarantines[0].end, a.quarantines[0].end);
+  EXPECT_EQ(b.seen[0].hash, 0xdeadbeefcafef00dull);
+  EXPECT_LT(bytes.size(), 200u);  // compact: no field names, relative times
+}
+
+TEST_F(PersonStateTest, EveryTruncationIsRejectedWithoutCrashing) {
+  std::string bytes;
+  Full().Encode(&bytes);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    PersonState s;
+    EXPECT_FALSE(s.Decode(std::string_view(bytes).substr(0, n)).ok()) << n;
+    EXPECT_TRUE(s.Empty());
+  }
+  PersonState s;
+  EXPECT_FALSE(s.Decode(bytes + "x").ok());
+  bytes[0] = 9;  // unknown version
+  EXPECT_FALSE(s.Decode(bytes).ok());
+}
+
+TEST_F(PersonStateTest, PruneDropsOnlyOldData) {
+  PersonState s = Full();
+  s.Prune(s.last_ts - 2 * kHourMs + 1, s.last_ts);
+  EXPECT_TRUE(s.entries.empty());
+  EXPECT_TRUE(s.tests.empty());
+  EXPECT_TRUE(s.trail.empty());
+  EXPECT_EQ(s.fevers.size(), 1u);
+  EXPECT_EQ(s.quarantines.size(), 1u);  // ends in the future
+  EXPECT_EQ(s.seen.size(), 1u);
+}
+
+TEST_F(PersonStateTest, DayFlagsAndDedupe) {
+  PersonState s;
+  EXPECT_TRUE(s.TestAndSetDayFlag(10, kFlagCodeYellow));
+  EXPECT_FALSE(s.TestAndSetDayFlag(10, kFlagCodeYellow));
+  EXPECT_TRUE(s.TestAndSetDayFlag(10, kFlagCodeRed));
+  EXPECT_TRUE(s.TestAndSetDayFlag(11, kFlagCodeYellow));
+  EXPECT_TRUE(s.MarkSeen(EventIdHash(EventType::kScan, "e1"), 0));
+  EXPECT_FALSE(s.MarkSeen(EventIdHash(EventType::kScan, "e1"), 0));
+  EXPECT_TRUE(s.MarkSeen(EventIdHash(EventType::kFever, "e1"), 0));  // type is part of identity
+}
+
+}  // namespace
+}  // namespace epistream
