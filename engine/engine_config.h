@@ -68,6 +68,8 @@ struct EngineConfig {
   int tz_offset_minutes = 8 * 60;
   // Messages above this size are dead-lettered too_large. Default: 65536
   uint64_t max_message_bytes = 64 * 1024;
+  // spdlog level on stderr: trace, debug, info, warn, error, critical, off. Default: "info"
+  std::string log_level = "info";
 };
 
 }  // namespace epistream

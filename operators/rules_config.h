@@ -21,6 +21,33 @@ struct RulesConfig {
   DurationMs fever_exposure_lookback = 14 * kDayMs;
   // Venue trail kept per person (fever links). Default: 7d
   DurationMs venue_trail = 7 * kDayMs;
+
+  // fever_cluster: venue and community scans (Poisson test with a Bonferroni bound).
+  // Fever visits counted as cases k, and the window of the city fever rate r. Default: 7d
+  DurationMs cluster_case_window = 7 * kDayMs;
+  // Distinct visitors of a venue over this window form its population N. Default: 14d
+  DurationMs cluster_population_window = 14 * kDayMs;
+  // Fever visits in one community counted over this window. Default: 3d
+  DurationMs community_case_window = 3 * kDayMs;
+  // Fewest distinct cases k before a cluster can fire. Default: 3
+  uint32_t cluster_min_cases = 3;
+  // Chance alarms allowed per evaluation, split over the venues (or
+  // communities) tested: fires when P(X >= k) < alpha / V. Default: 0.2
+  double cluster_alpha = 0.2;
+
+  // clinic_surge: EARS C2 on daily fever visits per clinic.
+  // Baseline length in days. Default: 7
+  uint32_t surge_baseline_days = 7;
+  // Days between the end of the baseline and the day tested. Default: 2
+  uint32_t surge_guard_days = 2;
+  // Threshold = mean + surge_sd_multiplier * max(sd, surge_min_sd). Default: 3.0
+  double surge_sd_multiplier = 3.0;
+  // Floor of the standard deviation in the threshold. Default: 0.5
+  double surge_min_sd = 0.5;
+  // Fewest visits on the day tested for an alert. Default: 5
+  uint32_t surge_min_visits = 5;
+  // Days of history a clinic needs before it can alert. Default: 9
+  uint32_t surge_min_history_days = 9;
 };
 
 }  // namespace epistream
