@@ -23,6 +23,7 @@ PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
       cache_(store, opts.cache_entries) {}
 
 Status PersonStage::AddPartition(uint16_t partition) {
+  if (timers_.count(partition) != 0) return Status::Ok();
   auto timers = std::make_unique<TimerService>(
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
   EPI_RETURN_IF_ERROR(timers->Load());

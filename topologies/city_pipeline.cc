@@ -52,6 +52,11 @@ Status CityPipeline::AddPartition(int32_t partition, int64_t wall_ms) {
   return stage_.AddPartition(static_cast<uint16_t>(partition));
 }
 
+void CityPipeline::RemovePartition(int32_t partition) {
+  watermark_.Revoke(partition);
+  stage_.RemovePartition(static_cast<uint16_t>(partition));
+}
+
 Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
                                 const SourcePosition& pos) {
   ++counters_.deadletters;
@@ -62,7 +67,10 @@ Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
   dl.partition = pos.partition;
   dl.offset = pos.offset;
   dl.original = std::string(bytes.substr(0, std::min<size_t>(bytes.size(), 64 * 1024 + 1)));
-  return deadletter_sink_->Write({}, DeadLetterToJson(dl));
+  // The key names the source position: unique and deterministic, so a
+  // replayed dead letter is recognised (KafkaSink suppression).
+  const std::string key = dl.topic + ":" + std::to_string(dl.partition) + ":" + std::to_string(dl.offset);
+  return deadletter_sink_->Write(key, DeadLetterToJson(dl));
 }
 
 Status CityPipeline::EmitAlerts() {
@@ -73,7 +81,13 @@ Status CityPipeline::EmitAlerts() {
     AlertToJson(a, engine_.tz_offset_minutes, now, &scratch_);
     EPI_RETURN_IF_ERROR(alerts_sink_->Write(AlertKey(a), scratch_));
     ++counters_.alerts;
-    if (probe_ != nullptr) probe_->alert_emitted(a.rule, a.severity);
+    if (probe_ != nullptr) {
+      probe_->alert_emitted(a.rule, a.severity);
+      if (receive_time_.time_since_epoch().count() != 0) {
+        probe_->observe_event_to_alert(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_time_).count());
+      }
+    }
   }
   pending_alerts_.clear();
   return Status::Ok();
@@ -90,7 +104,15 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
 Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> type,
                                const SourcePosition& pos, int64_t wall_ms) {
   ++counters_.records;
-  positions_[{std::string(pos.topic), pos.partition}] = pos.offset + 1;
+  // Runs of one partition are the common case: skip the map lookup (and its
+  // key allocation) while the topic name pointer and partition repeat.
+  if (last_position_ == nullptr || last_topic_ != pos.topic.data() ||
+      last_partition_ != pos.partition) {
+    last_position_ = &positions_[{std::string(pos.topic), pos.partition}];
+    last_topic_ = pos.topic.data();
+    last_partition_ = pos.partition;
+  }
+  *last_position_ = pos.offset + 1;
   std::string reason;
   if (!parser_.Parse(bytes, type, &event_, &reason)) return DeadLetter(reason, bytes, pos);
   if (probe_ != nullptr) probe_->event_in(static_cast<int>(event_.type));
@@ -175,6 +197,28 @@ Result<std::optional<int64_t>> CityPipeline::StoredOffset(std::string_view sourc
   const auto next = static_cast<int64_t>(r.BigEndian64());
   if (!r.ok()) return Status::Corruption("stored offset undecodable");
   return std::optional<int64_t>(next);
+}
+
+Result<std::map<int32_t, int64_t>> CityPipeline::StoredOffsets(std::string_view source) {
+  std::map<int32_t, int64_t> out;
+  std::string prefix(1, state_keys::kOffset);
+  prefix.append(source);
+  prefix.push_back('\0');
+  bool corrupt = false;
+  EPI_RETURN_IF_ERROR(store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    ByteReader kr(k.substr(prefix.size()));
+    ByteReader vr(v);
+    const auto partition = static_cast<int32_t>(kr.BigEndian32());
+    const auto next = static_cast<int64_t>(vr.BigEndian64());
+    if (!kr.ok() || !vr.ok()) {
+      corrupt = true;
+      return false;
+    }
+    out[partition] = next;
+    return true;
+  }));
+  if (corrupt) return Status::Corruption("stored offsets undecodable");
+  return out;
 }
 
 Result<std::string> CityPipeline::StoredSinkPosition(KvStore* store, std::string_view name) {

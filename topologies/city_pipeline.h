@@ -15,6 +15,7 @@
 // escapes; bad input never fails a call, only runtime faults (disk, sinks) do.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,8 +57,10 @@ class CityPipeline {
 
   // Loads the global tables and the watermark from the store.
   Status Open();
-  // Takes ownership of an input partition (loads its timers).
+  // Takes ownership of an input partition (loads its timers); idempotent.
   Status AddPartition(int32_t partition, int64_t wall_ms);
+  // Forgets a partition after its final checkpoint (rebalance).
+  void RemovePartition(int32_t partition);
 
   // One input record. `type` is the topic's type on Kafka, nullopt for files.
   // `wall_ms` drives idle-partition detection only (pass 0 for files).
@@ -75,6 +78,13 @@ class CityPipeline {
 
   // The next offset to read for a source partition, from the last checkpoint.
   Result<std::optional<int64_t>> StoredOffset(std::string_view source, int32_t partition);
+  // Every stored next offset of a source, by partition.
+  Result<std::map<int32_t, int64_t>> StoredOffsets(std::string_view source);
+  // Next offsets consumed so far (checkpointed or not), by (source, partition).
+  const std::map<std::pair<std::string, int32_t>, int64_t>& positions() const { return positions_; }
+  // Wall time the current input batch was received (event->alert latency).
+  void set_receive_time(std::chrono::steady_clock::time_point t) { receive_time_ = t; }
+
   // The sink position ("alerts", "deadletters") stored by the last
   // checkpoint; read before the sinks (and so the pipeline) are created.
   static Result<std::string> StoredSinkPosition(KvStore* store, std::string_view name);
@@ -102,8 +112,12 @@ class CityPipeline {
   WatermarkTracker watermark_;
   std::vector<Alert> pending_alerts_;
   std::map<std::pair<std::string, int32_t>, int64_t> positions_;
+  int64_t* last_position_ = nullptr;
+  const char* last_topic_ = nullptr;
+  int32_t last_partition_ = -1;
   std::string scratch_;
   PipelineCounters counters_;
+  std::chrono::steady_clock::time_point receive_time_{};
 };
 
 }  // namespace epistream

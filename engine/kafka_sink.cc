@@ -1,0 +1,95 @@
+#include "engine/kafka_sink.h"
+
+#include "engine/byte_codec.h"
+
+namespace epistream {
+namespace {
+
+std::string EncodePosition(const std::map<int32_t, int64_t>& ends) {
+  std::string out;
+  ByteWriter w(&out);
+  w.U8(1);
+  w.Varint(ends.size());
+  for (const auto& [p, end] : ends) {
+    w.Varint(static_cast<uint64_t>(p));
+    w.Varint(static_cast<uint64_t>(end));
+  }
+  return out;
+}
+
+bool DecodePosition(std::string_view bytes, std::map<int32_t, int64_t>* ends) {
+  ByteReader r(bytes);
+  if (r.U8() != 1) return false;
+  const uint64_t n = r.Varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const auto p = static_cast<int32_t>(r.Varint());
+    (*ends)[p] = static_cast<int64_t>(r.Varint());
+  }
+  return r.ok() && r.done();
+}
+
+}  // namespace
+
+KafkaSink::KafkaSink(KafkaProducer* producer, std::string topic, IdFn id, int flush_timeout_ms)
+    : producer_(producer), topic_(std::move(topic)), id_(std::move(id)),
+      flush_timeout_ms_(flush_timeout_ms) {}
+
+std::string KafkaSink::AlertIdOf(std::string_view key, std::string_view value) {
+  static constexpr std::string_view kPrefix = "{\"alert_id\":\"";
+  if (value.substr(0, kPrefix.size()) == kPrefix) {
+    const size_t end = value.find('"', kPrefix.size());
+    if (end != std::string_view::npos) return std::string(value.substr(kPrefix.size(), end - kPrefix.size()));
+  }
+  return std::string(key);
+}
+
+std::string KafkaSink::KeyOf(std::string_view key, std::string_view) { return std::string(key); }
+
+Status KafkaSink::Recover(const std::string& position, const TableReaderOptions& reader,
+                          int timeout_ms) {
+  position_ = position;
+  if (position.empty()) return Status::Ok();
+  std::map<int32_t, int64_t> ends;
+  if (!DecodePosition(position, &ends)) return Status::Corruption("sink position of " + topic_);
+  std::map<TopicPartition, int64_t> start;
+  for (const auto& [p, end] : ends) start[TopicPartition{topic_, p}] = end;
+  TableReaderOptions opts = reader;
+  opts.topics = {topic_};
+  auto r = TableReader::Open(opts, start);
+  if (!r.ok()) return r.status();
+  return (*r)->ReadToEnd(
+      [this](const KafkaMessage& m) {
+        seen_.insert(id_(m.key, m.value));
+        return Status::Ok();
+      },
+      timeout_ms);
+}
+
+Status KafkaSink::Write(std::string_view key, std::string_view value) {
+  if (!seen_.empty()) {
+    auto it = seen_.find(id_(key, value));
+    if (it != seen_.end()) {
+      seen_.erase(it);
+      ++suppressed_;
+      return Status::Ok();
+    }
+  }
+  ++written_;
+  return producer_->Produce(topic_, key, value);
+}
+
+Status KafkaSink::Flush() {
+  EPI_RETURN_IF_ERROR(producer_->Flush(flush_timeout_ms_));
+  auto parts = producer_->PartitionCount(topic_);
+  if (!parts.ok()) return parts.status();
+  std::map<int32_t, int64_t> ends;
+  for (int32_t p = 0; p < *parts; ++p) {
+    auto end = producer_->EndOffset(topic_, p);
+    if (!end.ok()) return end.status();
+    ends[p] = *end;
+  }
+  position_ = EncodePosition(ends);
+  return Status::Ok();
+}
+
+}  // namespace epistream

@@ -1,0 +1,67 @@
+// KafkaSink: a RecordSink writing one Kafka topic through a shared
+// idempotent producer, exactly once across crashes and restarts.
+//
+// Why read-back and not Kafka transactions: alerts must be visible within 1 s
+// of their event (a transaction per checkpoint makes read_committed consumers
+// wait for the commit, and Flink-style two-phase commit takes a minute), and
+// epidemiology consumers use kcat and simple clients that read uncommitted.
+// So records are produced immediately, and the checkpoint records where the
+// topic ended after the sink's last successful Flush (Position()). After a
+// crash the engine replays from its checkpoint; before that, Recover() reads
+// the topic from the recorded ends to its current end and remembers the ids
+// of what is there, and Write() drops a replayed record whose id it has seen.
+// The producer's idempotence removes duplicates from internal retries. Record
+// ids are deterministic (alert_id; the source position of a dead letter), so
+// the replay reproduces exactly the ids written before the crash.
+//
+// Threading: the stage thread only (as the producer).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "engine/kafka_producer.h"
+#include "engine/record_sink.h"
+#include "engine/table_reader.h"
+
+namespace epistream {
+
+class KafkaSink : public RecordSink {
+ public:
+  // The identity of a record, for suppression of replayed output.
+  using IdFn = std::function<std::string(std::string_view key, std::string_view value)>;
+
+  KafkaSink(KafkaProducer* producer, std::string topic, IdFn id, int flush_timeout_ms = 10000);
+
+  // Reads back what was written to the topic after `position` (as returned by
+  // Position() at the last checkpoint). Call before the first Write.
+  Status Recover(const std::string& position, const TableReaderOptions& reader, int timeout_ms);
+
+  Status Write(std::string_view key, std::string_view value) override;
+  // Waits for every queued record, then captures the topic's end offsets.
+  Status Flush() override;
+  std::string Position() const override { return position_; }
+
+  uint64_t written() const { return written_; }
+  uint64_t suppressed() const { return suppressed_; }
+  size_t pending_suppressions() const { return seen_.size(); }
+
+  // The alert_id of an alert JSON object (its first field), or the whole key.
+  static std::string AlertIdOf(std::string_view key, std::string_view value);
+  static std::string KeyOf(std::string_view key, std::string_view value);
+
+ private:
+  KafkaProducer* producer_;
+  std::string topic_;
+  IdFn id_;
+  int flush_timeout_ms_;
+  std::string position_;
+  std::unordered_set<std::string> seen_;
+  uint64_t written_ = 0;
+  uint64_t suppressed_ = 0;
+};
+
+}  // namespace epistream

@@ -1,0 +1,297 @@
+#include "topologies/kafka_engine.h"
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/kafka_consumer.h"
+#include "engine/kafka_producer.h"
+#include "engine/kafka_sink.h"
+#include "engine/metrics_registry.h"
+#include "engine/pipeline_probe.h"
+#include "engine/process_probe.h"
+#include "engine/rocks_kv_store.h"
+#include "engine/table_reader.h"
+
+namespace epistream {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Forwards to a sink and tells a hook about each record (demo display).
+class TeeSink : public RecordSink {
+ public:
+  TeeSink(RecordSink* inner, std::function<void(std::string_view)> hook)
+      : inner_(inner), hook_(std::move(hook)) {}
+  Status Write(std::string_view key, std::string_view value) override {
+    if (hook_) hook_(value);
+    return inner_->Write(key, value);
+  }
+  Status Flush() override { return inner_->Flush(); }
+  std::string Position() const override { return inner_->Position(); }
+
+ private:
+  RecordSink* inner_;
+  std::function<void(std::string_view)> hook_;
+};
+
+constexpr int kTableTimeoutMs = 120000;
+constexpr size_t kMaxBatch = 20000;
+
+}  // namespace
+
+struct KafkaEngine::Impl {
+  AppConfig cfg;
+  MetricsRegistry* metrics;
+  KafkaEngineHooks hooks;
+  std::unique_ptr<PipelineProbe> probe;
+  std::unique_ptr<ProcessProbe> process_probe;
+  std::unique_ptr<RocksKvStore> store;
+  std::unique_ptr<KafkaProducer> producer;
+  std::unique_ptr<KafkaSink> alerts;
+  std::unique_ptr<KafkaSink> deadletters;
+  std::unique_ptr<TeeSink> alerts_tee;
+  std::unique_ptr<CityPipeline> pipeline;
+  std::unique_ptr<TableReader> tables;
+  std::unique_ptr<KafkaConsumer> consumer;
+  std::map<std::string, EventType, std::less<>> topic_types;
+  std::map<int32_t, int> partition_refs;  // assigned topics per partition number
+  Status callback_error;                  // from inside consumer callbacks
+  uint64_t events_since_checkpoint = 0;
+
+  std::optional<EventType> TypeOf(std::string_view topic) const {
+    auto it = topic_types.find(topic);
+    if (it == topic_types.end()) return std::nullopt;
+    return it->second;
+  }
+
+  Status Apply(const KafkaMessage& m, int64_t wall) {
+    SourcePosition pos{*m.topic, m.partition, m.offset};
+    return pipeline->OnMessage(m.value, TypeOf(*m.topic), pos, wall);
+  }
+
+  // A checkpoint; Unavailable (broker down, flush timed out) is not fatal:
+  // nothing is committed and the next attempt includes everything.
+  Status Checkpoint() {
+    Status st = pipeline->Checkpoint();
+    if (st.code() == StatusCode::kUnavailable) {
+      spdlog::warn("checkpoint postponed: {}", st.message());
+      return Status::Ok();
+    }
+    if (!st.ok()) return st;
+    events_since_checkpoint = 0;
+    std::map<TopicPartition, int64_t> commit;
+    for (const auto& [key, next] : pipeline->positions()) {
+      if (TypeOf(key.first).has_value() && *TypeOf(key.first) <= EventType::kFever) {
+        commit[TopicPartition{key.first, key.second}] = next;
+      }
+    }
+    if (!commit.empty()) consumer->CommitOffsets(commit).IgnoreError();  // lag monitoring only
+    return Status::Ok();
+  }
+};
+
+KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = cfg;
+  impl_->metrics = metrics;
+  impl_->hooks = std::move(hooks);
+}
+
+KafkaEngine::~KafkaEngine() = default;
+
+Status KafkaEngine::Start() {
+  Impl& m = *impl_;
+  const TopicsConfig& t = m.cfg.topics;
+  m.topic_types = {{t.scans, EventType::kScan},         {t.transport, EventType::kTransport},
+                   {t.fever, EventType::kFever},        {t.risk_areas, EventType::kRiskArea},
+                   {t.persons, EventType::kPerson}};
+  if (m.metrics != nullptr) {
+    m.probe = std::make_unique<PipelineProbe>(
+        *m.metrics, std::vector<std::string>{"scan", "transport", "fever", "risk_area", "person"});
+    m.process_probe = std::make_unique<ProcessProbe>(*m.metrics);
+  }
+  const std::string dir = m.cfg.engine.state.dir.empty() ? "epistream-state" : m.cfg.engine.state.dir;
+  auto store = RocksKvStore::Open(dir, m.cfg.engine.state);
+  if (!store.ok()) return store.status();
+  m.store = std::move(store).value();
+
+  KafkaProducerOptions popts;
+  popts.brokers = m.cfg.engine.kafka.brokers;
+  popts.properties = m.cfg.engine.kafka.properties;
+  popts.queue_full_timeout_ms = 10 * 60 * 1000;  // a broker outage waits, it does not fail
+  auto producer = KafkaProducer::Create(popts);
+  if (!producer.ok()) return producer.status();
+  m.producer = std::move(producer).value();
+  m.alerts = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_person, &KafkaSink::AlertIdOf);
+  m.deadletters = std::make_unique<KafkaSink>(m.producer.get(), t.deadletter, &KafkaSink::KeyOf);
+
+  TableReaderOptions ropts;
+  ropts.brokers = m.cfg.engine.kafka.brokers;
+  ropts.properties = m.cfg.engine.kafka.properties;
+  auto apos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts");
+  if (!apos.ok()) return apos.status();
+  EPI_RETURN_IF_ERROR(m.alerts->Recover(*apos, ropts, kTableTimeoutMs));
+  auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
+  if (!dpos.ok()) return dpos.status();
+  EPI_RETURN_IF_ERROR(m.deadletters->Recover(*dpos, ropts, kTableTimeoutMs));
+  if (m.alerts->pending_suppressions() > 0) {
+    spdlog::info("recovery: {} alerts written after the last checkpoint will not be re-emitted",
+                 m.alerts->pending_suppressions());
+  }
+
+  RecordSink* alert_sink = m.alerts.get();
+  if (m.hooks.on_alert) {
+    m.alerts_tee = std::make_unique<TeeSink>(m.alerts.get(), m.hooks.on_alert);
+    alert_sink = m.alerts_tee.get();
+  }
+  m.pipeline = std::make_unique<CityPipeline>(m.cfg.engine, m.cfg.rules, m.store.get(), alert_sink,
+                                              m.deadletters.get(), m.probe.get());
+  EPI_RETURN_IF_ERROR(m.pipeline->Open());
+
+  // Global tables first, to their end, from the checkpointed offsets.
+  std::map<TopicPartition, int64_t> table_start;
+  for (const std::string& topic : {t.risk_areas, t.persons}) {
+    auto offs = m.pipeline->StoredOffsets(topic);
+    if (!offs.ok()) return offs.status();
+    for (const auto& [p, next] : *offs) table_start[TopicPartition{topic, p}] = next;
+  }
+  ropts.topics = {t.risk_areas, t.persons};
+  auto tables = TableReader::Open(ropts, table_start);
+  if (!tables.ok()) return tables.status();
+  m.tables = std::move(tables).value();
+  const int64_t wall = WallMs();
+  EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
+                                          kTableTimeoutMs));
+  EPI_RETURN_IF_ERROR(m.Checkpoint());
+  spdlog::info("global tables loaded; joining group {}", m.cfg.engine.kafka.group);
+
+  KafkaConsumerOptions copts;
+  copts.brokers = m.cfg.engine.kafka.brokers;
+  copts.group = m.cfg.engine.kafka.group;
+  copts.properties = m.cfg.engine.kafka.properties;
+  copts.topics = {t.scans, t.transport, t.fever};
+  Impl* impl = impl_.get();
+  auto lookup = [impl](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+    auto off = impl->pipeline->StoredOffset(topic, partition);
+    if (!off.ok()) {
+      impl->callback_error = off.status();
+      return std::nullopt;
+    }
+    return *off;
+  };
+  auto on_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
+    if (!lost) {
+      Status st = impl->Checkpoint();
+      if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
+    }
+    for (const TopicPartition& tp : parts) {
+      if (--impl->partition_refs[tp.partition] <= 0) {
+        impl->partition_refs.erase(tp.partition);
+        impl->pipeline->RemovePartition(tp.partition);
+      }
+    }
+  };
+  auto consumer = KafkaConsumer::Create(copts, lookup, on_revoke);
+  if (!consumer.ok()) return consumer.status();
+  m.consumer = std::move(consumer).value();
+  return Status::Ok();
+}
+
+Status KafkaEngine::Run() {
+  Impl& m = *impl_;
+  std::vector<KafkaMessage> batch;
+  std::vector<KafkaMessage> table_batch;
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto last_second = last_checkpoint;
+  uint64_t records_at_last_second = 0;
+  const auto interval = std::chrono::milliseconds(m.cfg.engine.checkpoint.interval);
+  while (!stop_.load()) {
+    // Tables first: a listing is applied before events polled after it.
+    EPI_RETURN_IF_ERROR(m.tables->PollBatch(0, &table_batch, 1000));
+    const int64_t wall = WallMs();
+    for (const KafkaMessage& msg : table_batch) EPI_RETURN_IF_ERROR(m.Apply(msg, wall));
+    table_batch.clear();
+
+    EPI_RETURN_IF_ERROR(m.consumer->PollBatch(100, &batch, kMaxBatch));
+    if (!m.callback_error.ok()) return m.callback_error;
+    for (const PartitionEvent& ev : m.consumer->TakeEvents()) {
+      switch (ev.kind) {
+        case PartitionEvent::Kind::kAssigned:
+          if (m.partition_refs[ev.tp.partition]++ == 0) {
+            EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, wall));
+          }
+          break;
+        case PartitionEvent::Kind::kOffsetGap:
+          // Data between the checkpoint and what the broker still has is gone:
+          // continuing would silently skip events. Stop loudly (CONTRACT 5).
+          return Status::OutOfRange("offset gap on " + ev.tp.topic + "/" +
+                                    std::to_string(ev.tp.partition) + ": expected " +
+                                    std::to_string(ev.expected) + ", broker has " +
+                                    std::to_string(ev.offset));
+        case PartitionEvent::Kind::kError:
+          spdlog::warn("kafka: {}", ev.status.ToString());
+          break;
+        default:
+          break;
+      }
+    }
+    if (!batch.empty()) {
+      m.pipeline->set_receive_time(std::chrono::steady_clock::now());
+      const int64_t bwall = WallMs();
+      for (const KafkaMessage& msg : batch) EPI_RETURN_IF_ERROR(m.Apply(msg, bwall));
+      m.events_since_checkpoint += batch.size();
+      batch.clear();
+    } else {
+      EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_checkpoint >= interval ||
+        m.events_since_checkpoint >= m.cfg.engine.checkpoint.max_events) {
+      EPI_RETURN_IF_ERROR(m.Checkpoint());
+      last_checkpoint = now;
+    }
+    if (now - last_second >= std::chrono::seconds(1)) {
+      const PipelineCounters& c = m.pipeline->counters();
+      EngineSnapshot s;
+      s.records = c.records;
+      s.events = c.events;
+      s.alerts = c.alerts;
+      s.deadletters = c.deadletters;
+      s.duplicates = c.duplicates;
+      s.checkpoints = c.checkpoints;
+      s.records_per_s = static_cast<double>(c.records - records_at_last_second) /
+                        std::chrono::duration<double>(now - last_second).count();
+      s.watermark = m.pipeline->watermark();
+      s.suppressed = m.alerts->suppressed() + m.deadletters->suppressed();
+      for (const PartitionLag& lag : m.consumer->Lags()) {
+        if (lag.lag > 0) s.lag += lag.lag;
+        ++s.partitions;
+        if (m.probe) m.probe->set_consumer_lag(lag.tp.topic, lag.tp.partition, std::max<int64_t>(lag.lag, 0));
+      }
+      if (m.probe) m.probe->set_state_stats(m.store->Stats());
+      if (m.process_probe) m.process_probe->Sample().IgnoreError();
+      records_at_last_second = c.records;
+      last_second = now;
+      if (m.hooks.on_second) m.hooks.on_second(s);
+    }
+  }
+  // Graceful stop: checkpoint (retrying briefly if the broker is slow), leave.
+  Status st;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    st = m.pipeline->Checkpoint();
+    if (st.ok()) break;
+  }
+  Status close = m.consumer->Close();
+  EPI_RETURN_IF_ERROR(st);
+  return close;
+}
+
+}  // namespace epistream

@@ -1,0 +1,74 @@
+// KafkaEngine: the city pipeline on Kafka (CONTRACT.md sections 2, 3, 6, 7).
+//
+//  - Global tables (risk areas, persons) are read with assign() from their
+//    checkpointed offsets to their end before anything else, then followed.
+//  - The person-keyed topics are consumed in a group (cooperative-sticky);
+//    on assignment each partition starts at the offset stored in RocksDB with
+//    its state; on revocation the engine checkpoints first.
+//  - Alerts and dead letters go through one idempotent producer into
+//    KafkaSinks, exactly once across crashes (see engine/kafka_sink.h).
+//  - A checkpoint (every checkpoint.interval, or checkpoint.max_events) is
+//    the RocksDB batch of state + offsets + sink end offsets; group offsets
+//    are committed after it for lag monitoring only.
+//  - Broker outages: produce waits, a checkpoint whose flush times out is
+//    skipped and retried; nothing is committed that was not processed.
+//
+// Threading: Start/Run/Stop on one thread (the stage thread); RequestStop()
+// from any thread or a signal handler (it only sets an atomic flag).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/status.h"
+#include "topologies/app_config.h"
+#include "topologies/city_pipeline.h"
+
+namespace epistream {
+
+class MetricsRegistry;
+
+// A once-a-second view for displays and logs.
+struct EngineSnapshot {
+  uint64_t records = 0;
+  uint64_t events = 0;
+  uint64_t alerts = 0;
+  uint64_t deadletters = 0;
+  uint64_t duplicates = 0;
+  double records_per_s = 0;  // over the last second
+  TimestampMs watermark = kMinTimestamp;
+  int64_t lag = 0;           // total over assigned partitions
+  size_t partitions = 0;
+  uint64_t checkpoints = 0;
+  uint64_t suppressed = 0;   // replayed outputs not re-emitted
+};
+
+struct KafkaEngineHooks {
+  // Called about once a second on the engine thread.
+  std::function<void(const EngineSnapshot&)> on_second;
+  // Called for every alert emitted (its JSON), on the engine thread.
+  std::function<void(std::string_view alert_json)> on_alert;
+};
+
+class KafkaEngine {
+ public:
+  KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks = {});
+  ~KafkaEngine();
+
+  // Opens the state, recovers the sinks, loads the global tables, subscribes.
+  Status Start();
+  // Processes until RequestStop(), then checkpoints and leaves the group.
+  Status Run();
+  void RequestStop() { stop_.store(true); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace epistream
