@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "testing/assert_ok.h"
+#include "tests/testing/assert_ok.h"
 
 namespace epistream {
 namespace {

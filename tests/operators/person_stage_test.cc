@@ -8,7 +8,7 @@
 
 #include "engine/mem_kv_store.h"
 #include "engine/state_keys.h"
-#include "testing/assert_ok.h"
+#include "tests/testing/assert_ok.h"
 
 namespace epistream {
 namespace {

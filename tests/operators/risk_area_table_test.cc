@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/mem_kv_store.h"
-#include "testing/assert_ok.h"
+#include "tests/testing/assert_ok.h"
 
 namespace epistream {
 namespace {
