@@ -28,6 +28,13 @@ int64_t WallNowMs() {
 
 const std::string kWatermarkKey = state_keys::Meta("watermark");
 
+// Watermark inputs: each Kafka topic-partition separately (topics are read at
+// different speeds, so one topic's progress says nothing of another's); a
+// file is one ordered source.
+int32_t WatermarkSource(int32_t partition, std::optional<EventType> type) {
+  return type.has_value() ? (static_cast<int32_t>(*type) << 16) | partition : partition;
+}
+
 }  // namespace
 
 CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules, KvStore* store,
@@ -47,14 +54,16 @@ Status CityPipeline::Open() {
   return Status::Ok();
 }
 
-Status CityPipeline::AddPartition(int32_t partition, int64_t wall_ms) {
-  watermark_.Assign(partition, wall_ms);
+Status CityPipeline::AddPartition(int32_t partition, std::optional<EventType> type,
+                                  int64_t wall_ms) {
+  watermark_.Assign(WatermarkSource(partition, type), wall_ms);
   return stage_.AddPartition(static_cast<uint16_t>(partition));
 }
 
-void CityPipeline::RemovePartition(int32_t partition) {
-  watermark_.Revoke(partition);
-  stage_.RemovePartition(static_cast<uint16_t>(partition));
+void CityPipeline::RemovePartition(int32_t partition, std::optional<EventType> type,
+                                   bool last_of_partition) {
+  watermark_.Revoke(WatermarkSource(partition, type));
+  if (last_of_partition) stage_.RemovePartition(static_cast<uint16_t>(partition));
 }
 
 Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
@@ -146,7 +155,7 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
     return Status::Ok();
   }
   EPI_RETURN_IF_ERROR(EmitAlerts());
-  watermark_.Observe(pos.partition, event_.ts, wall_ms);
+  watermark_.Observe(WatermarkSource(pos.partition, type), event_.ts, wall_ms);
   return AdvanceWatermark(wall_ms);
 }
 

@@ -58,9 +58,12 @@ class CityPipeline {
   // Loads the global tables and the watermark from the store.
   Status Open();
   // Takes ownership of an input partition (loads its timers); idempotent.
-  Status AddPartition(int32_t partition, int64_t wall_ms);
-  // Forgets a partition after its final checkpoint (rebalance).
-  void RemovePartition(int32_t partition);
+  // `type` is the topic's type on Kafka (each topic-partition then holds the
+  // watermark back on its own), nullopt for a file (one ordered source).
+  Status AddPartition(int32_t partition, std::optional<EventType> type, int64_t wall_ms);
+  // Forgets a topic-partition after its final checkpoint (rebalance); the
+  // state of the partition goes when `last_of_partition`.
+  void RemovePartition(int32_t partition, std::optional<EventType> type, bool last_of_partition);
 
   // One input record. `type` is the topic's type on Kafka, nullopt for files.
   // `wall_ms` drives idle-partition detection only (pass 0 for files).

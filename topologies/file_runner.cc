@@ -43,7 +43,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
 
   CityPipeline pipeline(opts.engine, opts.rules, kv, alerts->get(), dead->get(), nullptr);
   EPI_RETURN_IF_ERROR(pipeline.Open());
-  EPI_RETURN_IF_ERROR(pipeline.AddPartition(0, 0));
+  EPI_RETURN_IF_ERROR(pipeline.AddPartition(0, std::nullopt, 0));
   auto stored = pipeline.StoredOffset(kFileSource, 0);
   if (!stored.ok()) return stored.status();
   const int64_t resume_at = stored->value_or(0);

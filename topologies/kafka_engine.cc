@@ -9,6 +9,7 @@
 
 #include "engine/kafka_consumer.h"
 #include "engine/kafka_producer.h"
+#include "engine/event_time_merger.h"
 #include "engine/kafka_sink.h"
 #include "engine/metrics_registry.h"
 #include "engine/pipeline_probe.h"
@@ -43,6 +44,8 @@ class TeeSink : public RecordSink {
 };
 
 constexpr int kTableTimeoutMs = 120000;
+// Longest an event waits in the merger for a topic that says nothing.
+constexpr int64_t kMergeMaxWaitMs = 500;
 constexpr size_t kMaxBatch = 20000;
 
 }  // namespace
@@ -64,6 +67,7 @@ struct KafkaEngine::Impl {
   std::map<std::string, EventType, std::less<>> topic_types;
   std::map<int32_t, int> partition_refs;  // assigned topics per partition number
   Status callback_error;                  // from inside consumer callbacks
+  EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
 
   std::optional<EventType> TypeOf(std::string_view topic) const {
@@ -138,6 +142,7 @@ Status KafkaEngine::Start() {
   ropts.properties = m.cfg.engine.kafka.properties;
   auto apos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts");
   if (!apos.ok()) return apos.status();
+  spdlog::debug("start: state open, producer up");
   EPI_RETURN_IF_ERROR(m.alerts->Recover(*apos, ropts, kTableTimeoutMs));
   auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
   if (!dpos.ok()) return dpos.status();
@@ -147,6 +152,7 @@ Status KafkaEngine::Start() {
                  m.alerts->pending_suppressions());
   }
 
+  spdlog::debug("start: sinks recovered");
   RecordSink* alert_sink = m.alerts.get();
   if (m.hooks.on_alert) {
     m.alerts_tee = std::make_unique<TeeSink>(m.alerts.get(), m.hooks.on_alert);
@@ -167,6 +173,7 @@ Status KafkaEngine::Start() {
   auto tables = TableReader::Open(ropts, table_start);
   if (!tables.ok()) return tables.status();
   m.tables = std::move(tables).value();
+  spdlog::debug("start: table reader open");
   const int64_t wall = WallMs();
   EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
                                           kTableTimeoutMs));
@@ -193,10 +200,11 @@ Status KafkaEngine::Start() {
       if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
     }
     for (const TopicPartition& tp : parts) {
-      if (--impl->partition_refs[tp.partition] <= 0) {
-        impl->partition_refs.erase(tp.partition);
-        impl->pipeline->RemovePartition(tp.partition);
-      }
+      const bool last = --impl->partition_refs[tp.partition] <= 0;
+      if (last) impl->partition_refs.erase(tp.partition);
+      const std::optional<EventType> type = impl->TypeOf(tp.topic);
+      if (type) impl->merger.DropSource(static_cast<int>(*type), tp.partition);
+      impl->pipeline->RemovePartition(tp.partition, type, last);
     }
   };
   auto consumer = KafkaConsumer::Create(copts, lookup, on_revoke);
@@ -209,6 +217,7 @@ Status KafkaEngine::Run() {
   Impl& m = *impl_;
   std::vector<KafkaMessage> batch;
   std::vector<KafkaMessage> table_batch;
+  std::vector<EventTimeMerger::Item> released;
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_second = last_checkpoint;
   uint64_t records_at_last_second = 0;
@@ -220,35 +229,59 @@ Status KafkaEngine::Run() {
     for (const KafkaMessage& msg : table_batch) EPI_RETURN_IF_ERROR(m.Apply(msg, wall));
     table_batch.clear();
 
-    EPI_RETURN_IF_ERROR(m.consumer->PollBatch(100, &batch, kMaxBatch));
+    EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
-    for (const PartitionEvent& ev : m.consumer->TakeEvents()) {
-      switch (ev.kind) {
-        case PartitionEvent::Kind::kAssigned:
-          if (m.partition_refs[ev.tp.partition]++ == 0) {
-            EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, wall));
-          }
-          break;
-        case PartitionEvent::Kind::kOffsetGap:
-          // Data between the checkpoint and what the broker still has is gone:
-          // continuing would silently skip events. Stop loudly (CONTRACT 5).
-          return Status::OutOfRange("offset gap on " + ev.tp.topic + "/" +
-                                    std::to_string(ev.tp.partition) + ": expected " +
-                                    std::to_string(ev.expected) + ", broker has " +
-                                    std::to_string(ev.offset));
-        case PartitionEvent::Kind::kError:
-          spdlog::warn("kafka: {}", ev.status.ToString());
-          break;
-        default:
-          break;
+    // Events and messages in the order they happened: an end-of-partition
+    // event before message i has batch_index i.
+    std::vector<PartitionEvent> events = m.consumer->TakeEvents();
+    size_t next_event = 0;
+    auto apply_events_until = [&](size_t index) -> Status {
+      for (; next_event < events.size() && events[next_event].batch_index <= index; ++next_event) {
+        const PartitionEvent& ev = events[next_event];
+        const std::optional<EventType> type = m.TypeOf(ev.tp.topic);
+        switch (ev.kind) {
+          case PartitionEvent::Kind::kAssigned:
+            ++m.partition_refs[ev.tp.partition];
+            EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
+            break;
+          case PartitionEvent::Kind::kEndOfPartition:
+            if (type) m.merger.SetCaughtUp(static_cast<int>(*type), ev.tp.partition, true);
+            break;
+          case PartitionEvent::Kind::kOffsetGap:
+            // Data between the checkpoint and what the broker still has is
+            // gone: continuing would silently skip events. Stop loudly.
+            return Status::OutOfRange("offset gap on " + ev.tp.topic + "/" +
+                                      std::to_string(ev.tp.partition) + ": expected " +
+                                      std::to_string(ev.expected) + ", broker has " +
+                                      std::to_string(ev.offset));
+          case PartitionEvent::Kind::kError:
+            spdlog::warn("kafka: {}", ev.status.ToString());
+            break;
+          default:
+            break;
+        }
       }
+      return Status::Ok();
+    };
+    for (size_t i = 0; i < batch.size(); ++i) {
+      EPI_RETURN_IF_ERROR(apply_events_until(i));
+      KafkaMessage& msg = batch[i];
+      const std::optional<EventType> type = m.TypeOf(*msg.topic);
+      if (!type) continue;
+      EventTimeMerger::Item item;
+      item.ts = EventTimeMerger::PeekTs(msg.value);
+      item.msg = std::move(msg);
+      m.merger.Push(static_cast<int>(*type), std::move(item));
     }
-    if (!batch.empty()) {
+    EPI_RETURN_IF_ERROR(apply_events_until(SIZE_MAX));
+    batch.clear();
+    released.clear();
+    m.merger.Drain(wall, &released);
+    if (!released.empty()) {
       m.pipeline->set_receive_time(std::chrono::steady_clock::now());
       const int64_t bwall = WallMs();
-      for (const KafkaMessage& msg : batch) EPI_RETURN_IF_ERROR(m.Apply(msg, bwall));
-      m.events_since_checkpoint += batch.size();
-      batch.clear();
+      for (const EventTimeMerger::Item& item : released) EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
+      m.events_since_checkpoint += released.size();
     } else {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
