@@ -7,8 +7,9 @@
 namespace epistream {
 
 void WatermarkTracker::Assign(int32_t partition, int64_t wall_ms) {
-  auto [it, inserted] = partitions_.try_emplace(partition);
-  if (inserted) it->second.last_event_wall_ms = wall_ms;
+  // Assigned now: it holds the watermark back (from its checkpointed max ts,
+  // if any) until it has been idle for idle_timeout from this moment.
+  partitions_[partition].last_event_wall_ms = wall_ms;
 }
 
 void WatermarkTracker::Revoke(int32_t partition) { partitions_.erase(partition); }

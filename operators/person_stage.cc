@@ -54,7 +54,8 @@ std::string PersonStage::IndexKey(uint16_t partition, std::string_view region, T
 
 void PersonStage::AfterExposure(RuleContext& ctx, const ExposureRecord& x) {
   if (x.level == RiskLevel::kHigh) {
-    QuarantineRule::Start(ctx.state, x.entry_ts, ctx.rules.quarantine_high_risk, x.entry_event_id);
+    QuarantineRule::Start(ctx.state, std::max(x.entry_ts, x.listed_at),
+                          x.entry_ts + ctx.rules.quarantine_high_risk, x.entry_event_id);
   }
   FeverRules::OnExposure(ctx, x);
 }
@@ -91,10 +92,10 @@ Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
         store_->Put(IndexKey(partition, r, e.ts, e.person_id), {});
       }
       if (e.category == TravelCategory::kInboundReleased) {
-        QuarantineRule::Start(s, e.ts, opts_.rules.quarantine_inbound, e.event_id);
+        QuarantineRule::Start(s, e.ts, e.ts + opts_.rules.quarantine_inbound, e.event_id);
       }
       s.entries.push_back(entry);
-      for (const ExposureRecord& x : ReturneeRule::OnEntry(ctx, entry, *areas_, false)) {
+      for (const ExposureRecord& x : ReturneeRule::OnEntry(ctx, entry, *areas_)) {
         AfterExposure(ctx, x);
       }
       break;
@@ -158,7 +159,7 @@ Status PersonStage::OnListing(const Event& rec, std::vector<Alert>* alerts) {
       if (!areas_->CoverageOf(rec.region, entry->ts, opts_.rules.risk_lookback, &cov)) continue;
       RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, h.person, s, alerts, timers.get()};
       const EntryRecord entry_copy = *entry;  // Flag may grow s.entries' neighbours
-      if (auto x = ReturneeRule::Flag(ctx, entry_copy, cov, /*retroactive=*/true)) {
+      if (auto x = ReturneeRule::Flag(ctx, entry_copy, cov)) {
         AfterExposure(ctx, *x);
       }
     }

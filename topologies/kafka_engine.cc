@@ -45,7 +45,7 @@ class TeeSink : public RecordSink {
 
 constexpr int kTableTimeoutMs = 120000;
 // Longest an event waits in the merger for a topic that says nothing.
-constexpr int64_t kMergeMaxWaitMs = 500;
+constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
 
 }  // namespace
@@ -183,7 +183,11 @@ Status KafkaEngine::Start() {
   KafkaConsumerOptions copts;
   copts.brokers = m.cfg.engine.kafka.brokers;
   copts.group = m.cfg.engine.kafka.group;
-  copts.properties = m.cfg.engine.kafka.properties;
+  // A crashed instance's partitions move after session.timeout.ms; 10 s (the
+  // Kafka Streams default before 3.0) rather than librdkafka's 45 s, unless
+  // the config says otherwise.
+  copts.properties = {{"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"}};
+  for (const auto& [k, v] : m.cfg.engine.kafka.properties) copts.properties[k] = v;
   copts.topics = {t.scans, t.transport, t.fever};
   Impl* impl = impl_.get();
   auto lookup = [impl](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
@@ -241,6 +245,7 @@ Status KafkaEngine::Run() {
         const std::optional<EventType> type = m.TypeOf(ev.tp.topic);
         switch (ev.kind) {
           case PartitionEvent::Kind::kAssigned:
+            spdlog::info("assigned {}/{} from offset {}", ev.tp.topic, ev.tp.partition, ev.offset);
             ++m.partition_refs[ev.tp.partition];
             EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
             break;
@@ -304,6 +309,7 @@ Status KafkaEngine::Run() {
                         std::chrono::duration<double>(now - last_second).count();
       s.watermark = m.pipeline->watermark();
       s.suppressed = m.alerts->suppressed() + m.deadletters->suppressed();
+      s.merging = m.merger.queued();
       for (const PartitionLag& lag : m.consumer->Lags()) {
         if (lag.lag > 0) s.lag += lag.lag;
         ++s.partitions;

@@ -45,6 +45,7 @@ struct EngineSnapshot {
   size_t partitions = 0;
   uint64_t checkpoints = 0;
   uint64_t suppressed = 0;   // replayed outputs not re-emitted
+  size_t merging = 0;        // consumed, waiting in the event-time merger
 };
 
 struct KafkaEngineHooks {

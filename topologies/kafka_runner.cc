@@ -17,8 +17,8 @@ int RunKafkaMode(const AppConfig& cfg) {
   hooks.on_second = [](const EngineSnapshot& s) {
     static int n = 0;
     if (++n % 10 != 0) return;  // a log line every 10 s
-    spdlog::info("records={} alerts={} deadletters={} lag={} rate={:.0f}/s", s.records, s.alerts,
-                 s.deadletters, s.lag, s.records_per_s);
+    spdlog::info("records={} alerts={} deadletters={} lag={} merging={} rate={:.0f}/s", s.records,
+                 s.alerts, s.deadletters, s.lag, s.merging, s.records_per_s);
   };
   KafkaEngine engine(cfg, &metrics, hooks);
   // Before any other thread starts, so all of them inherit the signal mask.

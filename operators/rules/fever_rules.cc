@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 namespace epistream {
 
 void FeverRules::EmitReturnee(RuleContext& ctx, FeverRecord& fever, const ExposureRecord& x) {
@@ -29,13 +31,16 @@ void FeverRules::EmitReturnee(RuleContext& ctx, FeverRecord& fever, const Exposu
 
 void FeverRules::OnFever(RuleContext& ctx, const Event& fever, const PersonInfo* info) {
   FeverRecord& rec = ctx.state.fevers.back();
-  // The most recent qualifying exposure explains the alert best.
+  // Which exposure explains it must not depend on the order listings were
+  // read: listings in force at the visit first, then the most recent
+  // arrival, the most severe level, the smallest area code.
+  auto rank = [&](const ExposureRecord& x) {
+    return std::make_tuple(x.listed_at > fever.ts, -x.entry_ts, -static_cast<int>(x.level), x.area);
+  };
   const ExposureRecord* best = nullptr;
   for (const ExposureRecord& x : ctx.state.exposures) {
-    if (x.entry_ts <= fever.ts && x.entry_ts >= fever.ts - ctx.rules.fever_exposure_lookback &&
-        (best == nullptr || x.entry_ts > best->entry_ts)) {
-      best = &x;
-    }
+    if (x.entry_ts > fever.ts || x.entry_ts < fever.ts - ctx.rules.fever_exposure_lookback) continue;
+    if (best == nullptr || rank(x) < rank(*best)) best = &x;
   }
   if (best != nullptr) EmitReturnee(ctx, rec, *best);
 

@@ -4,15 +4,17 @@
 
 namespace epistream {
 
-void QuarantineRule::Start(PersonState& state, TimestampMs start, DurationMs length,
+void QuarantineRule::Start(PersonState& state, TimestampMs start, TimestampMs end,
                            std::string_view entry_event_id) {
+  if (end <= start) return;
   for (QuarantineRecord& q : state.quarantines) {
     if (q.entry_event_id == entry_event_id) {
-      q.end = std::max(q.end, start + length);
+      q.start = std::min(q.start, start);
+      q.end = std::max(q.end, end);
       return;
     }
   }
-  state.quarantines.push_back({start, start + length, std::string(entry_event_id)});
+  state.quarantines.push_back({start, end, std::string(entry_event_id)});
 }
 
 void QuarantineRule::OnScan(RuleContext& ctx, const Event& scan) {

@@ -15,8 +15,8 @@ class QuarantineRule {
  public:
   static constexpr std::string_view kBreach = "quarantine_breach";
 
-  // Starts (or extends) a quarantine of `length` from `start`.
-  static void Start(PersonState& state, TimestampMs start, DurationMs length,
+  // Starts (or widens) the quarantine [start, end) of an entry.
+  static void Start(PersonState& state, TimestampMs start, TimestampMs end,
                     std::string_view entry_event_id);
   static void OnScan(RuleContext& ctx, const Event& scan);
 };

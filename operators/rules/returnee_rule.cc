@@ -1,6 +1,7 @@
 #include "operators/rules/returnee_rule.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -9,7 +10,7 @@
 namespace epistream {
 
 std::vector<ExposureRecord> ReturneeRule::OnEntry(RuleContext& ctx, const EntryRecord& entry,
-                                                  const RiskAreaTable& areas, bool retroactive) {
+                                                  const RiskAreaTable& areas) {
   std::vector<Coverage> covs;
   for (const std::string& code : entry.regions) {
     areas.Covering(code, entry.ts, ctx.rules.risk_lookback, &covs);
@@ -21,13 +22,13 @@ std::vector<ExposureRecord> ReturneeRule::OnEntry(RuleContext& ctx, const EntryR
   std::vector<ExposureRecord> out;
   for (size_t i = 0; i < covs.size(); ++i) {
     if (i > 0 && covs[i].interval.area == covs[i - 1].interval.area) continue;
-    if (auto x = Flag(ctx, entry, covs[i], retroactive)) out.push_back(std::move(*x));
+    if (auto x = Flag(ctx, entry, covs[i])) out.push_back(std::move(*x));
   }
   return out;
 }
 
 std::optional<ExposureRecord> ReturneeRule::Flag(RuleContext& ctx, const EntryRecord& entry,
-                                                 const Coverage& cov, bool retroactive) {
+                                                 const Coverage& cov) {
   const std::string& area = cov.interval.area;
   if (ctx.state.HasExposure(area)) return std::nullopt;
   const bool first_for_entry =
@@ -61,7 +62,9 @@ std::optional<ExposureRecord> ReturneeRule::Flag(RuleContext& ctx, const EntryRe
       FormatRfc3339(entry.ts, ctx.tz_offset_minutes).substr(0, 16), area,
       RiskLevelName(cov.level),
       FormatLocalDate(LocalDay(cov.interval.listed_at, ctx.tz_offset_minutes)),
-      retroactive ? " (listing received after the arrival)" : "",
+      // Said from event time, not from arrival order, so that file and Kafka
+      // runs (which see the table at different moments) explain alike.
+      cov.interval.listed_at > entry.ts ? " (listed after the arrival)" : "",
       ctx.rules.test_deadline / kHourMs);
   ctx.alerts->push_back(std::move(a));
 
@@ -79,11 +82,19 @@ void ReturneeRule::OnTestDeadline(RuleContext& ctx, std::string_view entry_event
   auto entry = std::find_if(s.entries.begin(), s.entries.end(),
                             [&](const EntryRecord& e) { return e.event_id == entry_event_id; });
   if (entry == s.entries.end()) return;  // pruned by retention
-  auto exposure = std::find_if(s.exposures.begin(), s.exposures.end(), [&](const ExposureRecord& x) {
-    return x.entry_event_id == entry_event_id;
-  });
-  if (exposure == s.exposures.end()) return;
   const TimestampMs deadline = entry->ts + ctx.rules.test_deadline;
+  // Which listing explains it must not depend on the order listings were
+  // read: those in force by the deadline first (what a run reading the table
+  // in event time knows then), then the most severe, then the smallest code.
+  const ExposureRecord* exposure = nullptr;
+  auto rank = [&](const ExposureRecord& x) {
+    return std::make_tuple(x.listed_at > deadline, -static_cast<int>(x.level), x.area);
+  };
+  for (const ExposureRecord& x : s.exposures) {
+    if (x.entry_event_id != entry_event_id) continue;
+    if (exposure == nullptr || rank(x) < rank(*exposure)) exposure = &x;
+  }
+  if (exposure == nullptr) return;
   const bool tested = std::any_of(s.tests.begin(), s.tests.end(), [&](TimestampMs t) {
     return t >= entry->ts && t <= deadline;
   });

@@ -23,12 +23,12 @@ class ReturneeRule {
 
   // Flags `entry` for every listed area covering it. Returns the new exposures.
   static std::vector<ExposureRecord> OnEntry(RuleContext& ctx, const EntryRecord& entry,
-                                             const RiskAreaTable& areas, bool retroactive);
+                                             const RiskAreaTable& areas);
 
   // Flags `entry` for one coverage unless the person already has an exposure
   // for that area. Schedules the test deadline for the entry's first exposure.
   static std::optional<ExposureRecord> Flag(RuleContext& ctx, const EntryRecord& entry,
-                                            const Coverage& cov, bool retroactive);
+                                            const Coverage& cov);
 
   // The test-deadline timer of the entry with this event id fired.
   static void OnTestDeadline(RuleContext& ctx, std::string_view entry_event_id);
