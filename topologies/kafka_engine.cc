@@ -59,8 +59,10 @@ struct KafkaEngine::Impl {
   std::unique_ptr<RocksKvStore> store;
   std::unique_ptr<KafkaProducer> producer;
   std::unique_ptr<KafkaSink> alerts;
+  std::unique_ptr<KafkaSink> alerts_cluster;
   std::unique_ptr<KafkaSink> deadletters;
   std::unique_ptr<TeeSink> alerts_tee;
+  std::unique_ptr<TeeSink> alerts_cluster_tee;
   std::unique_ptr<CityPipeline> pipeline;
   std::unique_ptr<TableReader> tables;
   std::unique_ptr<KafkaConsumer> consumer;
@@ -148,6 +150,7 @@ Status KafkaEngine::Start() {
   if (!producer.ok()) return producer.status();
   m.producer = std::move(producer).value();
   m.alerts = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_person, &KafkaSink::AlertIdOf);
+  m.alerts_cluster = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_cluster, &KafkaSink::AlertIdOf);
   m.deadletters = std::make_unique<KafkaSink>(m.producer.get(), t.deadletter, &KafkaSink::KeyOf);
 
   TableReaderOptions ropts;
@@ -157,6 +160,9 @@ Status KafkaEngine::Start() {
   if (!apos.ok()) return apos.status();
   spdlog::debug("start: state open, producer up");
   EPI_RETURN_IF_ERROR(m.alerts->Recover(*apos, ropts, kTableTimeoutMs));
+  auto cpos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts_cluster");
+  if (!cpos.ok()) return cpos.status();
+  EPI_RETURN_IF_ERROR(m.alerts_cluster->Recover(*cpos, ropts, kTableTimeoutMs));
   auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
   if (!dpos.ok()) return dpos.status();
   EPI_RETURN_IF_ERROR(m.deadletters->Recover(*dpos, ropts, kTableTimeoutMs));
@@ -167,12 +173,15 @@ Status KafkaEngine::Start() {
 
   spdlog::debug("start: sinks recovered");
   RecordSink* alert_sink = m.alerts.get();
+  RecordSink* cluster_sink = m.alerts_cluster.get();
   if (m.hooks.on_alert) {
     m.alerts_tee = std::make_unique<TeeSink>(m.alerts.get(), m.hooks.on_alert);
     alert_sink = m.alerts_tee.get();
+    m.alerts_cluster_tee = std::make_unique<TeeSink>(m.alerts_cluster.get(), m.hooks.on_alert);
+    cluster_sink = m.alerts_cluster_tee.get();
   }
   m.pipeline = std::make_unique<CityPipeline>(m.cfg.engine, m.cfg.rules, m.store.get(), alert_sink,
-                                              m.deadletters.get(), m.probe.get());
+                                              cluster_sink, m.deadletters.get(), m.probe.get());
   EPI_RETURN_IF_ERROR(m.pipeline->Open());
 
   // Global tables first, to their end, from the checkpointed offsets.
