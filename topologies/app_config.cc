@@ -139,6 +139,19 @@ Status ReadMetrics(YamlSection& root, MetricsConfig* c) {
   return s.Finish();
 }
 
+Status ReadHttp(YamlSection& root, HttpConfig* c) {
+  Result<YamlSection> r = root.Section("http");
+  if (!r.ok()) return r.status();
+  YamlSection& s = *r;
+  EPI_RETURN_IF_ERROR(s.Bool("queries", &c->queries));
+  // Whether the file exists and holds a token is checked when the server
+  // starts (secrets are often mounted after the config is written).
+  EPI_RETURN_IF_ERROR(s.String("token_file", &c->token_file));
+  EPI_RETURN_IF_ERROR(
+      s.Duration("ready_max_stall", &c->ready_max_stall, kSecondMs));
+  return s.Finish();
+}
+
 Status ReadRules(YamlSection& root, RulesConfig* c) {
   Result<YamlSection> r = root.Section("rules");
   if (!r.ok()) return r.status();
@@ -258,6 +271,7 @@ Result<AppConfig> ParseAppConfig(std::string_view yaml_text,
   EPI_RETURN_IF_ERROR(ReadCheckpoint(s, &c.engine.checkpoint));
   EPI_RETURN_IF_ERROR(ReadKafka(s, &c.engine.kafka));
   EPI_RETURN_IF_ERROR(ReadMetrics(s, &c.engine.metrics));
+  EPI_RETURN_IF_ERROR(ReadHttp(s, &c.engine.http));
   EPI_RETURN_IF_ERROR(ReadRules(s, &c.rules));
   EPI_RETURN_IF_ERROR(ReadTopics(s, &c.topics));
   EPI_RETURN_IF_ERROR(s.Finish());
@@ -318,6 +332,10 @@ std::string DescribeAppConfig(const AppConfig& c) {
     out += fmt::format("metrics: http://{}:{}/metrics\n", e.metrics.bind,
                        e.metrics.port);
   }
+  out += fmt::format("http: queries={} token_file={} ready_max_stall={}\n",
+                     e.http.queries ? "on" : "off",
+                     e.http.token_file.empty() ? "(none)" : e.http.token_file,
+                     FormatDuration(e.http.ready_max_stall));
   out += fmt::format(
       "rules: risk_lookback={} retroactive_window={} test_deadline={} "
       "quarantine_inbound={} "

@@ -200,6 +200,10 @@ Status KafkaEngine::Start() {
   EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
                                           kTableTimeoutMs));
   EPI_RETURN_IF_ERROR(m.Checkpoint());
+  if (m.metrics != nullptr) {
+    m.metrics->health().set_max_stall(m.cfg.engine.http.ready_max_stall);
+    m.metrics->health().set_tables_loaded(true);
+  }
   spdlog::info("global tables loaded; joining group {}", m.cfg.engine.kafka.group);
 
   KafkaConsumerOptions copts;
@@ -320,6 +324,7 @@ Status KafkaEngine::Run() {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
     const auto now = std::chrono::steady_clock::now();
+    if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
     if (now - last_checkpoint >= interval ||
         m.events_since_checkpoint >= m.cfg.engine.checkpoint.max_events) {
       EPI_RETURN_IF_ERROR(m.Checkpoint());
@@ -344,7 +349,9 @@ Status KafkaEngine::Run() {
         ++s.partitions;
         if (m.probe) m.probe->set_consumer_lag(lag.tp.topic, lag.tp.partition, std::max<int64_t>(lag.lag, 0));
       }
+      if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(static_cast<int64_t>(s.partitions));
       if (m.probe) m.probe->set_state_stats(m.store->Stats());
+      if (m.probe) m.probe->set_state_entries(m.pipeline->cached_persons());
       if (m.process_probe) m.process_probe->Sample().IgnoreError();
       records_at_last_second = c.records;
       last_second = now;
@@ -352,6 +359,7 @@ Status KafkaEngine::Run() {
     }
   }
   // Graceful stop: checkpoint (retrying briefly if the broker is slow), leave.
+  if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(0);  // /readyz: draining
   // (A checkpoint postponed because the broker is down or a replay is still
   // under way is safe to skip: the next start replays from the last one.)
   Status st = m.Checkpoint();
