@@ -163,7 +163,10 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
   *last_position_ = pos.offset + 1;
   std::string reason;
   if (!parser_.Parse(bytes, type, &event_, &reason)) return DeadLetter(reason, bytes, pos);
-  if (probe_ != nullptr) probe_->event_in(static_cast<int>(event_.type));
+  if (probe_ != nullptr) {
+    probe_->event_in(static_cast<int>(event_.type));
+    probe_->bytes_in(bytes.size());
+  }
   switch (event_.type) {
     case EventType::kRiskArea:
       if (!areas_.Apply(event_)) {
