@@ -1,5 +1,5 @@
 // Runtime settings of the engine (no epidemic knowledge). Mirrors the
-// `engine:`, `state:`, `kafka:` and `metrics:` sections of config/epistream.yaml.
+// `engine:`, `state:`, `kafka:`, `metrics:` and `privacy:` sections of config/epistream.yaml.
 #pragma once
 
 #include <cstdint>
@@ -58,12 +58,23 @@ struct MetricsConfig {
   std::string bind = "127.0.0.1";
 };
 
+struct PrivacyConfig {
+  // Replace every person_id with HMAC-SHA256(key, person_id) right after
+  // parsing, so state, alerts and logs only ever hold pseudonyms
+  // (config/PRIVACY.md). Default: false
+  bool pseudonymize = false;
+  // File holding the secret key (at least 16 bytes; one trailing newline is
+  // ignored); required when pseudonymize is true. Default: ""
+  std::string key_file;
+};
+
 struct EngineConfig {
   WatermarkConfig watermark;
   StateConfig state;
   CheckpointConfig checkpoint;
   KafkaConfig kafka;
   MetricsConfig metrics;
+  PrivacyConfig privacy;
   // Local timezone for calendar days (once-per-day rules, clinic days). Default: "+08:00"
   int tz_offset_minutes = 8 * 60;
   // Messages above this size are dead-lettered too_large. Default: 65536

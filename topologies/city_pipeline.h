@@ -26,6 +26,7 @@
 
 #include "engine/engine_config.h"
 #include "engine/kv_store.h"
+#include "engine/pseudonymizer.h"
 #include "engine/record_sink.h"
 #include "engine/status.h"
 #include "engine/watermark_tracker.h"
@@ -112,6 +113,8 @@ class CityPipeline {
   RiskAreaTable areas_;
   PersonRegistry registry_;
   PersonStage stage_;
+  // privacy.pseudonymize: set by Open() when on, else null.
+  std::unique_ptr<Pseudonymizer> pseudonymizer_;
   WatermarkTracker watermark_;
   std::vector<Alert> pending_alerts_;
   std::map<std::pair<std::string, int32_t>, int64_t> positions_;
