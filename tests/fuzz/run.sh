@@ -24,9 +24,10 @@ cc=${CC:-clang-14}
 cxx=${CXX:-clang++-14}
 fuzzers=${FUZZERS:-parse_fuzzer state_fuzzer}
 
+mkdir -p "$build"
 cmake -S "$repo/tests/fuzz" -B "$build" -G Ninja \
-  -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j "$jobs" --target $fuzzers gen_state_corpus
 
 # State seeds are encodings made by the current code: refresh them.
