@@ -1,5 +1,5 @@
 // Runtime settings of the engine (no epidemic knowledge). Mirrors the
-// `engine:`, `state:`, `kafka:`, `metrics:` and `http:` sections of
+// `engine:`, `state:`, `kafka:`, `metrics:`, `http:` and `privacy:` sections of
 // config/epistream.yaml.
 #pragma once
 
@@ -75,6 +75,16 @@ struct HttpConfig {
   DurationMs ready_max_stall = 30 * kSecondMs;
 };
 
+struct PrivacyConfig {
+  // Replace every person_id with HMAC-SHA256(key, person_id) right after
+  // parsing, so state, alerts and logs only ever hold pseudonyms
+  // (config/PRIVACY.md). Default: false
+  bool pseudonymize = false;
+  // File holding the secret key (at least 16 bytes; one trailing newline is
+  // ignored); required when pseudonymize is true. Default: ""
+  std::string key_file;
+};
+
 struct EngineConfig {
   WatermarkConfig watermark;
   StateConfig state;
@@ -82,6 +92,7 @@ struct EngineConfig {
   KafkaConfig kafka;
   MetricsConfig metrics;
   HttpConfig http;
+  PrivacyConfig privacy;
   // Local timezone for calendar days (once-per-day rules, clinic days). Default: "+08:00"
   int tz_offset_minutes = 8 * 60;
   // Messages above this size are dead-lettered too_large. Default: 65536

@@ -149,8 +149,20 @@ Status PersonState::Decode(std::string_view bytes) {
   if (version != kVersion && version != kVersionWithoutPresence) {
     return Status::Corruption("person state: unknown version");
   }
-  last_ts = r.SignedVarint();
-  auto rel = [&]() { return last_ts - r.SignedVarint(); };
+  // Stored times lie in [kMinTimestamp, -kMinTimestamp] (parsed event times
+  // are within years 1970..9999), so rules may add durations to them without
+  // overflow; anything else is corruption, not a time (found by fuzzing).
+  bool bad_time = false;
+  auto in_range = [&](TimestampMs t) {
+    if (t < kMinTimestamp || t > -kMinTimestamp) bad_time = true;
+    return t;
+  };
+  last_ts = in_range(r.SignedVarint());
+  auto rel = [&]() {
+    TimestampMs t = 0;
+    if (__builtin_sub_overflow(last_ts, r.SignedVarint(), &t)) bad_time = true;
+    return in_range(t);
+  };
   // Counts are bounded by the remaining bytes so corrupt input cannot make
   // us allocate gigabytes.
   auto count = [&]() -> size_t {
@@ -201,6 +213,7 @@ Status PersonState::Decode(std::string_view bytes) {
   day_flags.resize(count());
   for (DayFlags& d : day_flags) {
     d.day = r.SignedVarint();
+    if (d.day < kMinTimestamp / kDayMs || d.day > -kMinTimestamp / kDayMs) bad_time = true;
     d.flags = r.U8();
   }
   seen.resize(count());
@@ -222,6 +235,10 @@ Status PersonState::Decode(std::string_view bytes) {
   if (!r.ok() || !r.done()) {
     *this = PersonState();
     return Status::Corruption("person state: truncated or trailing bytes");
+  }
+  if (bad_time) {
+    *this = PersonState();
+    return Status::Corruption("person state: time out of range");
   }
   return Status::Ok();
 }

@@ -58,6 +58,13 @@ CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules,
 }
 
 Status CityPipeline::Open() {
+  // --- privacy.pseudonymize (engine/pseudonymizer.h, config/PRIVACY.md) ---
+  if (engine_.privacy.pseudonymize) {
+    auto p = Pseudonymizer::FromKeyFile(engine_.privacy.key_file);
+    if (!p.ok()) return p.status();
+    pseudonymizer_ = std::move(p).value();
+  }
+  // --- end privacy.pseudonymize ---
   EPI_RETURN_IF_ERROR(areas_.Load());
   EPI_RETURN_IF_ERROR(registry_.Load());
   EPI_RETURN_IF_ERROR(cluster_.Open());
@@ -163,6 +170,10 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
   *last_position_ = pos.offset + 1;
   std::string reason;
   if (!parser_.Parse(bytes, type, &event_, &reason)) return DeadLetter(reason, bytes, pos);
+  // --- privacy.pseudonymize: from here on the person is known only by its
+  // pseudonym (state, tables, alerts, evidence); dead letters above keep the
+  // original bytes. ---
+  if (pseudonymizer_ != nullptr && !event_.person_id.empty()) pseudonymizer_->Apply(&event_.person_id);
   if (probe_ != nullptr) {
     probe_->event_in(static_cast<int>(event_.type));
     probe_->bytes_in(bytes.size());

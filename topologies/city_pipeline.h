@@ -33,6 +33,7 @@
 
 #include "engine/engine_config.h"
 #include "engine/kv_store.h"
+#include "engine/pseudonymizer.h"
 #include "engine/record_sink.h"
 #include "engine/status.h"
 #include "engine/watermark_tracker.h"
@@ -130,6 +131,8 @@ class CityPipeline {
   PersonStage stage_;
   ClusterStage cluster_;
   ClusterRecordBuffer cluster_records_;
+  // privacy.pseudonymize: set by Open() when on, else null.
+  std::unique_ptr<Pseudonymizer> pseudonymizer_;
   WatermarkTracker watermark_;
   std::vector<Alert> pending_alerts_;
   std::vector<Alert> pending_cluster_alerts_;

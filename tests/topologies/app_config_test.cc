@@ -41,20 +41,22 @@ constexpr size_t FieldCount() {
 // When one of these fails, a config struct gained or lost a field: add it to
 // Differences(), to kKeyCases, to config/epistream.yaml and to the loader.
 static_assert(FieldCount<AppConfig>() == 3);
-static_assert(FieldCount<EngineConfig>() == 9);  // 6 sections + 3 scalars
+static_assert(FieldCount<EngineConfig>() == 10);  // 7 sections + 3 scalars
 static_assert(FieldCount<WatermarkConfig>() == 3);
 static_assert(FieldCount<StateConfig>() == 6);
 static_assert(FieldCount<CheckpointConfig>() == 2);
 static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
 static_assert(FieldCount<HttpConfig>() == 3);
+static_assert(FieldCount<PrivacyConfig>() == 2);
 static_assert(FieldCount<RulesConfig>() == 18);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
-    (FieldCount<EngineConfig>() - 6) + FieldCount<WatermarkConfig>() +
+    (FieldCount<EngineConfig>() - 7) + FieldCount<WatermarkConfig>() +
     FieldCount<StateConfig>() + FieldCount<CheckpointConfig>() +
     FieldCount<KafkaConfig>() + FieldCount<MetricsConfig>() +
     FieldCount<HttpConfig>() +
+    FieldCount<PrivacyConfig>() +
     FieldCount<RulesConfig>() + FieldCount<TopicsConfig>();
 
 // The YAML key paths of the fields that differ between a and b, field by field.
@@ -84,6 +86,8 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("http.queries", engine.http.queries);
   EPI_DIFF("http.token_file", engine.http.token_file);
   EPI_DIFF("http.ready_max_stall", engine.http.ready_max_stall);
+  EPI_DIFF("privacy.pseudonymize", engine.privacy.pseudonymize);
+  EPI_DIFF("privacy.key_file", engine.privacy.key_file);
   EPI_DIFF("rules.risk_lookback", rules.risk_lookback);
   EPI_DIFF("rules.retroactive_window", rules.retroactive_window);
   EPI_DIFF("rules.test_deadline", rules.test_deadline);
@@ -142,6 +146,8 @@ constexpr KeyCase kKeyCases[] = {
     {"http.queries", "true"},
     {"http.token_file", "/etc/epistream/token"},
     {"http.ready_max_stall", "2m"},
+    {"privacy.pseudonymize", "true"},
+    {"privacy.key_file", "/etc/epistream/pseudonym.key"},
     {"rules.risk_lookback", "10d"},
     {"rules.retroactive_window", "7d"},
     {"rules.test_deadline", "48h"},
