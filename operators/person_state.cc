@@ -70,6 +70,41 @@ bool PersonState::Empty() const {
          tests.empty() && quarantines.empty() && day_flags.empty() && seen.empty();
 }
 
+size_t PersonState::MemoryBytes() const {
+  // Heap strings only beyond the small-string buffer (15 bytes in libstdc++).
+  auto str = [](const std::string& s) { return s.size() > 15 ? s.capacity() + 1 : 0; };
+  size_t n = sizeof(PersonState);
+  n += entries.capacity() * sizeof(EntryRecord);
+  for (const EntryRecord& e : entries) {
+    n += str(e.event_id) + str(e.hub_id) + e.regions.capacity() * sizeof(std::string);
+    for (const std::string& r : e.regions) n += str(r);
+  }
+  n += exposures.capacity() * sizeof(ExposureRecord);
+  for (const ExposureRecord& x : exposures) n += str(x.area) + str(x.entry_event_id) + str(x.listing_event_id);
+  n += trail.capacity() * sizeof(VisitRecord);
+  for (const VisitRecord& v : trail) n += str(v.venue_id);
+  n += fevers.capacity() * sizeof(FeverRecord);
+  for (const FeverRecord& f : fevers) n += str(f.event_id) + str(f.clinic_id);
+  n += tests.capacity() * sizeof(TimestampMs);
+  n += quarantines.capacity() * sizeof(QuarantineRecord);
+  for (const QuarantineRecord& q : quarantines) n += str(q.entry_event_id);
+  n += day_flags.capacity() * sizeof(DayFlags);
+  n += seen.capacity() * sizeof(SeenEvent);
+  return n;
+}
+
+void PersonState::Clear() {
+  last_ts = kMinTimestamp;
+  entries.clear();
+  exposures.clear();
+  trail.clear();
+  fevers.clear();
+  tests.clear();
+  quarantines.clear();
+  day_flags.clear();
+  seen.clear();
+}
+
 void PersonState::Encode(std::string* out) const {
   out->clear();
   ByteWriter w(out);
@@ -131,7 +166,7 @@ void PersonState::Encode(std::string* out) const {
 }
 
 Status PersonState::Decode(std::string_view bytes) {
-  *this = PersonState();
+  Clear();
   ByteReader r(bytes);
   if (r.U8() != kVersion) return Status::Corruption("person state: unknown version");
   last_ts = r.SignedVarint();
@@ -194,7 +229,7 @@ Status PersonState::Decode(std::string_view bytes) {
     s.ts = rel();
   }
   if (!r.ok() || !r.done()) {
-    *this = PersonState();
+    Clear();
     return Status::Corruption("person state: truncated or trailing bytes");
   }
   return Status::Ok();

@@ -96,8 +96,15 @@ struct PersonState {
   // Drops everything older than the horizons (event time).
   void Prune(TimestampMs retention_horizon, TimestampMs trail_horizon);
   bool Empty() const;
+  // Empties every list, keeping the allocated capacity (a reused state).
+  void Clear();
+
+  // Approximate heap + inline bytes of this decoded state (memory budgets).
+  size_t MemoryBytes() const;
 
   void Encode(std::string* out) const;
+  // Replaces the contents (reusing this state's allocations). On error the
+  // state is left cleared.
   Status Decode(std::string_view bytes);
 };
 
