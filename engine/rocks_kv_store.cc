@@ -96,6 +96,16 @@ std::string_view ToView(const rocksdb::Slice& s) {
 
 }  // namespace
 
+struct RocksKvStore::InFlight {
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, std::optional<std::string>, StagedHash,
+                     std::equal_to<>>
+      staged;
+  std::string plain_min;
+  std::string plain_max;
+  std::vector<uint64_t> plain_hashes;  // sorted
+};
+
 Result<std::unique_ptr<RocksKvStore>> RocksKvStore::Open(const std::string& dir,
                                                          const StateConfig& cfg,
                                                          rocksdb::Env* env) {
@@ -169,6 +179,17 @@ RocksKvStore::RocksKvStore(std::unique_ptr<rocksdb::DB> db, bool read_only,
 }
 
 RocksKvStore::~RocksKvStore() {
+  // A commit in flight was accepted: finish it (its failure has no one left
+  // to report to; the last durable checkpoint is then the one before).
+  if (async_) {
+    Sync().IgnoreError();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    writer_.join();
+  }
   // Staged writes are dropped on purpose: only Commit() makes them durable.
   batch_.reset();
   // Every commit is already in the WAL; a Close failure here has no
@@ -188,6 +209,15 @@ Status RocksKvStore::Get(std::string_view key, std::string* value,
     *found = it->second.has_value();
     if (*found) value->assign(*it->second);
     return Status::Ok();
+  }
+  if (inflight_active_) {
+    bool maybe_plain = false;
+    const int got = InFlightLookup(key, value, &maybe_plain);
+    if (got >= 0) {
+      *found = got == 1;
+      return Status::Ok();
+    }
+    if (maybe_plain) EPI_RETURN_IF_ERROR(Sync());  // then the DB has it
   }
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ToSlice(key), value);
   *found = s.ok();
@@ -246,6 +276,7 @@ Status RocksKvStore::DeleteRange(std::string_view begin, std::string_view end) {
 Status RocksKvStore::Scan(std::string_view begin, std::string_view end,
                           const ScanFn& fn) {
   if (plain_->Count() > 0) EPI_RETURN_IF_ERROR(IndexPlain());
+  if (inflight_active_) EPI_RETURN_IF_ERROR(Sync());
   // Staged keys in range, sorted (scans are rare: a listing, a daily sweep,
   // a partition load), merged with the DB's; a staged entry wins.
   using StagedRef =
@@ -258,6 +289,9 @@ Status RocksKvStore::Scan(std::string_view begin, std::string_view end,
       staged.begin(), staged.end(),
       [](const StagedRef& a, const StagedRef& b) { return a.first < b.first; });
   rocksdb::ReadOptions ro;
+  // Scans (a daily retention sweep over every person, partition loads) would
+  // evict the point lookups' hot blocks: read around the block cache.
+  ro.fill_cache = false;
   const rocksdb::Slice upper = ToSlice(end);  // must outlive the iterator
   if (!end.empty()) ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
@@ -284,9 +318,39 @@ Status RocksKvStore::Scan(std::string_view begin, std::string_view end,
 
 Status RocksKvStore::Commit() {
   EPI_RETURN_IF_ERROR(write_error_);
+  if (inflight_active_) EPI_RETURN_IF_ERROR(Sync());
   rocksdb::WriteBatch* indexed = batch_.get();
   const uint32_t plain_count = plain_->Count();
   if (indexed->Count() == 0 && plain_count == 0) return Status::Ok();
+  if (async_) {
+    // Hand the batch over with what reads need to see through it.
+    if (!inflight_) inflight_ = std::make_unique<InFlight>();
+    InFlight& f = *inflight_;
+    if (plain_count == 0) {
+      std::swap(f.batch, *batch_);
+    } else if (indexed->Count() == 0) {
+      std::swap(f.batch, *plain_);
+    } else {
+      EPI_RETURN_IF_ERROR(ConcatBatches(*indexed, *plain_, &f.batch));
+    }
+    f.staged.swap(staged_);
+    f.plain_min.swap(plain_min_);
+    f.plain_max.swap(plain_max_);
+    if (!plain_hashes_sorted_)
+      std::sort(plain_hashes_.begin(), plain_hashes_.end());
+    f.plain_hashes.swap(plain_hashes_);
+    batch_->Clear();
+    staged_.clear();
+    ClearPlain();
+    inflight_active_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ready_ = true;
+      job_done_ = false;
+    }
+    cv_.notify_all();
+    return Status::Ok();
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   if (plain_count == 0) {
@@ -304,6 +368,61 @@ Status RocksKvStore::Commit() {
   staged_.clear();
   ClearPlain();
   return Status::Ok();
+}
+
+void RocksKvStore::EnableAsyncCommit() {
+  if (async_ || read_only_) return;
+  async_ = true;
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+void RocksKvStore::WriterLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return job_ready_ || stop_; });
+    if (!job_ready_) return;  // stop_
+    job_ready_ = false;
+    lock.unlock();
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_;
+    Status st = FromRocks(db_->Write(wo, &inflight_->batch), "state commit");
+    lock.lock();
+    job_status_ = std::move(st);
+    job_done_ = true;
+    cv_.notify_all();
+  }
+}
+
+Status RocksKvStore::Sync() {
+  if (!inflight_active_) return Status::Ok();
+  Status st;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return job_done_; });
+    st = std::move(job_status_);
+    job_status_ = Status::Ok();
+  }
+  inflight_active_ = false;
+  inflight_->batch.Clear();
+  inflight_->staged.clear();
+  inflight_->plain_hashes.clear();
+  if (!st.ok() && write_error_.ok()) write_error_ = st;
+  return st;
+}
+
+int RocksKvStore::InFlightLookup(std::string_view key, std::string* value,
+                                 bool* maybe_plain) {
+  const InFlight& f = *inflight_;
+  if (auto it = f.staged.find(key); it != f.staged.end()) {
+    if (!it->second.has_value()) return 0;
+    value->assign(*it->second);
+    return 1;
+  }
+  *maybe_plain =
+      !f.plain_hashes.empty() && key >= f.plain_min && key <= f.plain_max &&
+      std::binary_search(f.plain_hashes.begin(), f.plain_hashes.end(),
+                         std::hash<std::string_view>()(key));
+  return -1;
 }
 
 size_t RocksKvStore::StagedBytes() const {

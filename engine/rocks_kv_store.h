@@ -21,13 +21,16 @@
 // own background threads flush and compact).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -89,6 +92,17 @@ class RocksKvStore final : public KvStore {
   // store is reopened: treat a failed Commit as fatal to the stage and resume
   // from the last committed checkpoint.
   Status Commit() override;
+  // Async commit (file mode): Commit() hands the batch to a writer thread
+  // and returns at once; the next Commit() or Sync() waits for it and
+  // returns its failure (after which the store refuses writes, as after a
+  // failed synchronous Commit). Reads see the batch in flight: a Get finds
+  // its staged value or, for a key that may be in its plain part, waits for
+  // the write; a Scan waits. So a checkpoint's RocksDB write (WAL and
+  // memtable inserts) overlaps the processing of the next batch; durability
+  // lags by one checkpoint until Sync().
+  void EnableAsyncCommit();
+  // Waits for the commit in flight, if any; its status.
+  Status Sync();
   // Bytes of the staged write batch, excluding its fixed header.
   size_t StagedBytes() const override;
   // SST files plus memtables.
@@ -114,6 +128,13 @@ class RocksKvStore final : public KvStore {
   void ClearPlain();
   // Stages a Put (value) or Delete (nullptr) into batch_ and staged_.
   void Stage(std::string_view key, const std::string_view* value);
+  // Async commit: the writer thread's loop.
+  void WriterLoop();
+  // The in-flight commit's value for `key`: 1 staged value, 0 deleted,
+  // -1 not in its indexed part (then *maybe_plain says whether its plain
+  // part may hold it).
+  int InFlightLookup(std::string_view key, std::string* value,
+                     bool* maybe_plain);
 
   // Declared before db_ so they outlive it (the DB's tables reference them).
   std::shared_ptr<rocksdb::Cache> block_cache_;
@@ -145,6 +166,22 @@ class RocksKvStore final : public KvStore {
   Status write_error_;  // first refused Put/Delete, returned by Commit
   bool read_only_ = false;
   bool sync_ = false;
+
+  // Async commit. The in-flight batch and its lookup structures are only
+  // read by both threads while inflight_active_; the stage thread replaces
+  // them only after Sync().
+  struct InFlight;  // the batch and what reads need (rocks_kv_store.cc)
+
+  bool async_ = false;
+  std::unique_ptr<InFlight> inflight_;
+  bool inflight_active_ = false;  // stage thread's view: a job not yet synced
+  std::thread writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool job_ready_ = false;  // guarded by mu_
+  bool job_done_ = false;   // guarded by mu_
+  bool stop_ = false;       // guarded by mu_
+  Status job_status_;       // guarded by mu_
 };
 
 }  // namespace epistream

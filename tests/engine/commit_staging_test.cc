@@ -148,6 +148,66 @@ TEST_P(CommitStagingTest, UnsortedStagedKeysStayExact) {
   EXPECT_EQ(ScanAll(), (std::vector<std::string>{"c=2", "d=5", "m=1", "x=3"}));
 }
 
+// Async commit: reads see the batch in flight (staged values, deletes, plain
+// writes), a Scan waits for it, Sync makes it durable.
+TEST(AsyncCommitTest, ReadsSeeTheBatchInFlight) {
+  std::string dir =
+      (std::filesystem::temp_directory_path() / "epistream-async-test-XXXXXX")
+          .string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  {
+    StateConfig cfg;
+    cfg.block_cache_bytes = 8 << 20;
+    cfg.write_buffer_bytes = 8 << 20;
+    auto opened = RocksKvStore::Open(dir, cfg);
+    ASSERT_OK(opened.status());
+    RocksKvStore& store = **opened;
+    store.EnableAsyncCommit();
+    store.Put("gone", "x");
+    ASSERT_OK(store.Commit());
+    for (int round = 0; round < 20; ++round) {
+      for (int i = 0; i < 500; ++i)
+        store.PutForCommit(NumKey(1000 + i), std::to_string(round));
+      store.Put("round", std::to_string(round));
+      if (round == 3) store.Delete("gone");
+      ASSERT_OK(store.Commit());  // returns while the write may be in flight
+      std::string v;
+      bool found = false;
+      ASSERT_OK(store.Get("round", &v, &found));
+      ASSERT_TRUE(found);
+      EXPECT_EQ(v, std::to_string(round));
+      ASSERT_OK(store.Get(NumKey(1000 + round), &v, &found));
+      ASSERT_TRUE(found);
+      EXPECT_EQ(v, std::to_string(round));
+      ASSERT_OK(store.Get("gone", &v, &found));
+      EXPECT_EQ(found, round < 3);
+      if (round % 5 == 0) {
+        size_t n = 0;
+        ASSERT_OK(
+            store.Scan("s", "t", [&](std::string_view, std::string_view value) {
+              EXPECT_EQ(value, std::to_string(round));
+              ++n;
+              return true;
+            }));
+        EXPECT_EQ(n, 500u);
+      }
+    }
+    ASSERT_OK(store.Sync());
+  }
+  {
+    auto reopened = RocksKvStore::Open(dir, StateConfig());
+    ASSERT_OK(reopened.status());
+    std::string v;
+    bool found = false;
+    ASSERT_OK((*reopened)->Get("round", &v, &found));
+    EXPECT_EQ(v, "19");
+    ASSERT_OK((*reopened)->Get(NumKey(1499), &v, &found));
+    EXPECT_EQ(v, "19");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, CommitStagingTest,
                          ::testing::Values(false, true), [](const auto& info) {
                            return info.param ? "Rocks" : "Mem";
