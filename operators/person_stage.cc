@@ -22,12 +22,15 @@ PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
     : opts_(opts), store_(store), areas_(areas), registry_(registry),
       cache_(store, opts.cache_entries) {}
 
-Status PersonStage::AddPartition(uint16_t partition) {
+Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts) {
   if (timers_.count(partition) != 0) return Status::Ok();
   auto timers = std::make_unique<TimerService>(
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
   EPI_RETURN_IF_ERROR(timers->Load());
   timers_[partition] = std::move(timers);
+  for (const ListingInterval& iv : areas_->AllIntervals()) {
+    EPI_RETURN_IF_ERROR(RetroScan(partition, iv, alerts));
+  }
   return Status::Ok();
 }
 
@@ -63,7 +66,7 @@ void PersonStage::AfterExposure(RuleContext& ctx, const ExposureRecord& x) {
 Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
                             std::vector<Alert>* alerts) {
   *duplicate = false;
-  if (timers_.find(partition) == timers_.end()) EPI_RETURN_IF_ERROR(AddPartition(partition));
+  if (timers_.find(partition) == timers_.end()) EPI_RETURN_IF_ERROR(AddPartition(partition, alerts));
   Result<PersonState*> got = cache_.Get(partition, e.person_id);
   if (!got.ok()) return got.status();
   PersonState& s = **got;
@@ -124,45 +127,51 @@ Status PersonStage::OnListing(const Event& rec, std::vector<Alert>* alerts) {
   if (rec.level == RiskLevel::kLow) return Status::Ok();
   ListingInterval iv;
   if (!areas_->IntervalAt(rec.region, rec.ts, &iv)) return Status::Ok();
+  for (auto& [partition, timers] : timers_) {
+    EPI_RETURN_IF_ERROR(RetroScan(partition, iv, alerts));
+  }
+  return Status::Ok();
+}
+
+Status PersonStage::RetroScan(uint16_t partition, const ListingInterval& iv,
+                              std::vector<Alert>* alerts) {
   TimestampMs lo = iv.listed_at - opts_.rules.risk_lookback;
   if (watermark_ != kMinTimestamp) lo = std::max(lo, watermark_ - opts_.rules.retroactive_window);
   const TimestampMs hi = iv.delisted_at;
-  for (auto& [partition, timers] : timers_) {
-    const std::string prefix = state_keys::PartitionPrefix(partition, kIndexSub) + rec.region;
-    std::vector<IndexHit> hits;
-    EPI_RETURN_IF_ERROR(store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-      std::string_view rest = k.substr(prefix.size() - rec.region.size());
-      const size_t nul = rest.find('\0');
-      if (nul == std::string_view::npos || rest.size() < nul + 9) return true;
-      ByteReader r(rest.substr(nul + 1));
-      const TimestampMs ts = r.OrderedI64();
-      if (ts >= lo && ts <= hi) {
-        hits.push_back({std::string(rest.substr(0, nul)), ts, std::string(r.Rest())});
-      }
-      return true;
-    }));
-    // Oldest arrival first, so the alert order is that of event time.
-    std::stable_sort(hits.begin(), hits.end(), [](const IndexHit& a, const IndexHit& b) {
-      return std::tie(a.ts, a.person, a.region) < std::tie(b.ts, b.person, b.region);
-    });
-    for (const IndexHit& h : hits) {
-      Result<PersonState*> got = cache_.Get(partition, h.person);
-      if (!got.ok()) return got.status();
-      PersonState& s = **got;
-      if (s.HasExposure(rec.region)) continue;
-      auto entry = std::find_if(s.entries.begin(), s.entries.end(), [&](const EntryRecord& e) {
-        return e.ts == h.ts &&
-               std::find(e.regions.begin(), e.regions.end(), h.region) != e.regions.end();
-      });
-      if (entry == s.entries.end()) continue;
-      Coverage cov;
-      if (!areas_->CoverageOf(rec.region, entry->ts, opts_.rules.risk_lookback, &cov)) continue;
-      RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, h.person, s, alerts, timers.get()};
-      const EntryRecord entry_copy = *entry;  // Flag may grow s.entries' neighbours
-      if (auto x = ReturneeRule::Flag(ctx, entry_copy, cov)) {
-        AfterExposure(ctx, *x);
-      }
+  if (lo > hi) return Status::Ok();
+  const std::string prefix = state_keys::PartitionPrefix(partition, kIndexSub) + iv.area;
+  std::vector<IndexHit> hits;
+  EPI_RETURN_IF_ERROR(store_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
+    std::string_view rest = k.substr(prefix.size() - iv.area.size());
+    const size_t nul = rest.find('\0');
+    if (nul == std::string_view::npos || rest.size() < nul + 9) return true;
+    ByteReader r(rest.substr(nul + 1));
+    const TimestampMs ts = r.OrderedI64();
+    if (ts >= lo && ts <= hi) {
+      hits.push_back({std::string(rest.substr(0, nul)), ts, std::string(r.Rest())});
     }
+    return true;
+  }));
+  // Oldest arrival first, so the alert order is that of event time.
+  std::stable_sort(hits.begin(), hits.end(), [](const IndexHit& a, const IndexHit& b) {
+    return std::tie(a.ts, a.person, a.region) < std::tie(b.ts, b.person, b.region);
+  });
+  TimerService* timers = timers_[partition].get();
+  for (const IndexHit& h : hits) {
+    Result<PersonState*> got = cache_.Get(partition, h.person);
+    if (!got.ok()) return got.status();
+    PersonState& s = **got;
+    if (s.HasExposure(iv.area)) continue;
+    auto entry = std::find_if(s.entries.begin(), s.entries.end(), [&](const EntryRecord& e) {
+      return e.ts == h.ts &&
+             std::find(e.regions.begin(), e.regions.end(), h.region) != e.regions.end();
+    });
+    if (entry == s.entries.end()) continue;
+    Coverage cov;
+    if (!areas_->CoverageOf(iv.area, entry->ts, opts_.rules.risk_lookback, &cov)) continue;
+    RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, h.person, s, alerts, timers};
+    const EntryRecord entry_copy = *entry;  // Flag may grow s.entries' neighbours
+    if (auto x = ReturneeRule::Flag(ctx, entry_copy, cov)) AfterExposure(ctx, *x);
   }
   return Status::Ok();
 }

@@ -49,7 +49,12 @@ class PersonStage {
   PersonStage(const PersonStageOptions& opts, KvStore* store, const RiskAreaTable* areas,
               const PersonRegistry* registry);
 
-  Status AddPartition(uint16_t partition);
+  // Takes a partition (loads its timers; idempotent). A newly taken
+  // partition is checked against every listing the table holds: listings
+  // read while no instance owned it (after a restart or a rebalance) must
+  // still find its earlier arrivals. Flagging is idempotent per person and
+  // area, so alerts found before are not repeated.
+  Status AddPartition(uint16_t partition, std::vector<Alert>* alerts);
   void RemovePartition(uint16_t partition);
 
   // A scan, transport or fever event of `partition`. *duplicate is set when
@@ -78,6 +83,8 @@ class PersonStage {
   static std::string IndexKey(uint16_t partition, std::string_view region, TimestampMs ts,
                               std::string_view person);
   void AfterExposure(struct RuleContext& ctx, const ExposureRecord& x);
+  // Retroactive join of one listing interval with a partition's arrivals.
+  Status RetroScan(uint16_t partition, const ListingInterval& iv, std::vector<Alert>* alerts);
   Status FireTimer(uint16_t partition, const Timer& t, std::vector<Alert>* alerts);
   Status Sweep(TimestampMs wm);
   void Prune(PersonState& s) const;

@@ -132,6 +132,20 @@ void RiskAreaTable::Covering(std::string_view code, TimestampMs t, DurationMs lo
   }
 }
 
+std::vector<ListingInterval> RiskAreaTable::AllIntervals() const {
+  std::vector<ListingInterval> out;
+  for (const auto& [area, history] : areas_) {
+    for (ListingInterval& iv : Intervals(history)) {
+      iv.area = area;
+      out.push_back(std::move(iv));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ListingInterval& a, const ListingInterval& b) {
+    return std::tie(a.area, a.listed_at) < std::tie(b.area, b.listed_at);
+  });
+  return out;
+}
+
 bool RiskAreaTable::IntervalAt(std::string_view area, TimestampMs ts, ListingInterval* out) const {
   auto it = areas_.find(std::string(area));
   if (it == areas_.end()) return false;

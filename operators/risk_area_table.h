@@ -66,6 +66,9 @@ class RiskAreaTable {
   // medium/high record), or false.
   bool IntervalAt(std::string_view area, TimestampMs ts, ListingInterval* out) const;
 
+  // Every listing interval of every area, areas in code order.
+  std::vector<ListingInterval> AllIntervals() const;
+
   size_t size() const { return areas_.size(); }
 
  private:

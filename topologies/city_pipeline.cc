@@ -57,7 +57,8 @@ Status CityPipeline::Open() {
 Status CityPipeline::AddPartition(int32_t partition, std::optional<EventType> type,
                                   int64_t wall_ms) {
   watermark_.Assign(WatermarkSource(partition, type), wall_ms);
-  return stage_.AddPartition(static_cast<uint16_t>(partition));
+  EPI_RETURN_IF_ERROR(stage_.AddPartition(static_cast<uint16_t>(partition), &pending_alerts_));
+  return EmitAlerts();
 }
 
 void CityPipeline::RemovePartition(int32_t partition, std::optional<EventType> type,

@@ -116,7 +116,11 @@ int RunDemo(const DemoOptions& opts) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     ("epistream-demo-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  CityConfig city;
+  // The sample city's boosted rates (more travel, listings, quarantine
+  // breakers and fevers than a real city) so that every person rule shows
+  // within the first minute; activity at its normal level.
+  CityConfig city = CityConfig::Sample();
+  city.activity_scale = 1.0;
   city.persons = opts.persons;
   city.days = 14;
   city.seed = 7;

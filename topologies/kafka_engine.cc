@@ -70,6 +70,18 @@ struct KafkaEngine::Impl {
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
 
+  // True when replayed output is still expected but every assigned
+  // partition is at its end.
+  bool ReplayCaughtUp() const {
+    if (alerts->pending_suppressions() + deadletters->pending_suppressions() == 0) return false;
+    const std::vector<PartitionLag> lags = consumer->Lags();
+    if (lags.empty()) return false;
+    for (const PartitionLag& l : lags) {
+      if (l.lag != 0) return false;
+    }
+    return true;
+  }
+
   std::optional<EventType> TypeOf(std::string_view topic) const {
     auto it = topic_types.find(topic);
     if (it == topic_types.end()) return std::nullopt;
@@ -86,7 +98,8 @@ struct KafkaEngine::Impl {
   Status Checkpoint() {
     Status st = pipeline->Checkpoint();
     if (st.code() == StatusCode::kUnavailable) {
-      spdlog::warn("checkpoint postponed: {}", st.message());
+      spdlog::log(alerts->pending_suppressions() > 0 ? spdlog::level::debug : spdlog::level::warn,
+                  "checkpoint postponed: {}", st.message());
       return Status::Ok();
     }
     if (!st.ok()) return st;
@@ -235,6 +248,13 @@ Status KafkaEngine::Run() {
 
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
+    if (batch.empty() && m.merger.queued() == 0 && m.ReplayCaughtUp()) {
+      // Caught up with every partition, yet some output written before the
+      // crash was not regenerated (it came from input that no longer gives
+      // it): it stays in the topic once; stop waiting for it.
+      const size_t n = m.alerts->ForgetPending() + m.deadletters->ForgetPending();
+      spdlog::warn("replay caught up; {} earlier output records were not regenerated", n);
+    }
     // Events and messages in the order they happened: an end-of-partition
     // event before message i has batch_index i.
     std::vector<PartitionEvent> events = m.consumer->TakeEvents();
@@ -323,11 +343,9 @@ Status KafkaEngine::Run() {
     }
   }
   // Graceful stop: checkpoint (retrying briefly if the broker is slow), leave.
-  Status st;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    st = m.pipeline->Checkpoint();
-    if (st.ok()) break;
-  }
+  // (A checkpoint postponed because the broker is down or a replay is still
+  // under way is safe to skip: the next start replays from the last one.)
+  Status st = m.Checkpoint();
   Status close = m.consumer->Close();
   EPI_RETURN_IF_ERROR(st);
   return close;

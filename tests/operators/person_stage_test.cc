@@ -34,7 +34,7 @@ class PersonStageTest : public ::testing::Test {
     ASSERT_OK(areas_->Load());
     ASSERT_OK(registry_->Load());
     stage_ = std::make_unique<PersonStage>(opts_, &store_, areas_.get(), registry_.get());
-    ASSERT_OK(stage_->AddPartition(0));
+    ASSERT_OK(stage_->AddPartition(0, &alerts_));
     if (wm_ != kMinTimestamp) ASSERT_OK(stage_->OnWatermark(wm_, &alerts_));
   }
 
@@ -156,6 +156,20 @@ TEST_F(PersonStageTest, RetroactiveListingIgnoresArrivalsBeyondTheWindow) {
   Advance("2022-09-16T09:00:00+08:00");  // t1 is 15 days behind the watermark
   List("r1", "4201", RiskLevel::kHigh, "2022-09-10T00:00:00+08:00");
   EXPECT_TRUE(alerts_.empty());
+}
+
+TEST_F(PersonStageTest, ListingReadWhilePartitionUnownedFiresOnAssignment) {
+  Arrive("t1", "p1", "2022-09-20T08:00:00+08:00", "420106");
+  ASSERT_OK(stage_->Flush());
+  ASSERT_OK(store_.Commit());
+  // A restart: the table is read to its end before partitions are assigned.
+  stage_ = std::make_unique<PersonStage>(opts_, &store_, areas_.get(), registry_.get());
+  List("r1", "4201", RiskLevel::kHigh, "2022-09-21T00:00:00+08:00");
+  EXPECT_TRUE(alerts_.empty());
+  ASSERT_OK(stage_->AddPartition(0, &alerts_));
+  EXPECT_EQ(Found(), V({"returnee_risk_area/critical/p1"}));
+  ASSERT_OK(stage_->AddPartition(0, &alerts_));  // idempotent
+  EXPECT_EQ(alerts_.size(), 1u);
 }
 
 TEST_F(PersonStageTest, OneAlertPerPersonPerArea) {

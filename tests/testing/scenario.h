@@ -121,7 +121,10 @@ inline std::string JoinLines(const std::vector<std::string>& lines) {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = "/tmp/epistream-test-XXXXXX";
+    // $TMPDIR when set, so concurrent suites on one machine can be kept apart.
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                       "/epistream-test-XXXXXX";
     if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
   }
   ~TempDir() {
