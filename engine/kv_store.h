@@ -30,6 +30,13 @@ class KvStore {
   virtual Status Get(std::string_view key, std::string* value, bool* found) = 0;
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Delete(std::string_view key) = 0;
+  // The same as Put/Delete (same batch, same order, read-your-writes), tuned
+  // for a flush of many keys that nothing reads before Commit(): a checkpoint
+  // writing back its cache. RocksKvStore keeps them out of its batch index
+  // until a read or a write of the same key needs them there; callers that
+  // pass keys in ascending order also get cheap memtable inserts.
+  virtual void PutForCommit(std::string_view key, std::string_view value) { Put(key, value); }
+  virtual void DeleteForCommit(std::string_view key) { Delete(key); }
   // Stages deletion of every key in [begin, end).
   virtual Status DeleteRange(std::string_view begin, std::string_view end) = 0;
 

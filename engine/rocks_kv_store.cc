@@ -6,7 +6,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 #include <stdlib.h>
 
@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -46,6 +47,11 @@ rocksdb::Options BaseOptions() {
   // The info log goes to stderr, not to a LOG file on the state disk: see
   // engine/rocksdb_logger.h (a full disk aborted inside RocksDB otherwise).
   o.info_log = NewRocksdbLogger();
+  // Point lookups of evicted or new persons dominate reads: a whole-key
+  // bloom filter over each memtable lets a Get skip the skiplist walk (cache
+  // misses) for keys the memtable does not hold.
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.memtable_whole_key_filtering = true;
   return o;
 }
 
@@ -58,22 +64,51 @@ rocksdb::BlockBasedTableOptions TableOptions(
   // bounds read memory; L0's stay pinned as they are probed on every Get.
   t.cache_index_and_filter_blocks = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
+  // A hash index inside each data block: a point lookup finds its key
+  // without the binary search over restart points.
+  t.data_block_index_type =
+      rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
   return t;
 }
 
-std::unique_ptr<rocksdb::WriteBatchWithIndex> NewBatch() {
-  // overwrite_key: one index entry per key, required by NewIteratorWithBase.
-  return std::make_unique<rocksdb::WriteBatchWithIndex>(
-      rocksdb::BytewiseComparator(), 0,
-      /*overwrite_key=*/true);
-}
-
 rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+
+// `a` then `b` as one batch. A batch's representation is a 12-byte header
+// (8-byte sequence, 4-byte little-endian count) followed by its records
+// (rocksdb/db/write_batch.cc), so the records of `b` are appended as bytes
+// and the count summed; the count is read back as a check of that layout.
+Status ConcatBatches(const rocksdb::WriteBatch& a, const rocksdb::WriteBatch& b,
+                     rocksdb::WriteBatch* out) {
+  constexpr size_t kHeader = 12;
+  const uint32_t count = a.Count() + b.Count();
+  std::string rep;
+  rep.reserve(a.GetDataSize() + b.GetDataSize());
+  rep.append(a.Data());
+  rep.append(b.Data(), kHeader, std::string::npos);
+  for (int i = 0; i < 4; ++i) {
+    rep[8 + i] = static_cast<char>((count >> (8 * i)) & 0xff);
+  }
+  *out = rocksdb::WriteBatch(std::move(rep));
+  if (out->Count() != count) {
+    return Status::Internal("state commit: unexpected write batch layout");
+  }
+  return Status::Ok();
+}
 std::string_view ToView(const rocksdb::Slice& s) {
   return {s.data(), s.size()};
 }
 
 }  // namespace
+
+struct RocksKvStore::InFlight {
+  rocksdb::WriteBatch batch;
+  std::unordered_map<std::string, std::optional<std::string>, StagedHash,
+                     std::equal_to<>>
+      staged;
+  std::string plain_min;
+  std::string plain_max;
+  std::vector<uint64_t> plain_hashes;  // sorted
+};
 
 Result<std::unique_ptr<RocksKvStore>> RocksKvStore::Open(const std::string& dir,
                                                          const StateConfig& cfg,
@@ -141,7 +176,8 @@ Result<std::unique_ptr<RocksKvStore>> RocksKvStore::OpenReadOnly(
 RocksKvStore::RocksKvStore(std::unique_ptr<rocksdb::DB> db, bool read_only,
                            bool sync)
     : db_(std::move(db)),
-      batch_(NewBatch()),
+      batch_(std::make_unique<rocksdb::WriteBatch>()),
+      plain_(std::make_unique<rocksdb::WriteBatch>()),
       read_only_(read_only),
       sync_(sync) {
   empty_batch_bytes_ = batch_->GetDataSize();
@@ -151,6 +187,17 @@ RocksKvStore::RocksKvStore(std::unique_ptr<rocksdb::DB> db, bool read_only,
 }
 
 RocksKvStore::~RocksKvStore() {
+  // A commit in flight was accepted: finish it (its failure has no one left
+  // to report to; the last durable checkpoint is then the one before).
+  if (async_) {
+    Sync().IgnoreError();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    writer_.join();
+  }
   // Staged writes are dropped on purpose: only Commit() makes them durable.
   batch_.reset();
   // Every commit is already in the WAL; a Close failure here has no
@@ -165,8 +212,22 @@ RocksKvStore::~RocksKvStore() {
 
 Status RocksKvStore::Get(std::string_view key, std::string* value,
                          bool* found) {
-  rocksdb::Status s = batch_->GetFromBatchAndDB(
-      db_.get(), rocksdb::ReadOptions(), ToSlice(key), value);
+  if (MaybeInPlain(key)) EPI_RETURN_IF_ERROR(IndexPlain());
+  if (auto it = staged_.find(key); it != staged_.end()) {
+    *found = it->second.has_value();
+    if (*found) value->assign(*it->second);
+    return Status::Ok();
+  }
+  if (inflight_active_) {
+    bool maybe_plain = false;
+    const int got = InFlightLookup(key, value, &maybe_plain);
+    if (got >= 0) {
+      *found = got == 1;
+      return Status::Ok();
+    }
+    if (maybe_plain) EPI_RETURN_IF_ERROR(Sync());  // then the DB has it
+  }
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ToSlice(key), value);
   *found = s.ok();
   if (s.IsNotFound()) return Status::Ok();
   return FromRocks(s, "state get");
@@ -174,13 +235,38 @@ Status RocksKvStore::Get(std::string_view key, std::string* value,
 
 void RocksKvStore::Put(std::string_view key, std::string_view value) {
   if (!write_error_.ok()) return;
-  write_error_ =
-      FromRocks(batch_->Put(ToSlice(key), ToSlice(value)), "state put");
+  if (MaybeInPlain(key)) {
+    write_error_ = IndexPlain();
+    if (!write_error_.ok()) return;
+  }
+  Stage(key, &value);
 }
 
 void RocksKvStore::Delete(std::string_view key) {
   if (!write_error_.ok()) return;
-  write_error_ = FromRocks(batch_->Delete(ToSlice(key)), "state delete");
+  if (MaybeInPlain(key)) {
+    write_error_ = IndexPlain();
+    if (!write_error_.ok()) return;
+  }
+  Stage(key, nullptr);
+}
+
+void RocksKvStore::Stage(std::string_view key, const std::string_view* value) {
+  write_error_ =
+      value != nullptr
+          ? FromRocks(batch_->Put(ToSlice(key), ToSlice(*value)), "state put")
+          : FromRocks(batch_->Delete(ToSlice(key)), "state delete");
+  if (!write_error_.ok()) return;
+  auto it = staged_.find(key);
+  if (it == staged_.end())
+    it = staged_.emplace(std::string(key), std::nullopt).first;
+  if (value == nullptr) {
+    it->second.reset();
+  } else if (it->second.has_value()) {
+    it->second->assign(*value);
+  } else {
+    it->second.emplace(*value);
+  }
 }
 
 Status RocksKvStore::DeleteRange(std::string_view begin, std::string_view end) {
@@ -197,34 +283,228 @@ Status RocksKvStore::DeleteRange(std::string_view begin, std::string_view end) {
 
 Status RocksKvStore::Scan(std::string_view begin, std::string_view end,
                           const ScanFn& fn) {
+  if (plain_->Count() > 0) EPI_RETURN_IF_ERROR(IndexPlain());
+  if (inflight_active_) EPI_RETURN_IF_ERROR(Sync());
+  // Staged keys in range, sorted (scans are rare: a listing, a daily sweep,
+  // a partition load), merged with the DB's; a staged entry wins.
+  using StagedRef =
+      std::pair<std::string_view, const std::optional<std::string>*>;
+  std::vector<StagedRef> staged;
+  for (const auto& [k, v] : staged_) {
+    if (k >= begin && (end.empty() || k < end)) staged.emplace_back(k, &v);
+  }
+  std::sort(
+      staged.begin(), staged.end(),
+      [](const StagedRef& a, const StagedRef& b) { return a.first < b.first; });
   rocksdb::ReadOptions ro;
-  const rocksdb::Slice upper = ToSlice(end);  // must outlive the iterators
+  // Scans (a daily retention sweep over every person, partition loads) would
+  // evict the point lookups' hot blocks: read around the block cache.
+  ro.fill_cache = false;
+  const rocksdb::Slice upper = ToSlice(end);  // must outlive the iterator
   if (!end.empty()) ro.iterate_upper_bound = &upper;
-  // The merged iterator owns and deletes the base DB iterator.
-  std::unique_ptr<rocksdb::Iterator> it(batch_->NewIteratorWithBase(
-      db_->DefaultColumnFamily(), db_->NewIterator(ro), &ro));
-  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
-    const std::string_view key = ToView(it->key());
-    // The staged side is bounded here; the DB side by iterate_upper_bound.
-    if (!end.empty() && key >= end) break;
-    if (!fn(key, ToView(it->value()))) break;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  it->Seek(ToSlice(begin));
+  size_t si = 0;
+  for (;;) {
+    const bool db_ok = it->Valid();
+    const bool st_ok = si < staged.size();
+    if (!db_ok && !st_ok) break;
+    const std::string_view db_key =
+        db_ok ? ToView(it->key()) : std::string_view();
+    if (st_ok && (!db_ok || staged[si].first <= db_key)) {
+      const StagedRef& ref = staged[si++];
+      if (db_ok && ref.first == db_key)
+        it->Next();  // shadowed by the staged entry
+      if (ref.second->has_value() && !fn(ref.first, **ref.second)) break;
+      continue;
+    }
+    if (!fn(db_key, ToView(it->value()))) break;
+    it->Next();
   }
   return FromRocks(it->status(), "state scan");
 }
 
 Status RocksKvStore::Commit() {
   EPI_RETURN_IF_ERROR(write_error_);
-  if (batch_->GetWriteBatch()->Count() == 0) return Status::Ok();
+  if (inflight_active_) EPI_RETURN_IF_ERROR(Sync());
+  rocksdb::WriteBatch* indexed = batch_.get();
+  const uint32_t plain_count = plain_->Count();
+  if (indexed->Count() == 0 && plain_count == 0) return Status::Ok();
+  if (async_) {
+    // Hand the batch over with what reads need to see through it.
+    if (!inflight_) inflight_ = std::make_unique<InFlight>();
+    InFlight& f = *inflight_;
+    if (plain_count == 0) {
+      std::swap(f.batch, *batch_);
+    } else if (indexed->Count() == 0) {
+      std::swap(f.batch, *plain_);
+    } else {
+      EPI_RETURN_IF_ERROR(ConcatBatches(*indexed, *plain_, &f.batch));
+    }
+    f.staged.swap(staged_);
+    f.plain_min.swap(plain_min_);
+    f.plain_max.swap(plain_max_);
+    if (!plain_hashes_sorted_)
+      std::sort(plain_hashes_.begin(), plain_hashes_.end());
+    f.plain_hashes.swap(plain_hashes_);
+    batch_->Clear();
+    staged_.clear();
+    ClearPlain();
+    inflight_active_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ready_ = true;
+      job_done_ = false;
+    }
+    cv_.notify_all();
+    return Status::Ok();
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
-  EPI_RETURN_IF_ERROR(
-      FromRocks(db_->Write(wo, batch_->GetWriteBatch()), "state commit"));
+  if (plain_count == 0) {
+    EPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, indexed), "state commit"));
+  } else if (indexed->Count() == 0) {
+    EPI_RETURN_IF_ERROR(
+        FromRocks(db_->Write(wo, plain_.get()), "state commit"));
+  } else {
+    // One atomic batch: the indexed records, then the plain ones.
+    rocksdb::WriteBatch both;
+    EPI_RETURN_IF_ERROR(ConcatBatches(*indexed, *plain_, &both));
+    EPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &both), "state commit"));
+  }
   batch_->Clear();
+  staged_.clear();
+  ClearPlain();
   return Status::Ok();
 }
 
+void RocksKvStore::EnableAsyncCommit() {
+  if (async_ || read_only_) return;
+  async_ = true;
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+void RocksKvStore::WriterLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return job_ready_ || stop_; });
+    if (!job_ready_) return;  // stop_
+    job_ready_ = false;
+    lock.unlock();
+    rocksdb::WriteOptions wo;
+    wo.sync = sync_;
+    Status st = FromRocks(db_->Write(wo, &inflight_->batch), "state commit");
+    lock.lock();
+    job_status_ = std::move(st);
+    job_done_ = true;
+    cv_.notify_all();
+  }
+}
+
+Status RocksKvStore::Sync() {
+  if (!inflight_active_) return Status::Ok();
+  Status st;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return job_done_; });
+    st = std::move(job_status_);
+    job_status_ = Status::Ok();
+  }
+  inflight_active_ = false;
+  inflight_->batch.Clear();
+  inflight_->staged.clear();
+  inflight_->plain_hashes.clear();
+  if (!st.ok() && write_error_.ok()) write_error_ = st;
+  return st;
+}
+
+int RocksKvStore::InFlightLookup(std::string_view key, std::string* value,
+                                 bool* maybe_plain) {
+  const InFlight& f = *inflight_;
+  if (auto it = f.staged.find(key); it != f.staged.end()) {
+    if (!it->second.has_value()) return 0;
+    value->assign(*it->second);
+    return 1;
+  }
+  *maybe_plain =
+      !f.plain_hashes.empty() && key >= f.plain_min && key <= f.plain_max &&
+      std::binary_search(f.plain_hashes.begin(), f.plain_hashes.end(),
+                         std::hash<std::string_view>()(key));
+  return -1;
+}
+
 size_t RocksKvStore::StagedBytes() const {
-  return batch_->GetDataSize() - empty_batch_bytes_;
+  return batch_->GetDataSize() - empty_batch_bytes_ +
+         (plain_->GetDataSize() - empty_batch_bytes_);
+}
+
+void RocksKvStore::PutForCommit(std::string_view key, std::string_view value) {
+  if (!write_error_.ok()) return;
+  write_error_ =
+      FromRocks(plain_->Put(ToSlice(key), ToSlice(value)), "state put");
+  if (write_error_.ok()) NotePlainKey(key);
+}
+
+void RocksKvStore::DeleteForCommit(std::string_view key) {
+  if (!write_error_.ok()) return;
+  write_error_ = FromRocks(plain_->Delete(ToSlice(key)), "state delete");
+  if (write_error_.ok()) NotePlainKey(key);
+}
+
+void RocksKvStore::NotePlainKey(std::string_view key) {
+  if (plain_hashes_.empty()) {
+    plain_min_.assign(key);
+    plain_max_.assign(key);
+  } else if (key < plain_min_) {
+    plain_min_.assign(key);
+  } else if (key > plain_max_) {
+    plain_max_.assign(key);
+  }
+  plain_hashes_.push_back(std::hash<std::string_view>()(key));
+  plain_hashes_sorted_ = false;
+}
+
+bool RocksKvStore::MaybeInPlain(std::string_view key) {
+  if (plain_hashes_.empty() || key < plain_min_ || key > plain_max_)
+    return false;
+  if (!plain_hashes_sorted_) {
+    std::sort(plain_hashes_.begin(), plain_hashes_.end());
+    plain_hashes_sorted_ = true;
+  }
+  return std::binary_search(plain_hashes_.begin(), plain_hashes_.end(),
+                            std::hash<std::string_view>()(key));
+}
+
+Status RocksKvStore::IndexPlain() {
+  // Replays the plain records into the indexed batch, in their order.
+  class Replay : public rocksdb::WriteBatch::Handler {
+   public:
+    explicit Replay(RocksKvStore* to) : to_(to) {}
+    rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& k,
+                          const rocksdb::Slice& v) override {
+      const std::string_view value = ToView(v);
+      to_->Stage(ToView(k), &value);
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& k) override {
+      to_->Stage(ToView(k), nullptr);
+      return rocksdb::Status::OK();
+    }
+
+   private:
+    RocksKvStore* to_;
+  };
+  Replay replay(this);
+  EPI_RETURN_IF_ERROR(FromRocks(plain_->Iterate(&replay), "state index"));
+  EPI_RETURN_IF_ERROR(write_error_);
+  ClearPlain();
+  return Status::Ok();
+}
+
+void RocksKvStore::ClearPlain() {
+  plain_->Clear();
+  plain_hashes_.clear();
+  plain_hashes_sorted_ = true;
 }
 
 Status RocksKvStore::IntProperty(const std::string& name, uint64_t* value) {

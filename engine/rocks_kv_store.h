@@ -1,5 +1,5 @@
-// RocksKvStore: the durable KvStore, RocksDB with a WriteBatchWithIndex in
-// front of it.
+// RocksKvStore: the durable KvStore, RocksDB with a staged write batch (and a
+// hash index of its latest values, for read-your-writes) in front of it.
 //
 // Lifecycle: Open() creates (if missing) and opens the DB read-write; it also
 // creates the process's block cache (LRU, StateConfig::block_cache_bytes) and a
@@ -21,11 +21,18 @@
 // own background threads flush and compact).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "engine/engine_config.h"
 #include "engine/kv_store.h"
@@ -35,7 +42,7 @@ namespace rocksdb {
 class Cache;
 class DB;
 class Env;
-class WriteBatchWithIndex;
+class WriteBatch;
 class WriteBufferManager;
 }  // namespace rocksdb
 
@@ -65,8 +72,16 @@ class RocksKvStore final : public KvStore {
   // Commit() returns it (the batch would no longer be a consistent checkpoint).
   void Put(std::string_view key, std::string_view value) override;
   void Delete(std::string_view key) override;
+  // Staged in a plain (unindexed) write batch that Commit() appends after the
+  // indexed one. Reads stay exact: a Get of, or an indexed Put/Delete to, a
+  // key that may be in the plain batch (inside its key range, then by hash),
+  // and any Scan, first moves the plain batch into the index, in order. So
+  // for each key the plain write is always the later one, and Commit()'s
+  // "indexed, then plain" order is the order of the calls.
+  void PutForCommit(std::string_view key, std::string_view value) override;
+  void DeleteForCommit(std::string_view key) override;
   // Scans [begin, end) and stages one Delete per key: O(keys in the range),
-  // because a WriteBatchWithIndex cannot serve reads over a range tombstone.
+  // because the staged reads (Get, Scan) do not interpret range tombstones.
   Status DeleteRange(std::string_view begin, std::string_view end) override;
   // An empty `end` means no upper bound (PrefixEnd of an all-0xff prefix).
   Status Scan(std::string_view begin, std::string_view end,
@@ -77,6 +92,17 @@ class RocksKvStore final : public KvStore {
   // store is reopened: treat a failed Commit as fatal to the stage and resume
   // from the last committed checkpoint.
   Status Commit() override;
+  // Async commit (file mode): Commit() hands the batch to a writer thread
+  // and returns at once; the next Commit() or Sync() waits for it and
+  // returns its failure (after which the store refuses writes, as after a
+  // failed synchronous Commit). Reads see the batch in flight: a Get finds
+  // its staged value or, for a key that may be in its plain part, waits for
+  // the write; a Scan waits. So a checkpoint's RocksDB write (WAL and
+  // memtable inserts) overlaps the processing of the next batch; durability
+  // lags by one checkpoint until Sync().
+  void EnableAsyncCommit();
+  // Waits for the commit in flight, if any; its status.
+  Status Sync();
   // Bytes of the staged write batch, excluding its fixed header.
   size_t StagedBytes() const override;
   // SST files plus memtables.
@@ -94,6 +120,21 @@ class RocksKvStore final : public KvStore {
  private:
   RocksKvStore(std::unique_ptr<rocksdb::DB> db, bool read_only, bool sync);
   Status IntProperty(const std::string& name, uint64_t* value);
+  // True if `key` may have a write in plain_ (never false for one that has).
+  bool MaybeInPlain(std::string_view key);
+  // Moves plain_ into batch_ (index), in order, and empties it.
+  Status IndexPlain();
+  void NotePlainKey(std::string_view key);
+  void ClearPlain();
+  // Stages a Put (value) or Delete (nullptr) into batch_ and staged_.
+  void Stage(std::string_view key, const std::string_view* value);
+  // Async commit: the writer thread's loop.
+  void WriterLoop();
+  // The in-flight commit's value for `key`: 1 staged value, 0 deleted,
+  // -1 not in its indexed part (then *maybe_plain says whether its plain
+  // part may hold it).
+  int InFlightLookup(std::string_view key, std::string* value,
+                     bool* maybe_plain);
 
   // Declared before db_ so they outlive it (the DB's tables reference them).
   std::shared_ptr<rocksdb::Cache> block_cache_;
@@ -101,11 +142,46 @@ class RocksKvStore final : public KvStore {
   // OpenReadOnly's private directory, removed after the DB is closed.
   std::string secondary_dir_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
+  // Put/Delete writes in call order (what Commit writes), and the latest
+  // staged value of each of their keys (nullopt: deleted) for Get and Scan:
+  // a hash lookup per Get, the sort deferred to the (rare) Scan.
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+  struct StagedHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  std::unordered_map<std::string, std::optional<std::string>, StagedHash,
+                     std::equal_to<>>
+      staged_;
+  // PutForCommit/DeleteForCommit writes, not indexed; their key range and
+  // key hashes (sorted lazily) answer "may this key be in there?".
+  std::unique_ptr<rocksdb::WriteBatch> plain_;
+  std::string plain_min_;
+  std::string plain_max_;
+  std::vector<uint64_t> plain_hashes_;
+  bool plain_hashes_sorted_ = true;
   size_t empty_batch_bytes_ = 0;  // WriteBatch header size
   Status write_error_;  // first refused Put/Delete, returned by Commit
   bool read_only_ = false;
   bool sync_ = false;
+
+  // Async commit. The in-flight batch and its lookup structures are only
+  // read by both threads while inflight_active_; the stage thread replaces
+  // them only after Sync().
+  struct InFlight;  // the batch and what reads need (rocks_kv_store.cc)
+
+  bool async_ = false;
+  std::unique_ptr<InFlight> inflight_;
+  bool inflight_active_ = false;  // stage thread's view: a job not yet synced
+  std::thread writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool job_ready_ = false;  // guarded by mu_
+  bool job_done_ = false;   // guarded by mu_
+  bool stop_ = false;       // guarded by mu_
+  Status job_status_;       // guarded by mu_
 };
 
 }  // namespace epistream

@@ -1,80 +1,237 @@
 #include "operators/person_cache.h"
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
+#include "engine/byte_codec.h"
 #include "engine/state_keys.h"
 
 namespace epistream {
 
-std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
-  return state_keys::Partitioned(partition, 'S', person);
+namespace {
+
+constexpr char kStateSub = 'S';
+
+// state_keys::Partitioned(partition, 'S', person), into a reused buffer.
+void BuildStateKey(uint16_t partition, std::string_view person,
+                   std::string* out) {
+  out->clear();
+  ByteWriter w(out);
+  w.U8(static_cast<uint8_t>(state_keys::kPartitioned));
+  w.BigEndian16(partition);
+  out->push_back(kStateSub);
+  out->append(person);
 }
 
-Result<PersonState*> PersonCache::Get(uint16_t partition, std::string_view person) {
-  auto it = map_.find(std::string(person));  // C++20 heterogeneous lookup needs a custom hash
-  if (it != map_.end()) {
-    ++hits_;
-    Slot& slot = it->second;
+}  // namespace
+
+std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
+  return state_keys::Partitioned(partition, kStateSub, person);
+}
+
+uint32_t PersonCache::HashOf(std::string_view person) {
+  return static_cast<uint32_t>(std::hash<std::string_view>()(person));
+}
+
+int64_t PersonCache::Find(std::string_view person, uint32_t hash) const {
+  if (table_.empty()) return -1;
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Bucket& b = table_[i];
+    if (b.slot == 0) return -1;
+    if (b.hash == hash && slots_[b.slot - 1].person == person)
+      return b.slot - 1;
+  }
+}
+
+void PersonCache::Grow() {
+  std::vector<Bucket> old = std::move(table_);
+  table_.assign(std::max<size_t>(1024, old.size() * 2), Bucket());
+  const size_t mask = table_.size() - 1;
+  for (const Bucket& b : old) {
+    if (b.slot == 0) continue;
+    size_t i = b.hash & mask;
+    while (table_[i].slot != 0) i = (i + 1) & mask;
+    table_[i] = b;
+  }
+}
+
+uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
+                             uint32_t hash) {
+  if ((live_ + 1) * 2 > table_.size()) Grow();
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[id];
+  slot.person.assign(person);
+  slot.hash = hash;
+  slot.partition = partition;
+  slot.live = true;
+  slot.dirty = false;
+  slot.erased = false;
+  slot.epoch = epoch_;
+  const size_t mask = table_.size() - 1;
+  size_t i = hash & mask;
+  while (table_[i].slot != 0) i = (i + 1) & mask;
+  table_[i] = Bucket{hash, id + 1};
+  ++live_;
+  return id;
+}
+
+void PersonCache::Remove(uint32_t id) {
+  Slot& slot = slots_[id];
+  const size_t mask = table_.size() - 1;
+  size_t i = slot.hash & mask;
+  while (table_[i].slot != id + 1) i = (i + 1) & mask;
+  // Backward-shift deletion: no tombstones, probe chains stay short.
+  for (size_t j = i;;) {
+    table_[i] = Bucket();
+    for (;;) {
+      j = (j + 1) & mask;
+      if (table_[j].slot == 0) goto done;
+      const size_t home = table_[j].hash & mask;
+      // Move j back to i unless its home lies cyclically in (i, j].
+      const bool stays =
+          i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (!stays) break;
+    }
+    table_[i] = table_[j];
+    i = j;
+  }
+done:
+  // The slot keeps its allocations for the next person it holds: most
+  // misses then decode without malloc.
+  slot.person.clear();
+  slot.state.Clear();
+  slot.live = false;
+  slot.dirty = false;
+  free_.push_back(id);
+  --live_;
+}
+
+void PersonCache::MarkDirty(uint32_t id) {
+  Slot& slot = slots_[id];
+  if (!slot.dirty) {
     slot.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+Result<PersonState*> PersonCache::Get(uint16_t partition,
+                                      std::string_view person) {
+  const uint32_t hash = HashOf(person);
+  const int64_t found_at = Find(person, hash);
+  if (found_at >= 0) {
+    ++hits_;
+    const auto id = static_cast<uint32_t>(found_at);
+    Slot& slot = slots_[id];
+    MarkDirty(id);
     slot.erased = false;
     slot.epoch = epoch_;
     return &slot.state;
   }
   ++misses_;
   bool found = false;
-  EPI_RETURN_IF_ERROR(store_->Get(StateKey(partition, person), &scratch_, &found));
-  Slot slot;
-  slot.partition = partition;
-  slot.dirty = true;
-  slot.epoch = epoch_;
+  BuildStateKey(partition, person, &key_);
+  EPI_RETURN_IF_ERROR(store_->Get(key_, &scratch_, &found));
+  const uint32_t id = Insert(partition, person, hash);
   if (found) {
-    Status st = slot.state.Decode(scratch_);
-    if (!st.ok()) return Status::Corruption("person state of partition " +
-                                            std::to_string(partition) + ": " + st.message());
+    Status st = slots_[id].state.Decode(scratch_);
+    if (!st.ok()) {
+      Remove(id);
+      return Status::Corruption("person state of partition " +
+                                std::to_string(partition) + ": " +
+                                st.message());
+    }
   }
-  auto [ins, ok] = map_.emplace(std::string(person), std::move(slot));
-  (void)ok;
-  return &ins->second.state;
+  MarkDirty(id);
+  return &slots_[id].state;
 }
 
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
-  auto it = map_.find(std::string(person));
-  if (it == map_.end()) {
+  const int64_t found_at = Find(person, HashOf(person));
+  if (found_at < 0) {
     store_->Delete(StateKey(partition, person));
     return;
   }
-  it->second.state = PersonState();
-  it->second.dirty = true;
-  it->second.erased = true;
+  const auto id = static_cast<uint32_t>(found_at);
+  slots_[id].state.Clear();
+  MarkDirty(id);
+  slots_[id].erased = true;
 }
 
 void PersonCache::DropPartition(uint16_t partition) {
-  for (auto it = map_.begin(); it != map_.end();) {
-    it = it->second.partition == partition ? map_.erase(it) : std::next(it);
+  dirty_.erase(std::remove_if(dirty_.begin(), dirty_.end(),
+                              [&](uint32_t id) {
+                                return slots_[id].partition == partition;
+                              }),
+               dirty_.end());
+  for (uint32_t id = 0; id < slots_.size(); ++id) {
+    if (slots_[id].live && slots_[id].partition == partition) Remove(id);
   }
 }
 
 Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
-  for (auto& [person, slot] : map_) {
-    if (!slot.dirty) continue;
+  // Key order: (partition, person) is the byte order of StateKey. Sorted on
+  // copies of the partition and the first 8 bytes of the id (big-endian, so
+  // integer order is byte order), not through the slots: fewer cache misses.
+  sort_keys_.clear();
+  sort_keys_.reserve(dirty_.size());
+  for (uint32_t id : dirty_) {
+    const Slot& slot = slots_[id];
+    uint64_t prefix = 0;
+    const size_t n = std::min<size_t>(8, slot.person.size());
+    for (size_t i = 0; i < 8; ++i) {
+      prefix =
+          (prefix << 8) | (i < n ? static_cast<uint8_t>(slot.person[i]) : 0);
+    }
+    sort_keys_.push_back({slot.partition, prefix, id});
+  }
+  std::sort(sort_keys_.begin(), sort_keys_.end(),
+            [this](const SortKey& a, const SortKey& b) {
+              if (a.partition != b.partition) return a.partition < b.partition;
+              if (a.prefix != b.prefix) return a.prefix < b.prefix;
+              return slots_[a.id].person < slots_[b.id].person;
+            });
+  for (size_t i = 0; i < sort_keys_.size(); ++i) dirty_[i] = sort_keys_[i].id;
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    // The slots and their lists are scattered in memory: fetch ahead, the
+    // slots 8 ahead, then (their pointers loaded by now) lists 4 ahead.
+    if (i + 8 < dirty_.size()) {
+      const char* p = reinterpret_cast<const char*>(&slots_[dirty_[i + 8]]);
+      for (size_t line = 0; line < sizeof(Slot); line += 64)
+        __builtin_prefetch(p + line);
+    }
+    if (i + 4 < dirty_.size()) {
+      const PersonState& ahead = slots_[dirty_[i + 4]].state;
+      __builtin_prefetch(ahead.seen.data());
+      __builtin_prefetch(ahead.trail.data());
+    }
+    Slot& slot = slots_[dirty_[i]];
     if (!slot.erased) prune(slot.state);
-    const std::string key = StateKey(slot.partition, person);
+    BuildStateKey(slot.partition, slot.person, &key_);
     if (slot.erased || slot.state.Empty()) {
-      store_->Delete(key);
+      store_->DeleteForCommit(key_);
     } else {
       slot.state.Encode(&scratch_);
-      store_->Put(key, scratch_);
+      store_->PutForCommit(key_, scratch_);
     }
     slot.dirty = false;
   }
-  if (map_.size() > capacity_) {
+  dirty_.clear();
+  if (live_ > capacity_) {
     // Evict states not touched in the epoch just flushed first, then the rest.
-    for (auto it = map_.begin(); it != map_.end() && map_.size() > capacity_;) {
-      it = it->second.epoch < epoch_ ? map_.erase(it) : std::next(it);
+    for (uint32_t id = 0; id < slots_.size() && live_ > capacity_; ++id) {
+      if (slots_[id].live && slots_[id].epoch < epoch_) Remove(id);
     }
-    for (auto it = map_.begin(); it != map_.end() && map_.size() > capacity_;) {
-      it = map_.erase(it);
+    for (uint32_t id = 0; id < slots_.size() && live_ > capacity_; ++id) {
+      if (slots_[id].live) Remove(id);
     }
   }
   ++epoch_;

@@ -7,14 +7,20 @@
 // least recently flushed first. Encoding once per checkpoint instead of once
 // per event is where the cache earns its keep on hot persons.
 //
+// Flush touches only the states made dirty since the last flush (a list, not
+// a walk of the cache) and stages them in key order with PutForCommit: nothing
+// reads them before the checkpoint's Commit, and sorted keys make RocksDB's
+// memtable inserts sequential.
+//
 // Threading: owned by the person stage thread.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "engine/kv_store.h"
 #include "engine/status.h"
@@ -24,7 +30,8 @@ namespace epistream {
 
 class PersonCache {
  public:
-  PersonCache(KvStore* store, size_t capacity) : store_(store), capacity_(capacity) {}
+  PersonCache(KvStore* store, size_t capacity)
+      : store_(store), capacity_(capacity) {}
 
   // The state of `person` in `partition`, loaded on a miss; marked dirty.
   Result<PersonState*> Get(uint16_t partition, std::string_view person);
@@ -38,7 +45,7 @@ class PersonCache {
   // Stages dirty states (after `prune` ran on each), then evicts.
   Status Flush(const std::function<void(PersonState&)>& prune);
 
-  size_t size() const { return map_.size(); }
+  size_t size() const { return live_; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
 
@@ -46,15 +53,44 @@ class PersonCache {
 
  private:
   struct Slot {
+    std::string person;
     PersonState state;
+    uint32_t hash = 0;  // low 32 bits of the person's hash
     uint16_t partition = 0;
+    bool live = false;
     bool dirty = false;
     bool erased = false;
     uint64_t epoch = 0;  // flush epoch of the last access
   };
+  // Open addressing, linear probing, load <= 1/2: one 8-byte probe per
+  // lookup in the common case, and the key compared only on a hash match.
+  // slot == 0 marks an empty bucket, else slots_[slot - 1].
+  struct Bucket {
+    uint32_t hash = 0;
+    uint32_t slot = 0;
+  };
+  static uint32_t HashOf(std::string_view person);
+  // Index of the slot of `person`, or -1.
+  int64_t Find(std::string_view person, uint32_t hash) const;
+  uint32_t Insert(uint16_t partition, std::string_view person, uint32_t hash);
+  void Remove(uint32_t slot);
+  void Grow();
+  void MarkDirty(uint32_t slot);
+
   KvStore* store_;
   size_t capacity_;
-  std::unordered_map<std::string, Slot> map_;
+  std::deque<Slot> slots_;  // deque: a returned PersonState* never moves
+  std::vector<uint32_t> free_;
+  std::vector<Bucket> table_;
+  size_t live_ = 0;
+  std::vector<uint32_t> dirty_;  // slots whose dirty flag is set
+  struct SortKey {
+    uint16_t partition;
+    uint64_t prefix;  // first 8 bytes of the person id, big-endian
+    uint32_t id;
+  };
+  std::vector<SortKey> sort_keys_;  // Flush scratch
+  std::string key_;                 // StateKey scratch
   uint64_t epoch_ = 1;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;

@@ -66,6 +66,34 @@ void PersonState::Prune(TimestampMs retention_horizon, TimestampMs trail_horizon
   EraseIf(&seen, [&](const SeenEvent& s) { return s.ts < retention_horizon; });
 }
 
+size_t PersonState::MemoryBytes() const {
+  // Heap strings only beyond the small-string buffer (15 bytes in libstdc++).
+  auto str = [](const std::string& s) {
+    return s.size() > 15 ? s.capacity() + 1 : 0;
+  };
+  size_t n = sizeof(PersonState);
+  n += entries.capacity() * sizeof(EntryRecord);
+  for (const EntryRecord& e : entries) {
+    n += str(e.event_id) + str(e.hub_id) +
+         e.regions.capacity() * sizeof(std::string);
+    for (const std::string& r : e.regions) n += str(r);
+  }
+  n += exposures.capacity() * sizeof(ExposureRecord);
+  for (const ExposureRecord& x : exposures)
+    n += str(x.area) + str(x.entry_event_id) + str(x.listing_event_id);
+  n += trail.capacity() * sizeof(VisitRecord);
+  for (const VisitRecord& v : trail) n += str(v.venue_id);
+  n += fevers.capacity() * sizeof(FeverRecord);
+  for (const FeverRecord& f : fevers) n += str(f.event_id) + str(f.clinic_id);
+  n += tests.capacity() * sizeof(TimestampMs);
+  n += quarantines.capacity() * sizeof(QuarantineRecord);
+  for (const QuarantineRecord& q : quarantines) n += str(q.entry_event_id);
+  n += day_flags.capacity() * sizeof(DayFlags);
+  n += seen.capacity() * sizeof(SeenEvent);
+  n += presence.capacity() * sizeof(presence[0]);
+  return n;
+}
+
 bool PersonState::Empty() const {
   return entries.empty() && exposures.empty() && trail.empty() && fevers.empty() &&
          tests.empty() && quarantines.empty() && day_flags.empty() && seen.empty() &&

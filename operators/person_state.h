@@ -102,6 +102,10 @@ struct PersonState {
   // Drops everything older than the horizons (event time).
   void Prune(TimestampMs retention_horizon, TimestampMs trail_horizon);
   bool Empty() const;
+  // Approximate heap + inline bytes of the decoded state (memory benches).
+  size_t MemoryBytes() const;
+  // Back to a new person's state (the cache reuses slots).
+  void Clear() { *this = PersonState(); }
 
   void Encode(std::string* out) const;
   Status Decode(std::string_view bytes);

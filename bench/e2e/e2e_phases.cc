@@ -1,0 +1,562 @@
+#include "bench/e2e/e2e_phases.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "bench/e2e/kafka_loader.h"
+#include "engine/embedded_broker.h"
+#include "engine/file_sink.h"
+#include "engine/file_source.h"
+#include "engine/kafka_consumer.h"
+#include "engine/metrics_registry.h"
+#include "engine/rocks_kv_store.h"
+#include "engine/state_keys.h"
+#include "operators/event_parser.h"
+#include "topologies/app_config.h"
+#include "topologies/city_pipeline.h"
+#include "topologies/file_runner.h"
+#include "topologies/kafka_engine.h"
+
+namespace epistream::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string Fmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+void ResetDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+uint64_t CountLines(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  uint64_t n = 0;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+// Lines of the input, routed to topics: table records (persons, risk areas)
+// that come before the first event, then everything else in file order.
+Status LoadRouted(const BenchFlags& f, KafkaLoader* loader,
+                  std::vector<RoutedLine>* tables,
+                  std::vector<RoutedLine>* events, size_t max_events) {
+  auto source = FileLineSource::Open(f.input());
+  if (!source.ok()) return source.status();
+  std::string_view line;
+  int64_t offset = 0;
+  Status st;
+  bool in_tables = true;
+  while ((*source)->Next(&line, &offset, &st) && events->size() < max_events) {
+    RoutedLine r;
+    if (!loader->Route(line, &r)) continue;
+    if (in_tables && r.topic < 3) in_tables = false;
+    (in_tables ? tables : events)->push_back(std::move(r));
+  }
+  return st;
+}
+
+// p-quantile of sorted values.
+double Quantile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return NAN;
+  const size_t i =
+      std::min(sorted.size() - 1,
+               static_cast<size_t>(p * static_cast<double>(sorted.size())));
+  return sorted[i];
+}
+
+// Upper bucket bound holding the p-quantile of a Prometheus histogram in
+// `text` (cumulative `name_bucket{le="x"} n` lines).
+double HistogramQuantile(const std::string& text, const std::string& name,
+                         double p) {
+  std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
+  std::istringstream in(text);
+  std::string line;
+  const std::string prefix = name + "_bucket{";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t le = line.find("le=\"");
+    const size_t close = line.find("\"}", le);
+    if (le == std::string::npos || close == std::string::npos) continue;
+    const std::string bound = line.substr(le + 4, close - le - 4);
+    const double b =
+        bound == "+Inf" ? INFINITY : std::strtod(bound.c_str(), nullptr);
+    buckets.emplace_back(b, std::strtod(line.c_str() + close + 2, nullptr));
+  }
+  if (buckets.empty() || buckets.back().second <= 0) return NAN;
+  const double target = p * buckets.back().second;
+  for (const auto& [b, n] : buckets) {
+    if (n >= target) return b;
+  }
+  return INFINITY;
+}
+
+}  // namespace
+
+std::string BenchFlags::input() const {
+  return workdir + "/city-" + std::to_string(persons) + "-" +
+         std::to_string(days) + "-" + std::to_string(seed) + ".jsonl";
+}
+
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+Status RunFloorA(const BenchFlags& f, PhaseResult* r) {
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  auto source = FileLineSource::Open(f.input());
+  if (!source.ok()) return source.status();
+  EventParser parser;
+  Event event;
+  std::string reason;
+  std::string_view line;
+  int64_t offset = 0;
+  Status st;
+  uint64_t ok = 0;
+  while ((*source)->Next(&line, &offset, &st)) {
+    ++r->records;
+    if (parser.Parse(line, std::nullopt, &event, &reason)) ++ok;
+  }
+  EPI_RETURN_IF_ERROR(st);
+  r->seconds = Since(t0);
+  r->cpu_seconds = ProcessCpuSeconds() - cpu0;
+  r->extra = "parsed=" + std::to_string(ok);
+  return Status::Ok();
+}
+
+Status RunFileEngine(const BenchFlags& f, PhaseResult* r) {
+  FileRunOptions o;
+  o.input = f.input();
+  o.alerts = f.workdir + "/alerts-file.jsonl";
+  o.deadletter = f.workdir + "/deadletters-file.jsonl";
+  o.state_dir = f.workdir + "/state-file";
+  o.quiet = true;
+  ResetDir(o.state_dir);
+  std::error_code ec;
+  std::filesystem::remove(o.alerts, ec);
+  std::filesystem::remove(o.deadletter, ec);
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  if (RunFileMode(o) != 0) return Status::Internal("file mode run failed");
+  r->seconds = Since(t0);
+  r->cpu_seconds = ProcessCpuSeconds() - cpu0;
+  r->records = CountLines(o.input);
+  r->extra = "alerts=" + std::to_string(CountLines(o.alerts)) +
+             " db_bytes=" + std::to_string(DirBytes(o.state_dir));
+  return Status::Ok();
+}
+
+Status RunFloorB(const BenchFlags& f, PhaseResult* r) {
+  const TopicsConfig topics;
+  KafkaConsumerOptions copts;
+  copts.brokers = f.brokers;
+  copts.group = "e2e-floor-b";
+  copts.properties = {{"session.timeout.ms", "10000"},
+                      {"heartbeat.interval.ms", "1000"}};
+  for (const auto& [k, v] : f.kafka_properties) copts.properties[k] = v;
+  copts.topics = {topics.scans, topics.transport, topics.fever,
+                  topics.risk_areas, topics.persons};
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  auto consumer = KafkaConsumer::Create(
+      copts,
+      [](const std::string&, int32_t) { return std::optional<int64_t>(); },
+      [](const std::vector<TopicPartition>&, bool) {});
+  if (!consumer.ok()) return consumer.status();
+  std::vector<KafkaMessage> batch;
+  uint64_t bytes = 0;
+  uint64_t checksum = 0;
+  while (r->records < f.expected_records) {
+    if (Since(t0) > 3600) return Status::Unavailable("floor B: timed out");
+    EPI_RETURN_IF_ERROR((*consumer)->PollBatch(100, &batch, 20000));
+    (*consumer)->TakeEvents();
+    for (const KafkaMessage& m : batch) {
+      bytes += m.value.size();
+      checksum += m.value.empty()
+                      ? 0
+                      : static_cast<uint8_t>(m.value[m.value.size() / 2]);
+    }
+    r->records += batch.size();
+    batch.clear();
+  }
+  r->seconds = Since(t0);
+  r->cpu_seconds = ProcessCpuSeconds() - cpu0;
+  r->extra = "bytes=" + std::to_string(bytes) +
+             " checksum=" + std::to_string(checksum % 1000);
+  return (*consumer)->Close();
+}
+
+Status RunKafkaEngine(const BenchFlags& f, PhaseResult* r) {
+  AppConfig cfg;
+  cfg.engine.kafka.brokers = f.brokers;
+  cfg.engine.kafka.group = "e2e-engine";
+  cfg.engine.kafka.properties = f.kafka_properties;
+  cfg.engine.state.dir = f.workdir + "/state-kafka";
+  cfg.engine.metrics.port = 0;
+  cfg.engine.log_level = "warn";
+  ResetDir(cfg.engine.state.dir);
+  MetricsRegistry metrics;
+  KafkaEngine* engine_ptr = nullptr;
+  // Progress samples (time, records) from the once-a-second hook: the time
+  // the last record was applied is interpolated within its second.
+  Clock::time_point prev_t{};
+  uint64_t prev_records = 0;
+  Clock::time_point done_t{};
+  KafkaEngineHooks hooks;
+  hooks.on_second = [&](const EngineSnapshot& s) {
+    const auto now = Clock::now();
+    if (done_t == Clock::time_point{} && s.records >= f.expected_records) {
+      const double dt = std::chrono::duration<double>(now - prev_t).count();
+      const double need =
+          static_cast<double>(f.expected_records - prev_records);
+      const double got = static_cast<double>(s.records - prev_records);
+      done_t =
+          prev_t +
+          std::chrono::duration_cast<Clock::duration>(
+              std::chrono::duration<double>(got > 0 ? dt * need / got : dt));
+      engine_ptr->RequestStop();
+    }
+    prev_t = now;
+    prev_records = s.records;
+  };
+  KafkaEngine engine(cfg, &metrics, hooks);
+  engine_ptr = &engine;
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  prev_t = t0;
+  EPI_RETURN_IF_ERROR(engine.Start());
+  const double start_secs = Since(t0);
+  EPI_RETURN_IF_ERROR(engine.Run());
+  const double cpu1 = ProcessCpuSeconds();
+  if (done_t == Clock::time_point{})
+    return Status::Internal("kafka engine stopped early");
+  r->records = f.expected_records;
+  r->seconds = std::chrono::duration<double>(done_t - t0).count();
+  // CPU over the whole run, scaled to the measured part (the graceful stop
+  // after it is short).
+  r->cpu_seconds = (cpu1 - cpu0) * r->seconds / Since(t0);
+  r->extra = "tables_s=" + Fmt("%.2f", start_secs) +
+             " db_bytes=" + std::to_string(DirBytes(cfg.engine.state.dir));
+  return Status::Ok();
+}
+
+// The latency phases' own broker with the tables loaded and the events to
+// produce at the steady rate.
+Status LatencySetup(const BenchFlags& f,
+                    std::unique_ptr<EmbeddedBroker>* broker,
+                    std::vector<RoutedLine>* events) {
+  auto started = EmbeddedBroker::Start();
+  if (!started.ok()) return started.status();
+  *broker = std::move(started).value();
+  const TopicsConfig topics;
+  for (const std::string& t : {topics.scans, topics.transport, topics.fever,
+                               topics.risk_areas, topics.persons}) {
+    EPI_RETURN_IF_ERROR((*broker)->CreateTopic(t, f.partitions));
+  }
+  for (const std::string& t : {topics.alerts_person, topics.deadletter}) {
+    EPI_RETURN_IF_ERROR((*broker)->CreateTopic(t, 4));
+  }
+  KafkaLoader table_loader((*broker)->bootstrap_servers(), topics);
+  std::vector<RoutedLine> tables;
+  const auto n = static_cast<size_t>(f.latency_rate * f.latency_seconds);
+  EPI_RETURN_IF_ERROR(LoadRouted(f, &table_loader, &tables, events, n));
+  return table_loader.ProduceAll(tables);
+}
+
+std::string Percentiles(std::vector<double>* seconds) {
+  std::sort(seconds->begin(), seconds->end());
+  return "p50_ms=" + Fmt("%.2f", 1e3 * Quantile(*seconds, 0.5)) +
+         " p99_ms=" + Fmt("%.2f", 1e3 * Quantile(*seconds, 0.99)) +
+         " p999_ms=" + Fmt("%.2f", 1e3 * Quantile(*seconds, 0.999)) +
+         " max_ms=" +
+         Fmt("%.2f", seconds->empty() ? NAN : 1e3 * seconds->back());
+}
+
+Status RunLatencyFloor(const BenchFlags& f, PhaseResult* r) {
+  std::unique_ptr<EmbeddedBroker> broker;
+  std::vector<RoutedLine> events;
+  EPI_RETURN_IF_ERROR(LatencySetup(f, &broker, &events));
+  const TopicsConfig topics;
+  KafkaConsumerOptions copts;
+  copts.brokers = broker->bootstrap_servers();
+  copts.group = "e2e-latency-floor";
+  copts.properties = {{"session.timeout.ms", "10000"},
+                      {"heartbeat.interval.ms", "1000"}};
+  for (const auto& [k, v] : f.kafka_properties) copts.properties[k] = v;
+  copts.topics = {topics.scans, topics.transport, topics.fever};
+  auto consumer = KafkaConsumer::Create(
+      copts,
+      [](const std::string&, int32_t) { return std::optional<int64_t>(); },
+      [](const std::vector<TopicPartition>&, bool) {});
+  if (!consumer.ok()) return consumer.status();
+  // Join the group before producing, as the engine has by then.
+  std::vector<KafkaMessage> batch;
+  for (int i = 0; i < 30; ++i)
+    EPI_RETURN_IF_ERROR((*consumer)->PollBatch(100, &batch, 20000));
+  std::vector<std::atomic<int64_t>> sent(events.size());
+  std::unordered_map<std::string, uint32_t> index;
+  for (uint32_t i = 0; i < events.size(); ++i)
+    index.emplace(events[i].event_id, i);
+  std::atomic<bool> produced{false};
+  Status produce_status;
+  KafkaLoader loader(broker->bootstrap_servers(), topics);
+  const auto t0 = Clock::now();
+  std::thread producer([&] {
+    produce_status =
+        loader.ProduceAtRate(events, f.latency_rate, &sent, nullptr);
+    produced.store(true);
+  });
+  std::vector<double> lat;
+  EventParser parser;
+  Event event;
+  std::string reason;
+  uint64_t n = 0;
+  while (n < events.size() && Since(t0) < f.latency_seconds * 3 + 30) {
+    batch.clear();
+    EPI_RETURN_IF_ERROR((*consumer)->PollBatch(100, &batch, 20000));
+    (*consumer)->TakeEvents();
+    const int64_t now = Clock::now().time_since_epoch().count();
+    for (const KafkaMessage& m : batch) {
+      ++n;
+      // Sampled: one message in 16 (the lookup costs more than the consume).
+      if ((n & 15) != 0 ||
+          !parser.Parse(m.value, std::nullopt, &event, &reason))
+        continue;
+      auto it = index.find(event.event_id);
+      if (it != index.end() && sent[it->second].load() != 0) {
+        lat.push_back(static_cast<double>(now - sent[it->second].load()) / 1e9);
+      }
+    }
+  }
+  producer.join();
+  EPI_RETURN_IF_ERROR(produce_status);
+  r->records = n;
+  r->seconds = Since(t0);
+  r->extra = "sampled=" + std::to_string(lat.size()) + " " + Percentiles(&lat);
+  return (*consumer)->Close();
+}
+
+Status RunLatency(const BenchFlags& f, PhaseResult* r) {
+  std::unique_ptr<EmbeddedBroker> broker;
+  std::vector<RoutedLine> events;
+  EPI_RETURN_IF_ERROR(LatencySetup(f, &broker, &events));
+  const TopicsConfig topics;
+  const std::string brokers = broker->bootstrap_servers();
+  std::unordered_map<std::string, uint32_t> index;  // event_id -> line
+  index.reserve(events.size());
+  for (uint32_t i = 0; i < events.size(); ++i)
+    index.emplace(events[i].event_id, i);
+  std::vector<std::atomic<int64_t>> sent(events.size());
+  for (auto& s : sent) s.store(0);
+
+  AppConfig cfg;
+  cfg.engine.kafka.brokers = brokers;
+  cfg.engine.kafka.group = "e2e-latency";
+  cfg.engine.kafka.properties = f.kafka_properties;
+  cfg.engine.state.dir = f.workdir + "/state-latency";
+  cfg.engine.metrics.port = 0;
+  ResetDir(cfg.engine.state.dir);
+  MetricsRegistry metrics;
+  std::vector<double> latencies;  // seconds, produce -> alert emitted
+  std::atomic<bool> produced{false};
+  std::atomic<bool> stop_producer{false};
+  Clock::time_point produced_at{};
+  KafkaEngine* engine_ptr = nullptr;
+  KafkaEngineHooks hooks;
+  hooks.on_alert = [&](std::string_view json) {
+    const int64_t now = Clock::now().time_since_epoch().count();
+    // The triggering event is the evidence whose ts is the alert's ts
+    // (timer alerts, e.g. returnee_untested, have none and are skipped).
+    const size_t ts_at = json.find("\"ts\":\"");
+    if (ts_at == std::string_view::npos) return;
+    const std::string_view ts =
+        json.substr(ts_at + 6, json.find('"', ts_at + 6) - ts_at - 6);
+    for (size_t at = json.find("\"event_id\":\""); at != std::string_view::npos;
+         at = json.find("\"event_id\":\"", at + 1)) {
+      const size_t id_end = json.find('"', at + 12);
+      const std::string id(json.substr(at + 12, id_end - at - 12));
+      const size_t ets = json.find("\"ts\":\"", id_end);
+      if (ets == std::string_view::npos ||
+          json.substr(ets + 6, ts.size()) != ts)
+        continue;
+      auto it = index.find(id);
+      if (it == index.end()) continue;
+      const int64_t s = sent[it->second].load(std::memory_order_relaxed);
+      if (s != 0) latencies.push_back(static_cast<double>(now - s) / 1e9);
+      return;
+    }
+  };
+  hooks.on_second = [&](const EngineSnapshot&) {
+    if (produced.load() && Since(produced_at) > 5) engine_ptr->RequestStop();
+  };
+  KafkaEngine engine(cfg, &metrics, hooks);
+  engine_ptr = &engine;
+  EPI_RETURN_IF_ERROR(engine.Start());
+  Status produce_status;
+  KafkaLoader loader(brokers, topics);
+  const auto t0 = Clock::now();
+  const double cpu0 = ProcessCpuSeconds();
+  std::thread producer([&] {
+    produce_status =
+        loader.ProduceAtRate(events, f.latency_rate, &sent, &stop_producer);
+    produced_at = Clock::now();
+    produced.store(true);
+  });
+  Status st = engine.Run();
+  stop_producer.store(true);
+  producer.join();
+  EPI_RETURN_IF_ERROR(st);
+  EPI_RETURN_IF_ERROR(produce_status);
+  r->records = events.size();
+  r->seconds = std::chrono::duration<double>(produced_at - t0).count();
+  r->cpu_seconds = ProcessCpuSeconds() - cpu0;
+  const std::string text = metrics.ScrapeText();
+  const std::string h = "epistream_event_to_alert_seconds";
+  r->extra = "alerts_timed=" + std::to_string(latencies.size()) + " " +
+             Percentiles(&latencies) + " engine_hist_p50_le_ms=" +
+             Fmt("%.1f", 1e3 * HistogramQuantile(text, h, 0.5)) +
+             " engine_hist_p99_le_ms=" +
+             Fmt("%.1f", 1e3 * HistogramQuantile(text, h, 0.99)) +
+             " engine_hist_p999_le_ms=" +
+             Fmt("%.1f", 1e3 * HistogramQuantile(text, h, 0.999));
+  return Status::Ok();
+}
+
+Status RunMemory(const BenchFlags& f, PhaseResult* r) {
+  EngineConfig engine;
+  RulesConfig rules;
+  const std::string dir = f.workdir + "/state-memory";
+  ResetDir(dir);
+  auto store = RocksKvStore::Open(dir, engine.state);
+  if (!store.ok()) return store.status();
+  auto alerts = FileLineSink::Open(f.workdir + "/alerts-memory.jsonl", "");
+  if (!alerts.ok()) return alerts.status();
+  auto dead = FileLineSink::Open(f.workdir + "/deadletters-memory.jsonl", "");
+  if (!dead.ok()) return dead.status();
+  CityPipeline pipeline(engine, rules, store->get(), alerts->get(), alerts->get(), dead->get(),
+                        nullptr);
+  EPI_RETURN_IF_ERROR(pipeline.Open());
+  EPI_RETURN_IF_ERROR(pipeline.AddPartition(0, std::nullopt, 0));
+  const uint64_t n = f.memory_persons;
+  const int per_day = f.memory_scans_per_day;
+  constexpr TimestampMs kStart = 1663603200000;  // 2022-09-20T00:00+08:00
+  const double step =
+      static_cast<double>(kDayMs) / static_cast<double>(n * per_day);
+  constexpr uint64_t kVenues = 50000;
+  static const char* const kKinds[] = {"restaurant", "supermarket", "office",
+                                       "market", "mall"};
+  std::string json;
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  uint64_t since_checkpoint = 0;
+  SourcePosition pos{"memory", 0, 0};
+  for (int day = 0; day < f.memory_days; ++day) {
+    for (int k = 0; k < per_day; ++k) {
+      for (uint64_t i = 0; i < n; ++i) {
+        // Persons in a scattered order; venues skewed (few very popular).
+        const uint64_t person =
+            (i * 2654435761ull + static_cast<uint64_t>(k) * 97) % n;
+        const double u =
+            static_cast<double>((i * 40503ull + person) % 1000003) / 1000003.0;
+        const uint64_t venue =
+            static_cast<uint64_t>(static_cast<double>(kVenues) * u * u * u);
+        const TimestampMs ts =
+            kStart + day * kDayMs +
+            static_cast<TimestampMs>(step * static_cast<double>(k * n + i));
+        json.clear();
+        json += "{\"type\":\"scan\",\"event_id\":\"s";
+        json += std::to_string(day) + "-" + std::to_string(person) + "-" +
+                std::to_string(k);
+        json += "\",\"ts\":" + std::to_string(ts) + ",\"person_id\":\"P" +
+                std::to_string(person);
+        json += "\",\"code_color\":\"green\",\"venue_id\":\"v-" +
+                std::to_string(venue);
+        json += "\",\"venue_kind\":\"";
+        json += kKinds[venue % 5];
+        json += "\"}";
+        EPI_RETURN_IF_ERROR(pipeline.OnMessage(json, std::nullopt, pos, 0));
+        ++pos.offset;
+        if (++since_checkpoint >= engine.checkpoint.max_events) {
+          EPI_RETURN_IF_ERROR(pipeline.Checkpoint());
+          since_checkpoint = 0;
+        }
+      }
+    }
+  }
+  EPI_RETURN_IF_ERROR(pipeline.Checkpoint());
+  r->records = static_cast<uint64_t>(pos.offset);
+  r->seconds = Since(t0);
+  r->cpu_seconds = ProcessCpuSeconds() - cpu0;
+  // A sample of stored states: their encoded and decoded (in-memory) sizes.
+  uint64_t sampled = 0;
+  uint64_t encoded = 0;
+  uint64_t decoded = 0;
+  const std::string prefix = state_keys::PartitionPrefix(0, 'S');
+  EPI_RETURN_IF_ERROR((*store)->Scan(prefix, PrefixEnd(prefix),
+                                     [&](std::string_view, std::string_view v) {
+                                       PersonState s;
+                                       if (s.Decode(v).ok()) {
+                                         encoded += v.size();
+                                         decoded += s.MemoryBytes();
+                                       }
+                                       return ++sampled < 10000;
+                                     }));
+  const double avg_decoded =
+      sampled > 0 ? static_cast<double>(decoded) / static_cast<double>(sampled)
+                  : 0;
+  const double budget =
+      static_cast<double>(engine.state.block_cache_bytes +
+                          engine.state.write_buffer_bytes) +
+      static_cast<double>(engine.state.cache_entries) * avg_decoded;
+  const uint64_t approx = (*store)->ApproximateSizeBytes();
+  r->extra =
+      "persons=" + std::to_string(n) +
+      " cached=" + std::to_string(pipeline.cached_persons()) +
+      " db_bytes=" + std::to_string(DirBytes(dir)) +
+      " db_approx_bytes=" + std::to_string(approx) + " avg_state_encoded=" +
+      Fmt("%.0f",
+          sampled ? static_cast<double>(encoded) / static_cast<double>(sampled)
+                  : 0) +
+      " avg_state_decoded=" + Fmt("%.0f", avg_decoded) +
+      " budget_bytes=" + Fmt("%.0f", budget);
+  return Status::Ok();
+}
+
+}  // namespace epistream::bench

@@ -1,0 +1,112 @@
+// PersonCache: write-back of dirty states in key order, eviction beyond the
+// capacity (its open-addressing index must keep every remaining person
+// findable), erase and partition drop.
+#include "operators/person_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/mem_kv_store.h"
+#include "tests/testing/assert_ok.h"
+
+namespace epistream {
+namespace {
+
+std::string Person(int i) {
+  std::string p = "P";
+  p += std::to_string(i);
+  return p;
+}
+
+class PersonCacheTest : public ::testing::Test {
+ protected:
+  PersonState* Get(uint16_t partition, const std::string& person) {
+    Result<PersonState*> got = cache_.Get(partition, person);
+    EXPECT_OK(got.status());
+    return got.ok() ? *got : nullptr;
+  }
+  Status Checkpoint() {
+    EPI_RETURN_IF_ERROR(cache_.Flush([](PersonState&) {}));
+    return store_.Commit();
+  }
+  std::vector<std::string> StoredKeys() {
+    std::vector<std::string> keys;
+    EXPECT_OK(store_.Scan("", "", [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    }));
+    return keys;
+  }
+
+  MemKvStore store_;
+  PersonCache cache_{&store_, 100};
+};
+
+TEST_F(PersonCacheTest, StatesSurviveEvictionAndReload) {
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 1000; ++i) {
+      PersonState* s = Get(static_cast<uint16_t>(i % 3), Person(i));
+      ASSERT_NE(s, nullptr);
+      s->tests.push_back(round * 10000 + i);
+      s->last_ts = round * 10000 + i;
+    }
+    ASSERT_OK(Checkpoint());
+    EXPECT_LE(cache_.size(), 100u);
+  }
+  for (int i = 999; i >= 0; --i) {
+    PersonState* s = Get(static_cast<uint16_t>(i % 3), Person(i));
+    ASSERT_NE(s, nullptr);
+    ASSERT_EQ(s->tests.size(), 3u) << Person(i);
+    EXPECT_EQ(s->tests[2], 20000 + i);
+  }
+  EXPECT_GT(cache_.misses(), 1000u);
+}
+
+TEST_F(PersonCacheTest, HotPersonsStayCachedAndFindable) {
+  // Interleave inserts and evictions so the index sees many removals.
+  for (int round = 0; round < 20; ++round) {
+    // 50 hot and 40 new persons per checkpoint: under the capacity of 100,
+    // so eviction takes only persons of earlier rounds.
+    for (int i = 0; i < 50; ++i) Get(0, Person(i))->tests.push_back(round);
+    for (int i = 0; i < 40; ++i)
+      Get(0, Person(1000 + round * 40 + i))->tests.push_back(round);
+    ASSERT_OK(Checkpoint());
+  }
+  const uint64_t misses = cache_.misses();
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(Get(0, Person(i))->tests.size(), 20u);
+  EXPECT_EQ(cache_.misses(), misses) << "hot persons were evicted";
+}
+
+TEST_F(PersonCacheTest, FlushWritesSortedKeysAndDeletesEmptyStates) {
+  Get(1, "b")->tests.push_back(1);
+  Get(0, "z")->tests.push_back(1);
+  Get(0, "a")->tests.push_back(1);
+  Get(0, "m");  // stays empty: nothing stored
+  ASSERT_OK(Checkpoint());
+  const std::vector<std::string> keys = StoredKeys();
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0], PersonCache::StateKey(0, "a"));
+  EXPECT_EQ(keys[1], PersonCache::StateKey(0, "z"));
+  EXPECT_EQ(keys[2], PersonCache::StateKey(1, "b"));
+  cache_.Erase(0, "a");
+  ASSERT_OK(Checkpoint());
+  EXPECT_EQ(StoredKeys().size(), 2u);
+  EXPECT_TRUE(Get(0, "a")->Empty());
+}
+
+TEST_F(PersonCacheTest, DropPartitionForgetsOnlyThatPartition) {
+  Get(0, "a")->tests.push_back(1);
+  Get(1, "b")->tests.push_back(2);
+  ASSERT_OK(Checkpoint());
+  Get(1, "b")->tests.push_back(3);  // dirty, never flushed: dropped
+  cache_.DropPartition(1);
+  EXPECT_EQ(cache_.size(), 1u);
+  ASSERT_OK(Checkpoint());
+  EXPECT_EQ(Get(1, "b")->tests.size(), 1u);  // reloaded from the store
+  EXPECT_EQ(Get(0, "a")->tests.size(), 1u);
+}
+
+}  // namespace
+}  // namespace epistream
