@@ -212,7 +212,13 @@ Status KafkaEngine::Start() {
   // A crashed instance's partitions move after session.timeout.ms; 10 s (the
   // Kafka Streams default before 3.0) rather than librdkafka's 45 s, unless
   // the config says otherwise.
-  copts.properties = {{"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"}};
+  // auto.offset.reset=error: a position the broker no longer has (retention
+  // deleted unread data) must stop the engine loudly, never skip silently to
+  // the new start of the log (CONTRACT 5; found by the soak against the
+  // mock's 5 MiB per-partition limit: 4.26M of 12M records skipped).
+  copts.properties = {{"session.timeout.ms", "10000"},
+                      {"heartbeat.interval.ms", "1000"},
+                      {"auto.offset.reset", "error"}};
   for (const auto& [k, v] : m.cfg.engine.kafka.properties) copts.properties[k] = v;
   copts.topics = {t.scans, t.transport, t.fever};
   Impl* impl = impl_.get();
@@ -293,6 +299,12 @@ Status KafkaEngine::Run() {
                                       std::to_string(ev.expected) + ", broker has " +
                                       std::to_string(ev.offset));
           case PartitionEvent::Kind::kError:
+            if (ev.status.code() == StatusCode::kOutOfRange) {
+              return Status::OutOfRange("input data lost before it was processed (" +
+                                        ev.tp.topic + "/" + std::to_string(ev.tp.partition) +
+                                        "): " + ev.status.message() +
+                                        "; stopping rather than skipping it");
+            }
             spdlog::warn("kafka: {}", ev.status.ToString());
             break;
           default:
