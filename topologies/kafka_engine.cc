@@ -69,6 +69,10 @@ struct KafkaEngine::Impl {
   std::map<std::string, EventType, std::less<>> topic_types;
   std::map<int32_t, int> partition_refs;  // assigned topics per partition number
   Status callback_error;                  // from inside consumer callbacks
+  // Set when the engine is torn down without a clean stop (a runtime error
+  // may have left an event half-applied): revocations then must not
+  // checkpoint, the next start replays from the last good checkpoint.
+  bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
 
@@ -124,7 +128,14 @@ KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEn
   impl_->hooks = std::move(hooks);
 }
 
-KafkaEngine::~KafkaEngine() = default;
+KafkaEngine::~KafkaEngine() {
+  // Leave the group while every member the revoke callback uses is alive
+  // (member destruction order would otherwise free them first).
+  if (impl_ && impl_->consumer) {
+    impl_->no_checkpoint_on_revoke = true;
+    impl_->consumer->Close().IgnoreError();
+  }
+}
 
 Status KafkaEngine::Start() {
   Impl& m = *impl_;
@@ -231,7 +242,7 @@ Status KafkaEngine::Start() {
     return *off;
   };
   auto on_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
-    if (!lost) {
+    if (!lost && !impl->no_checkpoint_on_revoke) {
       Status st = impl->Checkpoint();
       if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
     }
