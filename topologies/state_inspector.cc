@@ -6,89 +6,17 @@
 #include <memory>
 
 #include "engine/byte_codec.h"
-#include "engine/json_writer.h"
 #include "engine/rocks_kv_store.h"
 #include "engine/state_keys.h"
 #include "operators/person_cache.h"
 #include "operators/person_state.h"
+#include "topologies/state_queries.h"
 
 namespace epistream {
 namespace {
 
 // Input partitions probed for a person (Kafka topics rarely have more).
 constexpr int kMaxPartitions = 1024;
-
-void WriteState(const std::string& person, int partition, const PersonState& s, int tz) {
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject();
-  w.Field("person_id", person);
-  w.Field("partition", partition);
-  w.Field("last_ts", FormatRfc3339(s.last_ts, tz));
-  w.Key("entries");
-  w.BeginArray();
-  for (const EntryRecord& e : s.entries) {
-    w.BeginObject();
-    w.Field("event_id", e.event_id);
-    w.Field("ts", FormatRfc3339(e.ts, tz));
-    w.Field("hub_id", e.hub_id);
-    w.Field("category", TravelCategoryName(e.category));
-    w.Key("regions");
-    w.BeginArray();
-    for (const std::string& r : e.regions) w.String(r);
-    w.EndArray();
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("exposures");
-  w.BeginArray();
-  for (const ExposureRecord& x : s.exposures) {
-    w.BeginObject();
-    w.Field("area", x.area);
-    w.Field("level", RiskLevelName(x.level));
-    w.Field("entry_event_id", x.entry_event_id);
-    w.Field("entry_ts", FormatRfc3339(x.entry_ts, tz));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("trail");
-  w.BeginArray();
-  for (const VisitRecord& v : s.trail) {
-    w.BeginObject();
-    w.Field("venue_id", v.venue_id);
-    w.Field("kind", VenueKindName(v.kind));
-    w.Field("ts", FormatRfc3339(v.ts, tz));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("fevers");
-  w.BeginArray();
-  for (const FeverRecord& f : s.fevers) {
-    w.BeginObject();
-    w.Field("event_id", f.event_id);
-    w.Field("clinic_id", f.clinic_id);
-    w.Field("ts", FormatRfc3339(f.ts, tz));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("tests");
-  w.BeginArray();
-  for (TimestampMs t : s.tests) w.String(FormatRfc3339(t, tz));
-  w.EndArray();
-  w.Key("quarantines");
-  w.BeginArray();
-  for (const QuarantineRecord& q : s.quarantines) {
-    w.BeginObject();
-    w.Field("start", FormatRfc3339(q.start, tz));
-    w.Field("end", FormatRfc3339(q.end, tz));
-    w.Field("entry_event_id", q.entry_event_id);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Field("seen_event_ids", static_cast<int64_t>(s.seen.size()));
-  w.EndObject();
-  std::printf("%s\n", out.c_str());
-}
 
 }  // namespace
 
@@ -163,7 +91,8 @@ int RunStateInspector(const std::string& db_dir, const std::string& person, bool
       std::fprintf(stderr, "epistream state: %s\n", st.ToString().c_str());
       return 1;
     }
-    WriteState(person, p, s, 8 * 60);
+    // One JSON form of a person's state, shared with GET /v1/persons/{id}.
+    std::printf("%s\n", StateQueries::PersonJson(person, p, s, 8 * 60).c_str());
     return 0;
   }
   std::fprintf(stderr, "epistream state: no state for that person\n");
