@@ -146,9 +146,11 @@ void KafkaProducer::OnDelivery(const rd_kafka_message_t* m) {
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++failed_;
     if (first_failure_.ok()) {
+      // Not rd_kafka_message_errstr(m): in a delivery report the payload is
+      // the record's value, which that function returns as an unterminated
+      // "error string" (ASan: heap-buffer-overflow in strlen).
       first_failure_ = KafkaStatus(
-          m->err, std::string("kafka producer: delivery to ") + topic,
-          rd_kafka_message_errstr(m));
+          m->err, std::string("kafka producer: delivery to ") + topic);
     }
     return;
   }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/rocksdb_logger.h"
 #include "engine/rocksdb_status.h"
 
 namespace epistream {
@@ -43,6 +44,9 @@ rocksdb::Options BaseOptions() {
   o.bottommost_compression =
       Supported(rocksdb::kZSTD) ? rocksdb::kZSTD : o.compression;
   o.keep_log_file_num = 4;
+  // The info log goes to stderr, not to a LOG file on the state disk: see
+  // engine/rocksdb_logger.h (a full disk aborted inside RocksDB otherwise).
+  o.info_log = NewRocksdbLogger();
   // Point lookups of evicted or new persons dominate reads: a whole-key
   // bloom filter over each memtable lets a Get skip the skiplist walk (cache
   // misses) for keys the memtable does not hold.
@@ -122,6 +126,10 @@ Result<std::unique_ptr<RocksKvStore>> RocksKvStore::Open(const std::string& dir,
   options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(TableOptions(cache)));
 
+  // Created here so RocksDB does not log a (harmless) NotFound error for a
+  // fresh directory; a failure surfaces from DB::Open below.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
   rocksdb::DB* raw = nullptr;
   EPI_RETURN_IF_ERROR(
       FromRocks(rocksdb::DB::Open(options, dir, &raw), "open state " + dir));

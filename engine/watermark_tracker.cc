@@ -68,16 +68,30 @@ std::string WatermarkTracker::Encode() const {
 Status WatermarkTracker::Decode(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.U8() != 1) return Status::Corruption("watermark: unknown version");
-  floor_ = r.SignedVarint();
-  watermark_ = r.SignedVarint();
+  // Times outside [kMinTimestamp, -kMinTimestamp] are corruption: the
+  // tracker subtracts the lateness and out-of-orderness from them (found by
+  // fuzzing). Nothing is changed unless the whole record is valid.
+  auto in_range = [](TimestampMs t) { return t >= kMinTimestamp && t <= -kMinTimestamp; };
+  const TimestampMs floor = r.SignedVarint();
+  const TimestampMs watermark = r.SignedVarint();
+  bool bad_time = !in_range(floor) || !in_range(watermark);
+  std::map<int32_t, TimestampMs> max_ts;
   const uint64_t n = r.Varint();
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    const auto part = static_cast<int32_t>(r.SignedVarint());
-    const TimestampMs max_ts = r.SignedVarint();
-    PartitionProgress& p = partitions_[part];
-    p.max_ts = std::max(p.max_ts, max_ts);
+    const int64_t part = r.SignedVarint();
+    const TimestampMs ts = r.SignedVarint();
+    if (part < INT32_MIN || part > INT32_MAX || !in_range(ts)) bad_time = true;
+    TimestampMs& m = max_ts.try_emplace(static_cast<int32_t>(part), kMinTimestamp).first->second;
+    m = std::max(m, ts);
   }
   if (!r.ok() || !r.done()) return Status::Corruption("watermark: truncated record");
+  if (bad_time) return Status::Corruption("watermark: time or partition out of range");
+  floor_ = floor;
+  watermark_ = watermark;
+  for (const auto& [part, ts] : max_ts) {
+    PartitionProgress& p = partitions_[part];
+    p.max_ts = std::max(p.max_ts, ts);
+  }
   return Status::Ok();
 }
 

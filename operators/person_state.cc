@@ -1,62 +1,19 @@
 #include "operators/person_state.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "engine/byte_codec.h"
 
 namespace epistream {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersionWithoutPresence = 1;
 
 template <typename T, typename Pred>
 void EraseIf(std::vector<T>* v, Pred pred) {
   v->erase(std::remove_if(v->begin(), v->end(), pred), v->end());
 }
-
-// Upper bound of what RawWriter writes.
-struct BoundWriter {
-  size_t size = 0;
-  void U8(uint8_t) { size += 1; }
-  void Varint(uint64_t) { size += 10; }
-  void SignedVarint(int64_t) { size += 10; }
-  void Str(std::string_view s) { size += 10 + s.size(); }
-  void Double(double) { size += 8; }
-  void BigEndian64(uint64_t) { size += 8; }
-};
-
-// ByteWriter's encoding (engine/byte_codec.h) into a buffer known to be
-// large enough.
-struct RawWriter {
-  explicit RawWriter(char* out) : p(out) {}
-  void U8(uint8_t v) { *p++ = static_cast<char>(v); }
-  void Varint(uint64_t v) {
-    while (v >= 0x80) {
-      *p++ = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    *p++ = static_cast<char>(v);
-  }
-  void SignedVarint(int64_t v) {
-    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-  }
-  void Str(std::string_view s) {
-    Varint(s.size());
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
-  }
-  void Double(double v) {
-    uint64_t bits;
-    static_assert(sizeof bits == sizeof v);
-    std::memcpy(&bits, &v, sizeof v);
-    BigEndian64(bits);
-  }
-  void BigEndian64(uint64_t v) {
-    for (int i = 7; i >= 0; --i) *p++ = static_cast<char>(v >> (i * 8));
-  }
-  char* p;
-};
 
 }  // namespace
 
@@ -96,31 +53,17 @@ bool PersonState::TestAndSetDayFlag(int64_t day, uint8_t flag) {
   return true;
 }
 
-void PersonState::Prune(TimestampMs retention_horizon,
-                        TimestampMs trail_horizon) {
-  EraseIf(&entries,
-          [&](const EntryRecord& e) { return e.ts < retention_horizon; });
-  EraseIf(&exposures, [&](const ExposureRecord& e) {
-    return e.entry_ts < retention_horizon;
-  });
+void PersonState::Prune(TimestampMs retention_horizon, TimestampMs trail_horizon) {
+  EraseIf(&entries, [&](const EntryRecord& e) { return e.ts < retention_horizon; });
+  EraseIf(&exposures, [&](const ExposureRecord& e) { return e.entry_ts < retention_horizon; });
   EraseIf(&trail, [&](const VisitRecord& v) { return v.ts < trail_horizon; });
-  EraseIf(&fevers,
-          [&](const FeverRecord& f) { return f.ts < retention_horizon; });
+  EraseIf(&fevers, [&](const FeverRecord& f) { return f.ts < retention_horizon; });
   EraseIf(&tests, [&](TimestampMs t) { return t < retention_horizon; });
-  EraseIf(&quarantines,
-          [&](const QuarantineRecord& q) { return q.end < retention_horizon; });
-  // A local day ends at most 14 h after its UTC-midnight day number; keep a
-  // day's flags while any of it is within the horizon.
-  EraseIf(&day_flags, [&](const DayFlags& d) {
-    return (d.day + 2) * kDayMs < retention_horizon;
-  });
+  EraseIf(&quarantines, [&](const QuarantineRecord& q) { return q.end < retention_horizon; });
+  // A local day ends at most 14 h after its UTC-midnight day number; keep a day's
+  // flags while any of it is within the horizon.
+  EraseIf(&day_flags, [&](const DayFlags& d) { return (d.day + 2) * kDayMs < retention_horizon; });
   EraseIf(&seen, [&](const SeenEvent& s) { return s.ts < retention_horizon; });
-}
-
-bool PersonState::Empty() const {
-  return entries.empty() && exposures.empty() && trail.empty() &&
-         fevers.empty() && tests.empty() && quarantines.empty() &&
-         day_flags.empty() && seen.empty();
 }
 
 size_t PersonState::MemoryBytes() const {
@@ -147,32 +90,25 @@ size_t PersonState::MemoryBytes() const {
   for (const QuarantineRecord& q : quarantines) n += str(q.entry_event_id);
   n += day_flags.capacity() * sizeof(DayFlags);
   n += seen.capacity() * sizeof(SeenEvent);
+  n += presence.capacity() * sizeof(presence[0]);
   return n;
 }
 
-void PersonState::Clear() {
-  last_ts = kMinTimestamp;
-  entries.clear();
-  exposures.clear();
-  trail.clear();
-  fevers.clear();
-  tests.clear();
-  quarantines.clear();
-  day_flags.clear();
-  seen.clear();
+bool PersonState::Empty() const {
+  return entries.empty() && exposures.empty() && trail.empty() && fevers.empty() &&
+         tests.empty() && quarantines.empty() && day_flags.empty() && seen.empty() &&
+         presence.empty() && presence_timer == kNoPresenceTimer;
 }
 
-namespace {
-
-// The v1 layout, written through W (BoundWriter or RawWriter).
-template <typename W>
-void EncodeWith(const PersonState& p, W& w) {
+void PersonState::Encode(std::string* out) const {
+  out->clear();
+  ByteWriter w(out);
   w.U8(kVersion);
-  w.SignedVarint(p.last_ts);
+  w.SignedVarint(last_ts);
   // Times are written relative to last_ts: small varints for recent data.
-  auto rel = [&](TimestampMs t) { w.SignedVarint(p.last_ts - t); };
-  w.Varint(p.entries.size());
-  for (const EntryRecord& e : p.entries) {
+  auto rel = [&](TimestampMs t) { w.SignedVarint(last_ts - t); };
+  w.Varint(entries.size());
+  for (const EntryRecord& e : entries) {
     rel(e.ts);
     w.Str(e.event_id);
     w.Str(e.hub_id);
@@ -181,8 +117,8 @@ void EncodeWith(const PersonState& p, W& w) {
     w.Varint(e.regions.size());
     for (const std::string& r : e.regions) w.Str(r);
   }
-  w.Varint(p.exposures.size());
-  for (const ExposureRecord& x : p.exposures) {
+  w.Varint(exposures.size());
+  for (const ExposureRecord& x : exposures) {
     w.Str(x.area);
     rel(x.entry_ts);
     w.Str(x.entry_event_id);
@@ -190,61 +126,71 @@ void EncodeWith(const PersonState& p, W& w) {
     w.Str(x.listing_event_id);
     rel(x.listed_at);
   }
-  w.Varint(p.trail.size());
-  for (const VisitRecord& v : p.trail) {
+  w.Varint(trail.size());
+  for (const VisitRecord& v : trail) {
     rel(v.ts);
     w.Str(v.venue_id);
     w.U8(static_cast<uint8_t>(v.kind));
   }
-  w.Varint(p.fevers.size());
-  for (const FeverRecord& f : p.fevers) {
+  w.Varint(fevers.size());
+  for (const FeverRecord& f : fevers) {
     rel(f.ts);
     w.Str(f.event_id);
     w.Str(f.clinic_id);
     w.Double(f.temp_c);
     w.U8(f.returnee_alerted ? 1 : 0);
   }
-  w.Varint(p.tests.size());
-  for (TimestampMs t : p.tests) rel(t);
-  w.Varint(p.quarantines.size());
-  for (const QuarantineRecord& q : p.quarantines) {
+  w.Varint(tests.size());
+  for (TimestampMs t : tests) rel(t);
+  w.Varint(quarantines.size());
+  for (const QuarantineRecord& q : quarantines) {
     rel(q.start);
     rel(q.end);
     w.Str(q.entry_event_id);
   }
-  w.Varint(p.day_flags.size());
-  for (const DayFlags& d : p.day_flags) {
+  w.Varint(day_flags.size());
+  for (const DayFlags& d : day_flags) {
     w.SignedVarint(d.day);
     w.U8(d.flags);
   }
-  w.Varint(p.seen.size());
-  for (const SeenEvent& s : p.seen) {
+  w.Varint(seen.size());
+  for (const SeenEvent& s : seen) {
     w.BigEndian64(s.hash);
     rel(s.ts);
   }
-}
-
-}  // namespace
-
-void PersonState::Encode(std::string* out) const {
-  // Two passes: an upper bound of the size, then raw writes into a buffer
-  // of that size (no per-byte capacity checks). The bytes are those of
-  // ByteWriter: RawWriter mirrors it call for call.
-  BoundWriter bound;
-  EncodeWith(*this, bound);
-  out->resize(bound.size);
-  RawWriter w(out->data());
-  EncodeWith(*this, w);
-  out->resize(static_cast<size_t>(w.p - out->data()));
+  w.Varint(presence.size());
+  for (const PresenceSpan& p : presence) {
+    w.U8(p.track);
+    w.Str(p.key);
+    rel(p.start);
+    w.SignedVarint(p.last - p.start);
+    w.U8(p.closed ? 1 : 0);
+  }
+  w.U8(presence_timer == kNoPresenceTimer ? 0 : 1);
+  if (presence_timer != kNoPresenceTimer) rel(presence_timer);
 }
 
 Status PersonState::Decode(std::string_view bytes) {
-  Clear();
+  *this = PersonState();
   ByteReader r(bytes);
-  if (r.U8() != kVersion)
+  const uint8_t version = r.U8();
+  if (version != kVersion && version != kVersionWithoutPresence) {
     return Status::Corruption("person state: unknown version");
-  last_ts = r.SignedVarint();
-  auto rel = [&]() { return last_ts - r.SignedVarint(); };
+  }
+  // Stored times lie in [kMinTimestamp, -kMinTimestamp] (parsed event times
+  // are within years 1970..9999), so rules may add durations to them without
+  // overflow; anything else is corruption, not a time (found by fuzzing).
+  bool bad_time = false;
+  auto in_range = [&](TimestampMs t) {
+    if (t < kMinTimestamp || t > -kMinTimestamp) bad_time = true;
+    return t;
+  };
+  last_ts = in_range(r.SignedVarint());
+  auto rel = [&]() {
+    TimestampMs t = 0;
+    if (__builtin_sub_overflow(last_ts, r.SignedVarint(), &t)) bad_time = true;
+    return in_range(t);
+  };
   // Counts are bounded by the remaining bytes so corrupt input cannot make
   // us allocate gigabytes.
   auto count = [&]() -> size_t {
@@ -274,8 +220,7 @@ Status PersonState::Decode(std::string_view bytes) {
   for (VisitRecord& v : trail) {
     v.ts = rel();
     v.venue_id = r.Str();
-    v.kind =
-        static_cast<VenueKind>(std::min<uint8_t>(r.U8(), kNumVenueKinds - 1));
+    v.kind = static_cast<VenueKind>(std::min<uint8_t>(r.U8(), kNumVenueKinds - 1));
   }
   fevers.resize(count());
   for (FeverRecord& f : fevers) {
@@ -296,6 +241,7 @@ Status PersonState::Decode(std::string_view bytes) {
   day_flags.resize(count());
   for (DayFlags& d : day_flags) {
     d.day = r.SignedVarint();
+    if (d.day < kMinTimestamp / kDayMs || d.day > -kMinTimestamp / kDayMs) bad_time = true;
     d.flags = r.U8();
   }
   seen.resize(count());
@@ -303,9 +249,24 @@ Status PersonState::Decode(std::string_view bytes) {
     s.hash = r.BigEndian64();
     s.ts = rel();
   }
+  if (version >= 2) {
+    presence.resize(count());
+    for (PresenceSpan& p : presence) {
+      p.track = r.U8();
+      p.key = std::string(r.Str());
+      p.start = rel();
+      p.last = p.start + r.SignedVarint();
+      p.closed = r.U8() != 0;
+    }
+    if (r.U8() != 0) presence_timer = rel();
+  }
   if (!r.ok() || !r.done()) {
-    Clear();
+    *this = PersonState();
     return Status::Corruption("person state: truncated or trailing bytes");
+  }
+  if (bad_time) {
+    *this = PersonState();
+    return Status::Corruption("person state: time out of range");
   }
   return Status::Ok();
 }

@@ -41,7 +41,18 @@ bool RiskAreaTable::DecodeHistory(std::string_view bytes, History* h) {
     c.level = static_cast<RiskLevel>(std::min<uint8_t>(r.U8(), 2));
     c.event_id = r.Str();
   }
-  return r.ok() && r.done();
+  if (!r.ok() || !r.done()) return false;
+  // Times within [kMinTimestamp, -kMinTimestamp] (joins subtract the lookback
+  // from them) and sorted by (ts, event_id) as Apply keeps them: anything
+  // else is corruption (found by fuzzing).
+  for (size_t i = 0; i < h->size(); ++i) {
+    const Change& c = (*h)[i];
+    if (c.ts < kMinTimestamp || c.ts > -kMinTimestamp) return false;
+    if (i > 0 && std::tie(c.ts, c.event_id) < std::tie((*h)[i - 1].ts, (*h)[i - 1].event_id)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 Status RiskAreaTable::Load() {

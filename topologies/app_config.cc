@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/logging.h"
+#include "engine/pseudonymizer.h"
 #include "engine/yaml_config.h"
 
 namespace epistream {
@@ -139,6 +140,28 @@ Status ReadMetrics(YamlSection& root, MetricsConfig* c) {
   return s.Finish();
 }
 
+Status ReadHttp(YamlSection& root, HttpConfig* c) {
+  Result<YamlSection> r = root.Section("http");
+  if (!r.ok()) return r.status();
+  YamlSection& s = *r;
+  EPI_RETURN_IF_ERROR(s.Bool("queries", &c->queries));
+  // Whether the file exists and holds a token is checked when the server
+  // starts (secrets are often mounted after the config is written).
+  EPI_RETURN_IF_ERROR(s.String("token_file", &c->token_file));
+  EPI_RETURN_IF_ERROR(
+      s.Duration("ready_max_stall", &c->ready_max_stall, kSecondMs));
+  return s.Finish();
+}
+
+Status ReadPrivacy(YamlSection& root, PrivacyConfig* c) {
+  Result<YamlSection> r = root.Section("privacy");
+  if (!r.ok()) return r.status();
+  YamlSection& s = *r;
+  EPI_RETURN_IF_ERROR(s.Bool("pseudonymize", &c->pseudonymize));
+  EPI_RETURN_IF_ERROR(s.String("key_file", &c->key_file));
+  return s.Finish();
+}
+
 Status ReadRules(YamlSection& root, RulesConfig* c) {
   Result<YamlSection> r = root.Section("rules");
   if (!r.ok()) return r.status();
@@ -258,6 +281,8 @@ Result<AppConfig> ParseAppConfig(std::string_view yaml_text,
   EPI_RETURN_IF_ERROR(ReadCheckpoint(s, &c.engine.checkpoint));
   EPI_RETURN_IF_ERROR(ReadKafka(s, &c.engine.kafka));
   EPI_RETURN_IF_ERROR(ReadMetrics(s, &c.engine.metrics));
+  EPI_RETURN_IF_ERROR(ReadHttp(s, &c.engine.http));
+  EPI_RETURN_IF_ERROR(ReadPrivacy(s, &c.engine.privacy));
   EPI_RETURN_IF_ERROR(ReadRules(s, &c.rules));
   EPI_RETURN_IF_ERROR(ReadTopics(s, &c.topics));
   EPI_RETURN_IF_ERROR(s.Finish());
@@ -280,7 +305,25 @@ Result<AppConfig> LoadAppConfig(const std::string& path) {
                    std::istreambuf_iterator<char>());
   if (in.bad())
     return Status::IoError(fmt::format("{}: cannot read config file", path));
-  return ParseAppConfig(text, path);
+  Result<AppConfig> config = ParseAppConfig(text, path);
+  if (!config.ok()) return config;
+  // The key file is checked here, not in ParseAppConfig (which sees text
+  // only), so check-config and start-up both fail on a missing or short key.
+  const PrivacyConfig& privacy = config->engine.privacy;
+  if (privacy.pseudonymize) {
+    if (privacy.key_file.empty()) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: privacy.key_file: required when privacy.pseudonymize is true",
+          path));
+    }
+    Result<std::unique_ptr<Pseudonymizer>> p =
+        Pseudonymizer::FromKeyFile(privacy.key_file);
+    if (!p.ok()) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: privacy.key_file: {}", path, p.status().message()));
+    }
+  }
+  return config;
 }
 
 std::string DescribeAppConfig(const AppConfig& c) {
@@ -318,6 +361,14 @@ std::string DescribeAppConfig(const AppConfig& c) {
     out += fmt::format("metrics: http://{}:{}/metrics\n", e.metrics.bind,
                        e.metrics.port);
   }
+  out += fmt::format("http: queries={} token_file={} ready_max_stall={}\n",
+                     e.http.queries ? "on" : "off",
+                     e.http.token_file.empty() ? "(none)" : e.http.token_file,
+                     FormatDuration(e.http.ready_max_stall));
+  // The key file's path only, never the key.
+  out += fmt::format("privacy: pseudonymize={} key_file={}\n",
+                     e.privacy.pseudonymize,
+                     e.privacy.key_file.empty() ? "(none)" : e.privacy.key_file);
   out += fmt::format(
       "rules: risk_lookback={} retroactive_window={} test_deadline={} "
       "quarantine_inbound={} "

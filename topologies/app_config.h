@@ -2,8 +2,8 @@
 //
 // The YAML layout mirrors the structs: top-level sections `engine` (tz,
 // max_message_bytes, log_level), `watermark`, `state`, `checkpoint`, `kafka`,
-// `metrics` (the EngineConfig members), `rules` (RulesConfig) and `topics`
-// (TopicsConfig). config/epistream.yaml lists every key with its default;
+// `metrics`, `http`, `privacy` (the EngineConfig members), `rules` (RulesConfig) and
+// `topics` (TopicsConfig). config/epistream.yaml lists every key with its default;
 // tests/topologies/app_config_test.cc keeps that file and these structs equal.
 //
 // Loading is strict: unknown keys, wrong types and invalid values are errors

@@ -59,14 +59,20 @@ struct KafkaEngine::Impl {
   std::unique_ptr<RocksKvStore> store;
   std::unique_ptr<KafkaProducer> producer;
   std::unique_ptr<KafkaSink> alerts;
+  std::unique_ptr<KafkaSink> alerts_cluster;
   std::unique_ptr<KafkaSink> deadletters;
   std::unique_ptr<TeeSink> alerts_tee;
+  std::unique_ptr<TeeSink> alerts_cluster_tee;
   std::unique_ptr<CityPipeline> pipeline;
   std::unique_ptr<TableReader> tables;
   std::unique_ptr<KafkaConsumer> consumer;
   std::map<std::string, EventType, std::less<>> topic_types;
   std::map<int32_t, int> partition_refs;  // assigned topics per partition number
   Status callback_error;                  // from inside consumer callbacks
+  // Set when the engine is torn down without a clean stop (a runtime error
+  // may have left an event half-applied): revocations then must not
+  // checkpoint, the next start replays from the last good checkpoint.
+  bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
 
@@ -122,7 +128,14 @@ KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEn
   impl_->hooks = std::move(hooks);
 }
 
-KafkaEngine::~KafkaEngine() = default;
+KafkaEngine::~KafkaEngine() {
+  // Leave the group while every member the revoke callback uses is alive
+  // (member destruction order would otherwise free them first).
+  if (impl_ && impl_->consumer) {
+    impl_->no_checkpoint_on_revoke = true;
+    impl_->consumer->Close().IgnoreError();
+  }
+}
 
 Status KafkaEngine::Start() {
   Impl& m = *impl_;
@@ -148,6 +161,7 @@ Status KafkaEngine::Start() {
   if (!producer.ok()) return producer.status();
   m.producer = std::move(producer).value();
   m.alerts = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_person, &KafkaSink::AlertIdOf);
+  m.alerts_cluster = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_cluster, &KafkaSink::AlertIdOf);
   m.deadletters = std::make_unique<KafkaSink>(m.producer.get(), t.deadletter, &KafkaSink::KeyOf);
 
   TableReaderOptions ropts;
@@ -157,6 +171,9 @@ Status KafkaEngine::Start() {
   if (!apos.ok()) return apos.status();
   spdlog::debug("start: state open, producer up");
   EPI_RETURN_IF_ERROR(m.alerts->Recover(*apos, ropts, kTableTimeoutMs));
+  auto cpos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts_cluster");
+  if (!cpos.ok()) return cpos.status();
+  EPI_RETURN_IF_ERROR(m.alerts_cluster->Recover(*cpos, ropts, kTableTimeoutMs));
   auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
   if (!dpos.ok()) return dpos.status();
   EPI_RETURN_IF_ERROR(m.deadletters->Recover(*dpos, ropts, kTableTimeoutMs));
@@ -167,12 +184,15 @@ Status KafkaEngine::Start() {
 
   spdlog::debug("start: sinks recovered");
   RecordSink* alert_sink = m.alerts.get();
+  RecordSink* cluster_sink = m.alerts_cluster.get();
   if (m.hooks.on_alert) {
     m.alerts_tee = std::make_unique<TeeSink>(m.alerts.get(), m.hooks.on_alert);
     alert_sink = m.alerts_tee.get();
+    m.alerts_cluster_tee = std::make_unique<TeeSink>(m.alerts_cluster.get(), m.hooks.on_alert);
+    cluster_sink = m.alerts_cluster_tee.get();
   }
   m.pipeline = std::make_unique<CityPipeline>(m.cfg.engine, m.cfg.rules, m.store.get(), alert_sink,
-                                              m.deadletters.get(), m.probe.get());
+                                              cluster_sink, m.deadletters.get(), m.probe.get());
   EPI_RETURN_IF_ERROR(m.pipeline->Open());
 
   // Global tables first, to their end, from the checkpointed offsets.
@@ -191,6 +211,10 @@ Status KafkaEngine::Start() {
   EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
                                           kTableTimeoutMs));
   EPI_RETURN_IF_ERROR(m.Checkpoint());
+  if (m.metrics != nullptr) {
+    m.metrics->health().set_max_stall(m.cfg.engine.http.ready_max_stall);
+    m.metrics->health().set_tables_loaded(true);
+  }
   spdlog::info("global tables loaded; joining group {}", m.cfg.engine.kafka.group);
 
   KafkaConsumerOptions copts;
@@ -199,7 +223,13 @@ Status KafkaEngine::Start() {
   // A crashed instance's partitions move after session.timeout.ms; 10 s (the
   // Kafka Streams default before 3.0) rather than librdkafka's 45 s, unless
   // the config says otherwise.
-  copts.properties = {{"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"}};
+  // auto.offset.reset=error: a position the broker no longer has (retention
+  // deleted unread data) must stop the engine loudly, never skip silently to
+  // the new start of the log (CONTRACT 5; found by the soak against the
+  // mock's 5 MiB per-partition limit: 4.26M of 12M records skipped).
+  copts.properties = {{"session.timeout.ms", "10000"},
+                      {"heartbeat.interval.ms", "1000"},
+                      {"auto.offset.reset", "error"}};
   for (const auto& [k, v] : m.cfg.engine.kafka.properties) copts.properties[k] = v;
   copts.topics = {t.scans, t.transport, t.fever};
   Impl* impl = impl_.get();
@@ -212,7 +242,7 @@ Status KafkaEngine::Start() {
     return *off;
   };
   auto on_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
-    if (!lost) {
+    if (!lost && !impl->no_checkpoint_on_revoke) {
       Status st = impl->Checkpoint();
       if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
     }
@@ -280,6 +310,12 @@ Status KafkaEngine::Run() {
                                       std::to_string(ev.expected) + ", broker has " +
                                       std::to_string(ev.offset));
           case PartitionEvent::Kind::kError:
+            if (ev.status.code() == StatusCode::kOutOfRange) {
+              return Status::OutOfRange("input data lost before it was processed (" +
+                                        ev.tp.topic + "/" + std::to_string(ev.tp.partition) +
+                                        "): " + ev.status.message() +
+                                        "; stopping rather than skipping it");
+            }
             spdlog::warn("kafka: {}", ev.status.ToString());
             break;
           default:
@@ -311,6 +347,7 @@ Status KafkaEngine::Run() {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
     const auto now = std::chrono::steady_clock::now();
+    if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
     if (now - last_checkpoint >= interval ||
         m.events_since_checkpoint >= m.cfg.engine.checkpoint.max_events) {
       EPI_RETURN_IF_ERROR(m.Checkpoint());
@@ -335,7 +372,9 @@ Status KafkaEngine::Run() {
         ++s.partitions;
         if (m.probe) m.probe->set_consumer_lag(lag.tp.topic, lag.tp.partition, std::max<int64_t>(lag.lag, 0));
       }
+      if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(static_cast<int64_t>(s.partitions));
       if (m.probe) m.probe->set_state_stats(m.store->Stats());
+      if (m.probe) m.probe->set_state_entries(m.pipeline->cached_persons());
       if (m.process_probe) m.process_probe->Sample().IgnoreError();
       records_at_last_second = c.records;
       last_second = now;
@@ -343,6 +382,7 @@ Status KafkaEngine::Run() {
     }
   }
   // Graceful stop: checkpoint (retrying briefly if the broker is slow), leave.
+  if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(0);  // /readyz: draining
   // (A checkpoint postponed because the broker is down or a replay is still
   // under way is safe to skip: the next start replays from the last one.)
   Status st = m.Checkpoint();

@@ -475,7 +475,7 @@ Status RunMemory(const BenchFlags& f, PhaseResult* r) {
   if (!alerts.ok()) return alerts.status();
   auto dead = FileLineSink::Open(f.workdir + "/deadletters-memory.jsonl", "");
   if (!dead.ok()) return dead.status();
-  CityPipeline pipeline(engine, rules, store->get(), alerts->get(), dead->get(),
+  CityPipeline pipeline(engine, rules, store->get(), alerts->get(), alerts->get(), dead->get(),
                         nullptr);
   EPI_RETURN_IF_ERROR(pipeline.Open());
   EPI_RETURN_IF_ERROR(pipeline.AddPartition(0, std::nullopt, 0));

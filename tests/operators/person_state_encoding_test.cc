@@ -15,65 +15,6 @@ namespace {
 constexpr uint8_t kVersion = 1;
 
 // The v1 encoder as it was written with ByteWriter (the reference).
-void ReferenceEncode(const PersonState& p, std::string* out) {
-  out->clear();
-  ByteWriter w(out);
-  w.U8(kVersion);
-  w.SignedVarint(p.last_ts);
-  // Times are written relative to last_ts: small varints for recent data.
-  auto rel = [&](TimestampMs t) { w.SignedVarint(p.last_ts - t); };
-  w.Varint(p.entries.size());
-  for (const EntryRecord& e : p.entries) {
-    rel(e.ts);
-    w.Str(e.event_id);
-    w.Str(e.hub_id);
-    w.U8(static_cast<uint8_t>(e.mode));
-    w.U8(static_cast<uint8_t>(e.category));
-    w.Varint(e.regions.size());
-    for (const std::string& r : e.regions) w.Str(r);
-  }
-  w.Varint(p.exposures.size());
-  for (const ExposureRecord& x : p.exposures) {
-    w.Str(x.area);
-    rel(x.entry_ts);
-    w.Str(x.entry_event_id);
-    w.U8(static_cast<uint8_t>(x.level));
-    w.Str(x.listing_event_id);
-    rel(x.listed_at);
-  }
-  w.Varint(p.trail.size());
-  for (const VisitRecord& v : p.trail) {
-    rel(v.ts);
-    w.Str(v.venue_id);
-    w.U8(static_cast<uint8_t>(v.kind));
-  }
-  w.Varint(p.fevers.size());
-  for (const FeverRecord& f : p.fevers) {
-    rel(f.ts);
-    w.Str(f.event_id);
-    w.Str(f.clinic_id);
-    w.Double(f.temp_c);
-    w.U8(f.returnee_alerted ? 1 : 0);
-  }
-  w.Varint(p.tests.size());
-  for (TimestampMs t : p.tests) rel(t);
-  w.Varint(p.quarantines.size());
-  for (const QuarantineRecord& q : p.quarantines) {
-    rel(q.start);
-    rel(q.end);
-    w.Str(q.entry_event_id);
-  }
-  w.Varint(p.day_flags.size());
-  for (const DayFlags& d : p.day_flags) {
-    w.SignedVarint(d.day);
-    w.U8(d.flags);
-  }
-  w.Varint(p.seen.size());
-  for (const SeenEvent& s : p.seen) {
-    w.BigEndian64(s.hash);
-    rel(s.ts);
-  }
-}
 
 PersonState Full() {
   PersonState s;
@@ -98,16 +39,6 @@ PersonState Full() {
   s.quarantines.push_back({e.ts, e.ts + 7 * 86400000LL, e.event_id});
   s.day_flags = {{19255, kFlagBreach | kFlagCodeRed}, {-3, kFlagCodeYellow}};
   return s;
-}
-
-TEST(PersonStateEncodingTest, SameBytesAsTheReferenceEncoder) {
-  for (const PersonState& s : {PersonState(), Full()}) {
-    std::string want;
-    ReferenceEncode(s, &want);
-    std::string got = "previous contents are replaced";
-    s.Encode(&got);
-    EXPECT_EQ(got, want);
-  }
 }
 
 TEST(PersonStateEncodingTest, DecodeIntoAUsedStateIsExact) {
