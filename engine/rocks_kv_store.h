@@ -18,7 +18,9 @@
 // (32 MiB) and no write buffers.
 //
 // Threading: not thread-safe; one owner thread calls every method (RocksDB's
-// own background threads flush and compact).
+// own background threads flush and compact; after EnableAsyncCommit() the
+// store's writer thread runs each commit's DB::Write, touching nothing the
+// owner thread changes until Sync()).
 #pragma once
 
 #include <condition_variable>

@@ -1,6 +1,7 @@
 #include "operators/person_state.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/byte_codec.h"
 
@@ -53,16 +54,24 @@ bool PersonState::TestAndSetDayFlag(int64_t day, uint8_t flag) {
   return true;
 }
 
-void PersonState::Prune(TimestampMs retention_horizon, TimestampMs trail_horizon) {
-  EraseIf(&entries, [&](const EntryRecord& e) { return e.ts < retention_horizon; });
-  EraseIf(&exposures, [&](const ExposureRecord& e) { return e.entry_ts < retention_horizon; });
+void PersonState::Prune(TimestampMs retention_horizon,
+                        TimestampMs trail_horizon) {
+  EraseIf(&entries,
+          [&](const EntryRecord& e) { return e.ts < retention_horizon; });
+  EraseIf(&exposures, [&](const ExposureRecord& e) {
+    return e.entry_ts < retention_horizon;
+  });
   EraseIf(&trail, [&](const VisitRecord& v) { return v.ts < trail_horizon; });
-  EraseIf(&fevers, [&](const FeverRecord& f) { return f.ts < retention_horizon; });
+  EraseIf(&fevers,
+          [&](const FeverRecord& f) { return f.ts < retention_horizon; });
   EraseIf(&tests, [&](TimestampMs t) { return t < retention_horizon; });
-  EraseIf(&quarantines, [&](const QuarantineRecord& q) { return q.end < retention_horizon; });
-  // A local day ends at most 14 h after its UTC-midnight day number; keep a day's
-  // flags while any of it is within the horizon.
-  EraseIf(&day_flags, [&](const DayFlags& d) { return (d.day + 2) * kDayMs < retention_horizon; });
+  EraseIf(&quarantines,
+          [&](const QuarantineRecord& q) { return q.end < retention_horizon; });
+  // A local day ends at most 14 h after its UTC-midnight day number; keep a
+  // day's flags while any of it is within the horizon.
+  EraseIf(&day_flags, [&](const DayFlags& d) {
+    return (d.day + 2) * kDayMs < retention_horizon;
+  });
   EraseIf(&seen, [&](const SeenEvent& s) { return s.ts < retention_horizon; });
 }
 
@@ -95,20 +104,66 @@ size_t PersonState::MemoryBytes() const {
 }
 
 bool PersonState::Empty() const {
-  return entries.empty() && exposures.empty() && trail.empty() && fevers.empty() &&
-         tests.empty() && quarantines.empty() && day_flags.empty() && seen.empty() &&
-         presence.empty() && presence_timer == kNoPresenceTimer;
+  return entries.empty() && exposures.empty() && trail.empty() &&
+         fevers.empty() && tests.empty() && quarantines.empty() &&
+         day_flags.empty() && seen.empty() && presence.empty() &&
+         presence_timer == kNoPresenceTimer;
 }
 
-void PersonState::Encode(std::string* out) const {
-  out->clear();
-  ByteWriter w(out);
+namespace {
+
+// Upper bound of what RawWriter writes.
+struct BoundWriter {
+  size_t size = 0;
+  void U8(uint8_t) { size += 1; }
+  void Varint(uint64_t) { size += 10; }
+  void SignedVarint(int64_t) { size += 10; }
+  void Str(std::string_view s) { size += 10 + s.size(); }
+  void Double(double) { size += 8; }
+  void BigEndian64(uint64_t) { size += 8; }
+};
+
+// ByteWriter's encoding (engine/byte_codec.h), call for call, into a buffer
+// known to be large enough: no per-byte capacity checks.
+struct RawWriter {
+  explicit RawWriter(char* out) : p(out) {}
+  void U8(uint8_t v) { *p++ = static_cast<char>(v); }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+  }
+  void SignedVarint(int64_t v) {
+    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Str(std::string_view s) {
+    Varint(s.size());
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void Double(double v) {
+    uint64_t bits;
+    static_assert(sizeof bits == sizeof v);
+    std::memcpy(&bits, &v, sizeof v);
+    BigEndian64(bits);
+  }
+  void BigEndian64(uint64_t v) {
+    for (int i = 7; i >= 0; --i) *p++ = static_cast<char>(v >> (i * 8));
+  }
+  char* p;
+};
+
+// The current layout, written through W (BoundWriter or RawWriter).
+template <typename W>
+void EncodeWith(const PersonState& st, W& w) {
   w.U8(kVersion);
-  w.SignedVarint(last_ts);
+  w.SignedVarint(st.last_ts);
   // Times are written relative to last_ts: small varints for recent data.
-  auto rel = [&](TimestampMs t) { w.SignedVarint(last_ts - t); };
-  w.Varint(entries.size());
-  for (const EntryRecord& e : entries) {
+  auto rel = [&](TimestampMs t) { w.SignedVarint(st.last_ts - t); };
+  w.Varint(st.entries.size());
+  for (const EntryRecord& e : st.entries) {
     rel(e.ts);
     w.Str(e.event_id);
     w.Str(e.hub_id);
@@ -117,8 +172,8 @@ void PersonState::Encode(std::string* out) const {
     w.Varint(e.regions.size());
     for (const std::string& r : e.regions) w.Str(r);
   }
-  w.Varint(exposures.size());
-  for (const ExposureRecord& x : exposures) {
+  w.Varint(st.exposures.size());
+  for (const ExposureRecord& x : st.exposures) {
     w.Str(x.area);
     rel(x.entry_ts);
     w.Str(x.entry_event_id);
@@ -126,52 +181,79 @@ void PersonState::Encode(std::string* out) const {
     w.Str(x.listing_event_id);
     rel(x.listed_at);
   }
-  w.Varint(trail.size());
-  for (const VisitRecord& v : trail) {
+  w.Varint(st.trail.size());
+  for (const VisitRecord& v : st.trail) {
     rel(v.ts);
     w.Str(v.venue_id);
     w.U8(static_cast<uint8_t>(v.kind));
   }
-  w.Varint(fevers.size());
-  for (const FeverRecord& f : fevers) {
+  w.Varint(st.fevers.size());
+  for (const FeverRecord& f : st.fevers) {
     rel(f.ts);
     w.Str(f.event_id);
     w.Str(f.clinic_id);
     w.Double(f.temp_c);
     w.U8(f.returnee_alerted ? 1 : 0);
   }
-  w.Varint(tests.size());
-  for (TimestampMs t : tests) rel(t);
-  w.Varint(quarantines.size());
-  for (const QuarantineRecord& q : quarantines) {
+  w.Varint(st.tests.size());
+  for (TimestampMs t : st.tests) rel(t);
+  w.Varint(st.quarantines.size());
+  for (const QuarantineRecord& q : st.quarantines) {
     rel(q.start);
     rel(q.end);
     w.Str(q.entry_event_id);
   }
-  w.Varint(day_flags.size());
-  for (const DayFlags& d : day_flags) {
+  w.Varint(st.day_flags.size());
+  for (const DayFlags& d : st.day_flags) {
     w.SignedVarint(d.day);
     w.U8(d.flags);
   }
-  w.Varint(seen.size());
-  for (const SeenEvent& s : seen) {
+  w.Varint(st.seen.size());
+  for (const SeenEvent& s : st.seen) {
     w.BigEndian64(s.hash);
     rel(s.ts);
   }
-  w.Varint(presence.size());
-  for (const PresenceSpan& p : presence) {
+  w.Varint(st.presence.size());
+  for (const PresenceSpan& p : st.presence) {
     w.U8(p.track);
     w.Str(p.key);
     rel(p.start);
     w.SignedVarint(p.last - p.start);
     w.U8(p.closed ? 1 : 0);
   }
-  w.U8(presence_timer == kNoPresenceTimer ? 0 : 1);
-  if (presence_timer != kNoPresenceTimer) rel(presence_timer);
+  w.U8(st.presence_timer == kNoPresenceTimer ? 0 : 1);
+  if (st.presence_timer != kNoPresenceTimer) rel(st.presence_timer);
+}
+
+}  // namespace
+
+void PersonState::Encode(std::string* out) const {
+  // Two passes: an upper bound of the size, then raw writes into a buffer
+  // of that size. Same bytes as ByteWriter (person_state_encoding_test).
+  BoundWriter bound;
+  EncodeWith(*this, bound);
+  out->resize(bound.size);
+  RawWriter w(out->data());
+  EncodeWith(*this, w);
+  out->resize(static_cast<size_t>(w.p - out->data()));
+}
+
+void PersonState::Clear() {
+  last_ts = kMinTimestamp;
+  entries.clear();
+  exposures.clear();
+  trail.clear();
+  fevers.clear();
+  tests.clear();
+  quarantines.clear();
+  day_flags.clear();
+  seen.clear();
+  presence.clear();
+  presence_timer = kNoPresenceTimer;
 }
 
 Status PersonState::Decode(std::string_view bytes) {
-  *this = PersonState();
+  Clear();
   ByteReader r(bytes);
   const uint8_t version = r.U8();
   if (version != kVersion && version != kVersionWithoutPresence) {
@@ -220,7 +302,8 @@ Status PersonState::Decode(std::string_view bytes) {
   for (VisitRecord& v : trail) {
     v.ts = rel();
     v.venue_id = r.Str();
-    v.kind = static_cast<VenueKind>(std::min<uint8_t>(r.U8(), kNumVenueKinds - 1));
+    v.kind =
+        static_cast<VenueKind>(std::min<uint8_t>(r.U8(), kNumVenueKinds - 1));
   }
   fevers.resize(count());
   for (FeverRecord& f : fevers) {
@@ -241,7 +324,8 @@ Status PersonState::Decode(std::string_view bytes) {
   day_flags.resize(count());
   for (DayFlags& d : day_flags) {
     d.day = r.SignedVarint();
-    if (d.day < kMinTimestamp / kDayMs || d.day > -kMinTimestamp / kDayMs) bad_time = true;
+    if (d.day < kMinTimestamp / kDayMs || d.day > -kMinTimestamp / kDayMs)
+      bad_time = true;
     d.flags = r.U8();
   }
   seen.resize(count());
@@ -261,11 +345,11 @@ Status PersonState::Decode(std::string_view bytes) {
     if (r.U8() != 0) presence_timer = rel();
   }
   if (!r.ok() || !r.done()) {
-    *this = PersonState();
+    Clear();
     return Status::Corruption("person state: truncated or trailing bytes");
   }
   if (bad_time) {
-    *this = PersonState();
+    Clear();
     return Status::Corruption("person state: time out of range");
   }
   return Status::Ok();

@@ -104,10 +104,13 @@ struct PersonState {
   bool Empty() const;
   // Approximate heap + inline bytes of the decoded state (memory benches).
   size_t MemoryBytes() const;
-  // Back to a new person's state (the cache reuses slots).
-  void Clear() { *this = PersonState(); }
+  // Back to a new person's state, keeping the lists' allocated capacity
+  // (the cache reuses slots and decodes into them without malloc).
+  void Clear();
 
   void Encode(std::string* out) const;
+  // Replaces the contents (reusing this state's allocations); on error the
+  // state is left cleared.
   Status Decode(std::string_view bytes);
 };
 

@@ -7,6 +7,7 @@
 //   ./build/bench/rules_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,9 +58,16 @@ class Harness {
   void Feed(const Event& e) {
     bool duplicate = false;
     if (!stage_->OnEvent(e, 0, &duplicate, &alerts_).ok()) std::abort();
+    last_ts_ = std::max(last_ts_, e.ts);
     if (++since_checkpoint_ >= kCheckpointEvery) Checkpoint();
   }
+  // As the engine: the watermark follows event time (5 min behind), so
+  // retention prunes the windows, then the stage flushes and commits.
   void Checkpoint() {
+    if (last_ts_ != kMinTimestamp &&
+        !stage_->OnWatermark(last_ts_ - 5 * kMinuteMs, &alerts_).ok()) {
+      std::abort();
+    }
     if (!stage_->Flush().ok() || !store_.Commit().ok()) std::abort();
     alerts_emitted_ += alerts_.size();
     alerts_.clear();
@@ -77,6 +85,7 @@ class Harness {
   std::vector<Alert> alerts_;
   uint64_t since_checkpoint_ = 0;
   uint64_t alerts_emitted_ = 0;
+  TimestampMs last_ts_ = kMinTimestamp;
 };
 
 Event Scan(uint64_t i, CodeColor color, VenueKind kind) {
