@@ -1,5 +1,6 @@
 // Runtime settings of the engine (no epidemic knowledge). Mirrors the
-// `engine:`, `state:`, `kafka:`, `metrics:` and `privacy:` sections of config/epistream.yaml.
+// `engine:`, `state:`, `kafka:`, `metrics:`, `http:` and `privacy:` sections of
+// config/epistream.yaml.
 #pragma once
 
 #include <cstdint>
@@ -52,10 +53,26 @@ struct KafkaConfig {
 };
 
 struct MetricsConfig {
-  // Port of the HTTP endpoint serving /metrics; 0 disables it. Default: 9464
+  // Port of the process's one HTTP server (/metrics, /healthz, /readyz and,
+  // when enabled, /v1 queries); 0 disables it. Default: 9464
   int port = 9464;
   // Address to bind. Default: "127.0.0.1"
   std::string bind = "127.0.0.1";
+};
+
+// The operator endpoints of the HTTP server (engine/http_server.h), which
+// listens on MetricsConfig's bind and port.
+struct HttpConfig {
+  // Serve the read-only state queries GET /v1/persons/{id} and GET
+  // /v1/clusters. They return person data: keep them off unless the port is
+  // reachable by operators only. Default: false
+  bool queries = false;
+  // File whose first line is the bearer token the queries require
+  // ("Authorization: Bearer <token>"); needed when queries is true. Default: ""
+  std::string token_file;
+  // /readyz answers 503 once the engine loop has made no progress for this
+  // long (wall clock). Default: 30s
+  DurationMs ready_max_stall = 30 * kSecondMs;
 };
 
 struct PrivacyConfig {
@@ -74,6 +91,7 @@ struct EngineConfig {
   CheckpointConfig checkpoint;
   KafkaConfig kafka;
   MetricsConfig metrics;
+  HttpConfig http;
   PrivacyConfig privacy;
   // Local timezone for calendar days (once-per-day rules, clinic days). Default: "+08:00"
   int tz_offset_minutes = 8 * 60;

@@ -43,6 +43,12 @@ std::string KafkaSink::AlertIdOf(std::string_view key, std::string_view value) {
   return std::string(key);
 }
 
+size_t KafkaSink::ForgetPending() {
+  const size_t n = seen_.size();
+  seen_.clear();
+  return n;
+}
+
 std::string KafkaSink::KeyOf(std::string_view key, std::string_view) { return std::string(key); }
 
 Status KafkaSink::Recover(const std::string& position, const TableReaderOptions& reader,
@@ -80,6 +86,14 @@ Status KafkaSink::Write(std::string_view key, std::string_view value) {
 
 Status KafkaSink::Flush() {
   EPI_RETURN_IF_ERROR(producer_->Flush(flush_timeout_ms_));
+  if (!seen_.empty()) {
+    // The topic still holds output of events after the checkpointed input
+    // positions that the replay has not reached: a checkpoint now would pair
+    // newer input positions with an older output position (or the reverse)
+    // and a second crash would duplicate. Postpone until the replay catches up.
+    return Status::Unavailable("replay: " + std::to_string(seen_.size()) + " records of " + topic_ +
+                               " written before the crash not yet regenerated");
+  }
   auto parts = producer_->PartitionCount(topic_);
   if (!parts.ok()) return parts.status();
   std::map<int32_t, int64_t> ends;

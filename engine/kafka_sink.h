@@ -42,7 +42,12 @@ class KafkaSink : public RecordSink {
 
   Status Write(std::string_view key, std::string_view value) override;
   // Waits for every queued record, then captures the topic's end offsets.
+  // Unavailable while replayed output is still expected (see Recover): the
+  // caller postpones its checkpoint, keeping input and output positions paired.
   Status Flush() override;
+  // Drops the ids still expected from the replay (the input is caught up and
+  // they were not regenerated); returns how many.
+  size_t ForgetPending();
   std::string Position() const override { return position_; }
 
   uint64_t written() const { return written_; }

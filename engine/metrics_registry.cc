@@ -1,12 +1,11 @@
 #include "engine/metrics_registry.h"
 
 #include <fmt/format.h>
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <exception>
-#include <vector>
+#include "engine/http_server.h"
+#include "engine/query_handler.h"
 
 namespace epistream {
 
@@ -15,40 +14,38 @@ MetricsRegistry::MetricsRegistry()
 
 MetricsRegistry::~MetricsRegistry() { Stop(); }
 
+void MetricsRegistry::EnableQueries(std::unique_ptr<QueryHandler> handler,
+                                    std::string token) {
+  queries_ = std::move(handler);
+  token_ = std::move(token);
+}
+
 Status MetricsRegistry::Serve(const std::string& bind, int port) {
   if (port < 0 || port > 65535) {
     return Status::InvalidArgument(
         fmt::format("metrics port {} outside 0..65535", port));
   }
   if (port == 0) return Status::Ok();
-  if (exposer_ != nullptr) {
+  if (server_ != nullptr) {
     return Status::InvalidArgument(
-        fmt::format("metrics already served on port {}", port_));
+        fmt::format("metrics already served on port {}", server_->port()));
   }
-  // civetweb spells IPv6 addresses in brackets: "[::1]:9464".
-  const std::string address = bind.find(':') != std::string::npos
-                                  ? fmt::format("[{}]:{}", bind, port)
-                                  : fmt::format("{}:{}", bind, port);
-  // prometheus-cpp and civetweb report a bind failure by throwing
-  // (CivetException); this is the boundary where it becomes a Status.
-  try {
-    auto exposer =
-        std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-            "listening_ports", address, "num_threads", "2"});
-    exposer->RegisterCollectable(registry_);
-    exposer_ = std::move(exposer);
-  } catch (const std::exception& e) {
-    return Status::IoError(
-        fmt::format("cannot serve /metrics on {}: {}", address, e.what()));
-  }
-  port_ = port;
+  HttpServer::Routes routes;
+  routes.metrics = [this] { return ScrapeText(); };
+  routes.health = &health_;
+  routes.queries = queries_.get();
+  routes.token = token_;
+  auto server = std::make_unique<HttpServer>(std::move(routes));
+  EPI_RETURN_IF_ERROR(server->Start(bind, port));
+  server_ = std::move(server);
   return Status::Ok();
 }
 
-void MetricsRegistry::Stop() {
-  exposer_.reset();
-  port_ = 0;
+int MetricsRegistry::port() const {
+  return server_ == nullptr ? 0 : server_->port();
 }
+
+void MetricsRegistry::Stop() { server_.reset(); }
 
 std::string MetricsRegistry::ScrapeText() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());

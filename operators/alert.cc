@@ -46,6 +46,8 @@ void AlertToJson(const Alert& a, int tz_offset_minutes, TimestampMs emitted_at, 
   w.EndObject();
 }
 
-std::string_view AlertKey(const Alert& a) { return a.person_id; }
+std::string_view AlertKey(const Alert& a) {
+  return a.cluster_id.empty() ? std::string_view(a.person_id) : std::string_view(a.cluster_id);
+}
 
 }  // namespace epistream

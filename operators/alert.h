@@ -23,6 +23,7 @@ struct Alert {
   std::string_view rule;      // static rule name
   std::string_view severity;  // kSeverity*
   std::string person_id;      // person alerts
+  std::string cluster_id;     // cluster alerts: the cluster (their Kafka key)
   std::string cluster_json;   // cluster alerts: the "cluster" object, serialised
   int version = 0;            // cluster alerts: 1, 2, ...
   TimestampMs ts = 0;         // event time that triggered it
@@ -38,7 +39,7 @@ std::string MakeAlertId(std::string_view rule, std::string_view subject,
 // the wall clock) to *out, times formatted in the given offset.
 void AlertToJson(const Alert& a, int tz_offset_minutes, TimestampMs emitted_at, std::string* out);
 
-// The Kafka key of an alert: person_id, or the cluster id for cluster alerts.
+// The Kafka key of an alert: the cluster id for cluster alerts, else person_id.
 std::string_view AlertKey(const Alert& a);
 
 }  // namespace epistream

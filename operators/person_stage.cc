@@ -15,6 +15,27 @@ namespace {
 constexpr char kIndexSub = 'R';
 constexpr char kTimerSub = 'T';
 
+// Timer kinds of the person stage itself (rule kinds, rule_context.h, stay
+// below 16): closes the person's presence spans that ended (key person_id).
+constexpr uint8_t kTimerPresence = 16;
+
+// Presence tracks of a person (PresenceSpan::track).
+enum PresenceTrack : uint8_t {
+  kTrackActiveCase = 0,       // any event; case window
+  kTrackActiveCommunity = 1,  // any event; community window
+  kTrackFeverCase = 2,        // fever visits; case window
+  kTrackFeverCommunity = 3,   // fever visits; community window
+  kTrackVenue = 4,            // scans of venue `key`; population window
+  kTrackCommunitySeen = 5,    // fever visits naming community `key`; population window
+};
+
+// Venue kinds left out of clusters (and of the trail): visits there are
+// tests, care or transit, not exposure.
+bool ClusterVenue(VenueKind k) {
+  return k != VenueKind::kTestSite && k != VenueKind::kHospital &&
+         k != VenueKind::kTransportStation;
+}
+
 }  // namespace
 
 PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
@@ -77,6 +98,7 @@ Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
   s.last_ts = std::max(s.last_ts, e.ts);
   RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, e.person_id, s, alerts,
                   timers_[partition].get()};
+  if (cluster_out_ != nullptr) EmitClusterRecords(e, s, ctx.timers);
   switch (e.type) {
     case EventType::kTransport: {
       EntryRecord entry;
@@ -106,8 +128,7 @@ Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
     case EventType::kScan:
       if (e.venue_kind == VenueKind::kTestSite) {
         s.tests.push_back(e.ts);
-      } else if (e.venue_kind != VenueKind::kHospital &&
-                 e.venue_kind != VenueKind::kTransportStation) {
+      } else if (ClusterVenue(e.venue_kind)) {
         s.trail.push_back({e.ts, e.venue_id, e.venue_kind});
       }
       QuarantineRule::OnScan(ctx, e);
@@ -176,7 +197,160 @@ Status PersonStage::RetroScan(uint16_t partition, const ListingInterval& iv,
   return Status::Ok();
 }
 
+DurationMs PersonStage::PresenceWindow(uint8_t track) const {
+  switch (track) {
+    case kTrackActiveCase:
+    case kTrackFeverCase: return opts_.rules.cluster_case_window;
+    case kTrackActiveCommunity:
+    case kTrackFeverCommunity: return opts_.rules.community_case_window;
+    default: return opts_.rules.cluster_population_window;
+  }
+}
+
+void PersonStage::EmitPresenceDelta(uint8_t track, std::string_view key, TimestampMs ts,
+                                    int32_t delta) {
+  ClusterRecord& r = cluster_out_->Add();
+  r.ts = ts;
+  r.delta = delta;
+  switch (track) {
+    case kTrackVenue:
+      r.kind = ClusterRecordKind::kVenueVisitors;
+      r.key.assign(key);
+      return;
+    case kTrackCommunitySeen:
+      r.kind = ClusterRecordKind::kCommunitySeen;
+      r.key.assign(key);
+      return;
+    default:
+      break;
+  }
+  static constexpr CityCounter kCounters[] = {CityCounter::kActiveCase, CityCounter::kActiveCommunity,
+                                              CityCounter::kFeverCase, CityCounter::kFeverCommunity};
+  r.kind = ClusterRecordKind::kCityCount;
+  r.key.assign(CityCounterName(kCounters[track]));
+}
+
+void PersonStage::Presence(std::string_view person, PersonState& s, TimerService* timers,
+                           uint8_t track, std::string_view key, TimestampMs ts) {
+  deltas_.clear();
+  const TimestampMs end = AddOccurrence(&s.presence, track, key, ts, PresenceWindow(track), &deltas_);
+  for (const StampedDelta& d : deltas_) EmitPresenceDelta(track, key, d.ts, d.delta);
+  // One timer per person, at or before the earliest open end.
+  if (end < s.presence_timer) {
+    if (s.presence_timer != kNoPresenceTimer) timers->Cancel(s.presence_timer, kTimerPresence, person);
+    timers->Schedule(end, kTimerPresence, person);
+    s.presence_timer = end;
+  }
+}
+
+void PersonStage::ClosePresence(std::string_view person, PersonState& s, TimerService* timers) {
+  s.presence_timer = kNoPresenceTimer;
+  if (cluster_out_ == nullptr) return;
+  const TimestampMs next = CloseDueSpans(
+      &s.presence, watermark_, [this](uint8_t track) { return PresenceWindow(track); },
+      [this](const PresenceSpan& span, TimestampMs end) {
+        EmitPresenceDelta(span.track, span.key, end, -1);
+      });
+  if (next != kNoPresenceTimer) {
+    timers->Schedule(next, kTimerPresence, person);
+    s.presence_timer = next;
+  }
+}
+
+void PersonStage::EmitFeverLink(std::string_view venue, const Event& fever, TimestampMs scan_ts) {
+  ClusterRecord& r = cluster_out_->Add();
+  r.kind = ClusterRecordKind::kFeverLink;
+  r.key.assign(venue);
+  r.ts = fever.ts;
+  r.person_id.assign(fever.person_id);
+  r.event_id.assign(fever.event_id);
+  r.clinic_id.assign(fever.clinic_id);
+  r.aux_ts = scan_ts;
+}
+
+void PersonStage::EmitFeverLink(std::string_view venue, std::string_view person,
+                                const FeverRecord& f, TimestampMs scan_ts) {
+  ClusterRecord& r = cluster_out_->Add();
+  r.kind = ClusterRecordKind::kFeverLink;
+  r.key.assign(venue);
+  r.ts = f.ts;
+  r.person_id.assign(person);
+  r.event_id.assign(f.event_id);
+  r.clinic_id.assign(f.clinic_id);
+  r.aux_ts = scan_ts;
+}
+
+void PersonStage::EmitClusterRecords(const Event& e, PersonState& s, TimerService* timers) {
+  const DurationMs window = opts_.rules.cluster_case_window;
+  // Shortest window first: its end is the person's timer, and the longer
+  // spans then never move it (one timer write per new person, not three).
+  Presence(e.person_id, s, timers, kTrackActiveCommunity, {}, e.ts);
+  Presence(e.person_id, s, timers, kTrackActiveCase, {}, e.ts);
+  if (e.type == EventType::kScan) {
+    if (!ClusterVenue(e.venue_kind)) return;
+    // A scan that arrives after a fever visit it precedes: link that visit
+    // too, unless an earlier scan of the venue already did.
+    for (const FeverRecord& f : s.fevers) {
+      if (e.ts < f.ts - window || e.ts > f.ts) continue;
+      const bool linked = std::any_of(s.trail.begin(), s.trail.end(), [&](const VisitRecord& v) {
+        return v.venue_id == e.venue_id && v.ts >= f.ts - window && v.ts <= f.ts;
+      });
+      if (!linked) EmitFeverLink(e.venue_id, e.person_id, f, e.ts);
+    }
+    Presence(e.person_id, s, timers, kTrackVenue, e.venue_id, e.ts);
+    ClusterRecord& r = cluster_out_->Add();
+    r.kind = ClusterRecordKind::kVenueScan;
+    r.key.assign(e.venue_id);
+    r.ts = e.ts;
+    return;
+  }
+  if (e.type != EventType::kFever) return;
+  // One link per distinct venue scanned in [a - window, a], with its latest scan.
+  venues_scratch_.clear();
+  for (const VisitRecord& v : s.trail) {
+    if (v.ts < e.ts - window || v.ts > e.ts) continue;
+    auto it = std::find_if(venues_scratch_.begin(), venues_scratch_.end(),
+                           [&](const auto& p) { return p.first == v.venue_id; });
+    if (it == venues_scratch_.end()) {
+      venues_scratch_.emplace_back(v.venue_id, v.ts);
+    } else {
+      it->second = std::max(it->second, v.ts);
+    }
+  }
+  for (const auto& [venue, scan_ts] : venues_scratch_) EmitFeverLink(venue, e, scan_ts);
+  std::string_view community = e.community_id;
+  if (community.empty()) {
+    if (const PersonInfo* info = registry_->Find(e.person_id)) community = info->community_id;
+  }
+  if (!community.empty()) {
+    ClusterRecord& r = cluster_out_->Add();
+    r.kind = ClusterRecordKind::kCommunityFever;
+    r.key.assign(community);
+    r.ts = e.ts;
+    r.person_id.assign(e.person_id);
+    r.event_id.assign(e.event_id);
+    r.clinic_id.assign(e.clinic_id);
+  }
+  ClusterRecord& visit = cluster_out_->Add();
+  visit.kind = ClusterRecordKind::kClinicVisit;
+  visit.key.assign(e.clinic_id);
+  visit.ts = e.ts;
+  visit.person_id.assign(e.person_id);
+  visit.event_id.assign(e.event_id);
+  Presence(e.person_id, s, timers, kTrackFeverCommunity, {}, e.ts);
+  Presence(e.person_id, s, timers, kTrackFeverCase, {}, e.ts);
+  if (!e.community_id.empty()) {
+    Presence(e.person_id, s, timers, kTrackCommunitySeen, e.community_id, e.ts);
+  }
+}
+
 Status PersonStage::FireTimer(uint16_t partition, const Timer& t, std::vector<Alert>* alerts) {
+  if (t.kind == kTimerPresence) {
+    Result<PersonState*> got = cache_.Get(partition, t.key);
+    if (!got.ok()) return got.status();
+    ClosePresence(t.key, **got, timers_[partition].get());
+    return Status::Ok();
+  }
   if (t.kind != kTimerTestDeadline) return Status::Ok();
   const size_t nul = t.key.find('\0');
   if (nul == std::string::npos) return Status::Corruption("test-deadline timer key");
@@ -220,8 +394,12 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
 
 void PersonStage::Prune(PersonState& s) const {
   if (watermark_ == kMinTimestamp) return;
-  s.Prune(watermark_ - opts_.retention,
-          watermark_ - opts_.rules.venue_trail - opts_.allowed_lateness);
+  const DurationMs trail = std::max(opts_.rules.venue_trail, opts_.rules.cluster_case_window);
+  s.Prune(watermark_ - opts_.retention, watermark_ - trail - opts_.allowed_lateness);
+  // A closed span ending at or before the oldest time an accepted event can
+  // carry can no longer change: forget it.
+  PruneClosedSpans(&s.presence, watermark_ - opts_.allowed_lateness,
+                   [this](uint8_t track) { return PresenceWindow(track); });
 }
 
 Status PersonStage::Flush() {

@@ -5,6 +5,14 @@
 // due timers (test deadlines) and, once per sweep interval of event time,
 // deletes state older than the retention.
 //
+// With a cluster output set, it also feeds the cluster stage
+// (operators/cluster/README.md): for each fever visit one FeverLink per
+// distinct venue of the 7-day trail, a CommunityFever and a ClinicVisit; for
+// each scan a VenueScan; and the +1/-1 deltas of the person's presence spans
+// (venue visitors over the population window, active and fever persons over
+// the case and community windows, persons seen per community), the -1s from
+// one presence timer per person at the earliest open span end.
+//
 // Lifecycle: construct, AddPartition for each owned input partition (loads its
 // timers), then On* calls; Flush before every checkpoint commit;
 // RemovePartition after the final checkpoint of a revoked partition.
@@ -22,6 +30,7 @@
 #include "engine/status.h"
 #include "engine/timer_service.h"
 #include "operators/alert.h"
+#include "operators/cluster/cluster_record.h"
 #include "operators/event.h"
 #include "operators/person_cache.h"
 #include "operators/person_registry.h"
@@ -48,6 +57,10 @@ class PersonStage {
  public:
   PersonStage(const PersonStageOptions& opts, KvStore* store, const RiskAreaTable* areas,
               const PersonRegistry* registry);
+
+  // Where cluster records go (borrowed; the caller drains it after each
+  // call). Null (the default): no cluster records and no presence spans.
+  void set_cluster_output(ClusterRecordBuffer* out) { cluster_out_ = out; }
 
   // Takes a partition (loads its timers; idempotent). A newly taken
   // partition is checked against every listing the table holds: listings
@@ -86,6 +99,17 @@ class PersonStage {
   // Retroactive join of one listing interval with a partition's arrivals.
   Status RetroScan(uint16_t partition, const ListingInterval& iv, std::vector<Alert>* alerts);
   Status FireTimer(uint16_t partition, const Timer& t, std::vector<Alert>* alerts);
+  // Cluster-stage input of one event (before it joins the person's trail).
+  void EmitClusterRecords(const Event& e, PersonState& s, TimerService* timers);
+  void EmitFeverLink(std::string_view venue, const Event& fever, TimestampMs scan_ts);
+  void EmitFeverLink(std::string_view venue, std::string_view person, const FeverRecord& f,
+                     TimestampMs scan_ts);
+  // An occurrence in a presence track: span bookkeeping, deltas, timer.
+  void Presence(std::string_view person, PersonState& s, TimerService* timers, uint8_t track,
+                std::string_view key, TimestampMs ts);
+  void EmitPresenceDelta(uint8_t track, std::string_view key, TimestampMs ts, int32_t delta);
+  DurationMs PresenceWindow(uint8_t track) const;
+  void ClosePresence(std::string_view person, PersonState& s, TimerService* timers);
   Status Sweep(TimestampMs wm);
   void Prune(PersonState& s) const;
 
@@ -97,6 +121,9 @@ class PersonStage {
   std::map<uint16_t, std::unique_ptr<TimerService>> timers_;
   TimestampMs watermark_ = kMinTimestamp;
   int64_t last_sweep_bucket_ = INT64_MIN;
+  ClusterRecordBuffer* cluster_out_ = nullptr;
+  std::vector<StampedDelta> deltas_;
+  std::vector<std::pair<std::string_view, TimestampMs>> venues_scratch_;
 };
 
 }  // namespace epistream

@@ -7,7 +7,8 @@
 namespace epistream {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersionWithoutPresence = 1;
 
 template <typename T, typename Pred>
 void EraseIf(std::vector<T>* v, Pred pred) {
@@ -67,7 +68,8 @@ void PersonState::Prune(TimestampMs retention_horizon, TimestampMs trail_horizon
 
 bool PersonState::Empty() const {
   return entries.empty() && exposures.empty() && trail.empty() && fevers.empty() &&
-         tests.empty() && quarantines.empty() && day_flags.empty() && seen.empty();
+         tests.empty() && quarantines.empty() && day_flags.empty() && seen.empty() &&
+         presence.empty() && presence_timer == kNoPresenceTimer;
 }
 
 void PersonState::Encode(std::string* out) const {
@@ -128,12 +130,25 @@ void PersonState::Encode(std::string* out) const {
     w.BigEndian64(s.hash);
     rel(s.ts);
   }
+  w.Varint(presence.size());
+  for (const PresenceSpan& p : presence) {
+    w.U8(p.track);
+    w.Str(p.key);
+    rel(p.start);
+    w.SignedVarint(p.last - p.start);
+    w.U8(p.closed ? 1 : 0);
+  }
+  w.U8(presence_timer == kNoPresenceTimer ? 0 : 1);
+  if (presence_timer != kNoPresenceTimer) rel(presence_timer);
 }
 
 Status PersonState::Decode(std::string_view bytes) {
   *this = PersonState();
   ByteReader r(bytes);
-  if (r.U8() != kVersion) return Status::Corruption("person state: unknown version");
+  const uint8_t version = r.U8();
+  if (version != kVersion && version != kVersionWithoutPresence) {
+    return Status::Corruption("person state: unknown version");
+  }
   // Stored times lie in [kMinTimestamp, -kMinTimestamp] (parsed event times
   // are within years 1970..9999), so rules may add durations to them without
   // overflow; anything else is corruption, not a time (found by fuzzing).
@@ -205,6 +220,17 @@ Status PersonState::Decode(std::string_view bytes) {
   for (SeenEvent& s : seen) {
     s.hash = r.BigEndian64();
     s.ts = rel();
+  }
+  if (version >= 2) {
+    presence.resize(count());
+    for (PresenceSpan& p : presence) {
+      p.track = r.U8();
+      p.key = std::string(r.Str());
+      p.start = rel();
+      p.last = p.start + r.SignedVarint();
+      p.closed = r.U8() != 0;
+    }
+    if (r.U8() != 0) presence_timer = rel();
   }
   if (!r.ok() || !r.done()) {
     *this = PersonState();

@@ -12,6 +12,7 @@
 
 #include "engine/event_time.h"
 #include "engine/status.h"
+#include "operators/cluster/presence_span.h"
 #include "operators/event.h"
 
 namespace epistream {
@@ -86,6 +87,11 @@ struct PersonState {
   std::vector<QuarantineRecord> quarantines;
   std::vector<DayFlags> day_flags;
   std::vector<SeenEvent> seen;
+  // Presence spans feeding the cluster stage's exact distinct counts (venue
+  // visitors over 14 d, active and fever persons over 7 d and 3 d...; tracks
+  // defined by the person stage), and the one pending timer that closes them.
+  std::vector<PresenceSpan> presence;
+  TimestampMs presence_timer = kNoPresenceTimer;
 
   bool HasExposure(std::string_view area) const;
   // True and records it if (hash) was not seen before.

@@ -140,6 +140,19 @@ Status ReadMetrics(YamlSection& root, MetricsConfig* c) {
   return s.Finish();
 }
 
+Status ReadHttp(YamlSection& root, HttpConfig* c) {
+  Result<YamlSection> r = root.Section("http");
+  if (!r.ok()) return r.status();
+  YamlSection& s = *r;
+  EPI_RETURN_IF_ERROR(s.Bool("queries", &c->queries));
+  // Whether the file exists and holds a token is checked when the server
+  // starts (secrets are often mounted after the config is written).
+  EPI_RETURN_IF_ERROR(s.String("token_file", &c->token_file));
+  EPI_RETURN_IF_ERROR(
+      s.Duration("ready_max_stall", &c->ready_max_stall, kSecondMs));
+  return s.Finish();
+}
+
 Status ReadPrivacy(YamlSection& root, PrivacyConfig* c) {
   Result<YamlSection> r = root.Section("privacy");
   if (!r.ok()) return r.status();
@@ -268,6 +281,7 @@ Result<AppConfig> ParseAppConfig(std::string_view yaml_text,
   EPI_RETURN_IF_ERROR(ReadCheckpoint(s, &c.engine.checkpoint));
   EPI_RETURN_IF_ERROR(ReadKafka(s, &c.engine.kafka));
   EPI_RETURN_IF_ERROR(ReadMetrics(s, &c.engine.metrics));
+  EPI_RETURN_IF_ERROR(ReadHttp(s, &c.engine.http));
   EPI_RETURN_IF_ERROR(ReadPrivacy(s, &c.engine.privacy));
   EPI_RETURN_IF_ERROR(ReadRules(s, &c.rules));
   EPI_RETURN_IF_ERROR(ReadTopics(s, &c.topics));
@@ -347,6 +361,10 @@ std::string DescribeAppConfig(const AppConfig& c) {
     out += fmt::format("metrics: http://{}:{}/metrics\n", e.metrics.bind,
                        e.metrics.port);
   }
+  out += fmt::format("http: queries={} token_file={} ready_max_stall={}\n",
+                     e.http.queries ? "on" : "off",
+                     e.http.token_file.empty() ? "(none)" : e.http.token_file,
+                     FormatDuration(e.http.ready_max_stall));
   // The key file's path only, never the key.
   out += fmt::format("privacy: pseudonymize={} key_file={}\n",
                      e.privacy.pseudonymize,

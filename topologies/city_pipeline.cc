@@ -20,6 +20,15 @@ PersonStageOptions StageOptions(const EngineConfig& engine, const RulesConfig& r
   return o;
 }
 
+ClusterStageOptions ClusterOptions(const EngineConfig& engine, const RulesConfig& rules) {
+  ClusterStageOptions o;
+  o.rules = rules;
+  o.allowed_lateness = engine.watermark.allowed_lateness;
+  o.tz_offset_minutes = engine.tz_offset_minutes;
+  o.retention = engine.state.retention;
+  return o;
+}
+
 int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -38,11 +47,15 @@ int32_t WatermarkSource(int32_t partition, std::optional<EventType> type) {
 }  // namespace
 
 CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules, KvStore* store,
-                           RecordSink* alerts, RecordSink* deadletters, PipelineProbe* probe)
+                           RecordSink* alerts, RecordSink* cluster_alerts, RecordSink* deadletters,
+                           PipelineProbe* probe)
     : engine_(engine), rules_(rules), store_(store), alerts_sink_(alerts),
-      deadletter_sink_(deadletters), probe_(probe), parser_(engine.max_message_bytes),
-      areas_(store), registry_(store), stage_(StageOptions(engine, rules), store, &areas_, &registry_),
-      watermark_(engine.watermark) {}
+      cluster_sink_(cluster_alerts), deadletter_sink_(deadletters), probe_(probe),
+      parser_(engine.max_message_bytes), areas_(store), registry_(store),
+      stage_(StageOptions(engine, rules), store, &areas_, &registry_),
+      cluster_(ClusterOptions(engine, rules), store), watermark_(engine.watermark) {
+  stage_.set_cluster_output(&cluster_records_);
+}
 
 Status CityPipeline::Open() {
   // --- privacy.pseudonymize (engine/pseudonymizer.h, config/PRIVACY.md) ---
@@ -54,6 +67,7 @@ Status CityPipeline::Open() {
   // --- end privacy.pseudonymize ---
   EPI_RETURN_IF_ERROR(areas_.Load());
   EPI_RETURN_IF_ERROR(registry_.Load());
+  EPI_RETURN_IF_ERROR(cluster_.Open());
   std::string wm;
   bool found = false;
   EPI_RETURN_IF_ERROR(store_->Get(kWatermarkKey, &wm, &found));
@@ -91,12 +105,17 @@ Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
 }
 
 Status CityPipeline::EmitAlerts() {
-  if (pending_alerts_.empty()) return Status::Ok();
+  EPI_RETURN_IF_ERROR(EmitAlertList(&pending_alerts_, alerts_sink_));
+  return EmitAlertList(&pending_cluster_alerts_, cluster_sink_);
+}
+
+Status CityPipeline::EmitAlertList(std::vector<Alert>* alerts, RecordSink* sink) {
+  if (alerts->empty()) return Status::Ok();
   const TimestampMs now = WallNowMs();
-  for (const Alert& a : pending_alerts_) {
+  for (const Alert& a : *alerts) {
     scratch_.clear();
     AlertToJson(a, engine_.tz_offset_minutes, now, &scratch_);
-    EPI_RETURN_IF_ERROR(alerts_sink_->Write(AlertKey(a), scratch_));
+    EPI_RETURN_IF_ERROR(sink->Write(AlertKey(a), scratch_));
     ++counters_.alerts;
     if (probe_ != nullptr) {
       probe_->alert_emitted(a.rule, a.severity);
@@ -106,8 +125,25 @@ Status CityPipeline::EmitAlerts() {
       }
     }
   }
-  pending_alerts_.clear();
+  alerts->clear();
   return Status::Ok();
+}
+
+Status CityPipeline::DrainClusterRecords() {
+  for (size_t i = 0; i < cluster_records_.size(); ++i) {
+    EPI_RETURN_IF_ERROR(cluster_.OnRecord(cluster_records_[i]));
+  }
+  cluster_records_.Clear();
+  return Status::Ok();
+}
+
+// Registered persons per community (the population of fever_cluster's
+// community test) follow the registry.
+Status CityPipeline::OnRegistration(const Event& rec) {
+  const PersonInfo* prev = registry_.Find(rec.person_id);
+  const std::string before = prev != nullptr ? prev->community_id : std::string();
+  registry_.Apply(rec);
+  return cluster_.OnRegistration(before, rec.community_id);
 }
 
 Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
@@ -115,6 +151,8 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
   const TimestampMs wm = watermark_.Update(wall_ms);
   if (wm != before && probe_ != nullptr) probe_->set_watermark(wm);
   EPI_RETURN_IF_ERROR(stage_.OnWatermark(wm, &pending_alerts_));
+  EPI_RETURN_IF_ERROR(DrainClusterRecords());
+  EPI_RETURN_IF_ERROR(cluster_.OnWatermark(wm, &pending_cluster_alerts_));
   return EmitAlerts();
 }
 
@@ -136,7 +174,10 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
   // pseudonym (state, tables, alerts, evidence); dead letters above keep the
   // original bytes. ---
   if (pseudonymizer_ != nullptr && !event_.person_id.empty()) pseudonymizer_->Apply(&event_.person_id);
-  if (probe_ != nullptr) probe_->event_in(static_cast<int>(event_.type));
+  if (probe_ != nullptr) {
+    probe_->event_in(static_cast<int>(event_.type));
+    probe_->bytes_in(bytes.size());
+  }
   switch (event_.type) {
     case EventType::kRiskArea:
       if (!areas_.Apply(event_)) {
@@ -148,8 +189,7 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
       EPI_RETURN_IF_ERROR(EmitAlerts());
       return AdvanceWatermark(wall_ms);  // retroactive test deadlines may be due
     case EventType::kPerson:
-      registry_.Apply(event_);
-      return Status::Ok();
+      return OnRegistration(event_);
     default:
       break;
   }
@@ -161,6 +201,7 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
   bool duplicate = false;
   EPI_RETURN_IF_ERROR(stage_.OnEvent(event_, static_cast<uint16_t>(pos.partition), &duplicate,
                                      &pending_alerts_));
+  EPI_RETURN_IF_ERROR(DrainClusterRecords());
   if (duplicate) {
     ++counters_.duplicates;
     if (probe_ != nullptr) probe_->duplicate();
@@ -183,6 +224,7 @@ Status CityPipeline::Checkpoint() {
   const auto start = std::chrono::steady_clock::now();
   Status st = [&]() -> Status {
     EPI_RETURN_IF_ERROR(stage_.Flush());
+    EPI_RETURN_IF_ERROR(cluster_.Flush());
     store_->Put(kWatermarkKey, watermark_.Encode());
     std::string value;
     for (const auto& [key, next] : positions_) {
@@ -191,8 +233,12 @@ Status CityPipeline::Checkpoint() {
       store_->Put(state_keys::Offset(key.first, key.second), value);
     }
     EPI_RETURN_IF_ERROR(alerts_sink_->Flush());
+    if (cluster_sink_ != alerts_sink_) EPI_RETURN_IF_ERROR(cluster_sink_->Flush());
     EPI_RETURN_IF_ERROR(deadletter_sink_->Flush());
     store_->Put(state_keys::Meta("sink:alerts"), alerts_sink_->Position());
+    if (cluster_sink_ != alerts_sink_) {
+      store_->Put(state_keys::Meta("sink:alerts_cluster"), cluster_sink_->Position());
+    }
     store_->Put(state_keys::Meta("sink:deadletters"), deadletter_sink_->Position());
     const size_t bytes = store_->StagedBytes();
     EPI_RETURN_IF_ERROR(store_->Commit());

@@ -3,7 +3,14 @@
 //
 //   bytes -> EventParser -> dead letters (bad input, too_late)
 //                        -> risk-area / person tables (global)
-//                        -> PersonStage (keyed by person) -> alerts
+//                        -> PersonStage (keyed by person) -> person alerts
+//                              | ClusterRecords (in memory, in order)
+//                              v
+//                           ClusterStage (venue / community / clinic) -> cluster alerts
+//
+// On each watermark advance the person stage's timers fire first (their
+// records reach the cluster stage), then the cluster stage's, so an
+// evaluation at time a sees every record stamped <= a.
 //
 // It owns the watermark, the global tables and the checkpoint: Checkpoint()
 // stages the dirty state, the watermark and every source position consumed
@@ -31,6 +38,8 @@
 #include "engine/status.h"
 #include "engine/watermark_tracker.h"
 #include "operators/alert.h"
+#include "operators/cluster/cluster_record.h"
+#include "operators/cluster/cluster_stage.h"
 #include "operators/event_parser.h"
 #include "operators/person_registry.h"
 #include "operators/person_stage.h"
@@ -52,9 +61,11 @@ struct PipelineCounters {
 
 class CityPipeline {
  public:
-  // Sinks and probe are borrowed; probe may be null.
+  // Sinks and probe are borrowed; probe may be null. `cluster_alerts` may be
+  // the same sink as `alerts` (file mode: one alerts file).
   CityPipeline(const EngineConfig& engine, const RulesConfig& rules, KvStore* store,
-               RecordSink* alerts, RecordSink* deadletters, PipelineProbe* probe);
+               RecordSink* alerts, RecordSink* cluster_alerts, RecordSink* deadletters,
+               PipelineProbe* probe);
 
   // Loads the global tables and the watermark from the store.
   Status Open();
@@ -89,7 +100,7 @@ class CityPipeline {
   // Wall time the current input batch was received (event->alert latency).
   void set_receive_time(std::chrono::steady_clock::time_point t) { receive_time_ = t; }
 
-  // The sink position ("alerts", "deadletters") stored by the last
+  // The sink position ("alerts", "alerts_cluster", "deadletters") stored by the last
   // checkpoint; read before the sinks (and so the pipeline) are created.
   static Result<std::string> StoredSinkPosition(KvStore* store, std::string_view name);
 
@@ -100,12 +111,17 @@ class CityPipeline {
  private:
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);
   Status EmitAlerts();
+  Status EmitAlertList(std::vector<Alert>* alerts, RecordSink* sink);
+  // Hands the person stage's cluster records to the cluster stage.
+  Status DrainClusterRecords();
+  Status OnRegistration(const Event& person_record);
   Status AdvanceWatermark(int64_t wall_ms);
 
   EngineConfig engine_;
   RulesConfig rules_;
   KvStore* store_;
   RecordSink* alerts_sink_;
+  RecordSink* cluster_sink_;
   RecordSink* deadletter_sink_;
   PipelineProbe* probe_;
   EventParser parser_;
@@ -113,10 +129,13 @@ class CityPipeline {
   RiskAreaTable areas_;
   PersonRegistry registry_;
   PersonStage stage_;
+  ClusterStage cluster_;
+  ClusterRecordBuffer cluster_records_;
   // privacy.pseudonymize: set by Open() when on, else null.
   std::unique_ptr<Pseudonymizer> pseudonymizer_;
   WatermarkTracker watermark_;
   std::vector<Alert> pending_alerts_;
+  std::vector<Alert> pending_cluster_alerts_;
   std::map<std::pair<std::string, int32_t>, int64_t> positions_;
   int64_t* last_position_ = nullptr;
   const char* last_topic_ = nullptr;

@@ -94,7 +94,7 @@ int RunCli(int argc, char** argv) {
   CLI::App* state = app.add_subcommand("state", "Inspect the state of a person (read-only)");
   std::string db_dir, person;
   state->add_option("--db", db_dir, "state directory")->required();
-  state->add_option("--person", person, "person id");
+  state->add_option("--person", person, "person id (without it: the checkpointed input offsets)");
   bool digest = false;
   state->add_flag("--digest", digest, "print a digest of the whole state instead");
 

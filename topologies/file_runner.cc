@@ -41,7 +41,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
   auto source = FileLineSource::Open(opts.input);
   if (!source.ok()) return source.status();
 
-  CityPipeline pipeline(opts.engine, opts.rules, kv, alerts->get(), dead->get(), nullptr);
+  CityPipeline pipeline(opts.engine, opts.rules, kv, alerts->get(), alerts->get(), dead->get(), nullptr);
   EPI_RETURN_IF_ERROR(pipeline.Open());
   EPI_RETURN_IF_ERROR(pipeline.AddPartition(0, std::nullopt, 0));
   auto stored = pipeline.StoredOffset(kFileSource, 0);

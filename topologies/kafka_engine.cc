@@ -59,8 +59,10 @@ struct KafkaEngine::Impl {
   std::unique_ptr<RocksKvStore> store;
   std::unique_ptr<KafkaProducer> producer;
   std::unique_ptr<KafkaSink> alerts;
+  std::unique_ptr<KafkaSink> alerts_cluster;
   std::unique_ptr<KafkaSink> deadletters;
   std::unique_ptr<TeeSink> alerts_tee;
+  std::unique_ptr<TeeSink> alerts_cluster_tee;
   std::unique_ptr<CityPipeline> pipeline;
   std::unique_ptr<TableReader> tables;
   std::unique_ptr<KafkaConsumer> consumer;
@@ -69,6 +71,18 @@ struct KafkaEngine::Impl {
   Status callback_error;                  // from inside consumer callbacks
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
+
+  // True when replayed output is still expected but every assigned
+  // partition is at its end.
+  bool ReplayCaughtUp() const {
+    if (alerts->pending_suppressions() + deadletters->pending_suppressions() == 0) return false;
+    const std::vector<PartitionLag> lags = consumer->Lags();
+    if (lags.empty()) return false;
+    for (const PartitionLag& l : lags) {
+      if (l.lag != 0) return false;
+    }
+    return true;
+  }
 
   std::optional<EventType> TypeOf(std::string_view topic) const {
     auto it = topic_types.find(topic);
@@ -86,7 +100,8 @@ struct KafkaEngine::Impl {
   Status Checkpoint() {
     Status st = pipeline->Checkpoint();
     if (st.code() == StatusCode::kUnavailable) {
-      spdlog::warn("checkpoint postponed: {}", st.message());
+      spdlog::log(alerts->pending_suppressions() > 0 ? spdlog::level::debug : spdlog::level::warn,
+                  "checkpoint postponed: {}", st.message());
       return Status::Ok();
     }
     if (!st.ok()) return st;
@@ -135,6 +150,7 @@ Status KafkaEngine::Start() {
   if (!producer.ok()) return producer.status();
   m.producer = std::move(producer).value();
   m.alerts = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_person, &KafkaSink::AlertIdOf);
+  m.alerts_cluster = std::make_unique<KafkaSink>(m.producer.get(), t.alerts_cluster, &KafkaSink::AlertIdOf);
   m.deadletters = std::make_unique<KafkaSink>(m.producer.get(), t.deadletter, &KafkaSink::KeyOf);
 
   TableReaderOptions ropts;
@@ -144,6 +160,9 @@ Status KafkaEngine::Start() {
   if (!apos.ok()) return apos.status();
   spdlog::debug("start: state open, producer up");
   EPI_RETURN_IF_ERROR(m.alerts->Recover(*apos, ropts, kTableTimeoutMs));
+  auto cpos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts_cluster");
+  if (!cpos.ok()) return cpos.status();
+  EPI_RETURN_IF_ERROR(m.alerts_cluster->Recover(*cpos, ropts, kTableTimeoutMs));
   auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
   if (!dpos.ok()) return dpos.status();
   EPI_RETURN_IF_ERROR(m.deadletters->Recover(*dpos, ropts, kTableTimeoutMs));
@@ -154,12 +173,15 @@ Status KafkaEngine::Start() {
 
   spdlog::debug("start: sinks recovered");
   RecordSink* alert_sink = m.alerts.get();
+  RecordSink* cluster_sink = m.alerts_cluster.get();
   if (m.hooks.on_alert) {
     m.alerts_tee = std::make_unique<TeeSink>(m.alerts.get(), m.hooks.on_alert);
     alert_sink = m.alerts_tee.get();
+    m.alerts_cluster_tee = std::make_unique<TeeSink>(m.alerts_cluster.get(), m.hooks.on_alert);
+    cluster_sink = m.alerts_cluster_tee.get();
   }
   m.pipeline = std::make_unique<CityPipeline>(m.cfg.engine, m.cfg.rules, m.store.get(), alert_sink,
-                                              m.deadletters.get(), m.probe.get());
+                                              cluster_sink, m.deadletters.get(), m.probe.get());
   EPI_RETURN_IF_ERROR(m.pipeline->Open());
 
   // Global tables first, to their end, from the checkpointed offsets.
@@ -178,6 +200,10 @@ Status KafkaEngine::Start() {
   EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
                                           kTableTimeoutMs));
   EPI_RETURN_IF_ERROR(m.Checkpoint());
+  if (m.metrics != nullptr) {
+    m.metrics->health().set_max_stall(m.cfg.engine.http.ready_max_stall);
+    m.metrics->health().set_tables_loaded(true);
+  }
   spdlog::info("global tables loaded; joining group {}", m.cfg.engine.kafka.group);
 
   KafkaConsumerOptions copts;
@@ -235,6 +261,13 @@ Status KafkaEngine::Run() {
 
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
+    if (batch.empty() && m.merger.queued() == 0 && m.ReplayCaughtUp()) {
+      // Caught up with every partition, yet some output written before the
+      // crash was not regenerated (it came from input that no longer gives
+      // it): it stays in the topic once; stop waiting for it.
+      const size_t n = m.alerts->ForgetPending() + m.deadletters->ForgetPending();
+      spdlog::warn("replay caught up; {} earlier output records were not regenerated", n);
+    }
     // Events and messages in the order they happened: an end-of-partition
     // event before message i has batch_index i.
     std::vector<PartitionEvent> events = m.consumer->TakeEvents();
@@ -291,6 +324,7 @@ Status KafkaEngine::Run() {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
     const auto now = std::chrono::steady_clock::now();
+    if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
     if (now - last_checkpoint >= interval ||
         m.events_since_checkpoint >= m.cfg.engine.checkpoint.max_events) {
       EPI_RETURN_IF_ERROR(m.Checkpoint());
@@ -315,7 +349,9 @@ Status KafkaEngine::Run() {
         ++s.partitions;
         if (m.probe) m.probe->set_consumer_lag(lag.tp.topic, lag.tp.partition, std::max<int64_t>(lag.lag, 0));
       }
+      if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(static_cast<int64_t>(s.partitions));
       if (m.probe) m.probe->set_state_stats(m.store->Stats());
+      if (m.probe) m.probe->set_state_entries(m.pipeline->cached_persons());
       if (m.process_probe) m.process_probe->Sample().IgnoreError();
       records_at_last_second = c.records;
       last_second = now;
@@ -323,11 +359,10 @@ Status KafkaEngine::Run() {
     }
   }
   // Graceful stop: checkpoint (retrying briefly if the broker is slow), leave.
-  Status st;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    st = m.pipeline->Checkpoint();
-    if (st.ok()) break;
-  }
+  if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(0);  // /readyz: draining
+  // (A checkpoint postponed because the broker is down or a replay is still
+  // under way is safe to skip: the next start replays from the last one.)
+  Status st = m.Checkpoint();
   Status close = m.consumer->Close();
   EPI_RETURN_IF_ERROR(st);
   return close;

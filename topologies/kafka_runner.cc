@@ -5,9 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/http_server.h"
 #include "engine/metrics_registry.h"
 #include "topologies/kafka_engine.h"
 #include "topologies/signals.h"
+#include "topologies/state_queries.h"
 
 namespace epistream {
 
@@ -20,6 +22,18 @@ int RunKafkaMode(const AppConfig& cfg) {
     spdlog::info("records={} alerts={} deadletters={} lag={} merging={} rate={:.0f}/s", s.records,
                  s.alerts, s.deadletters, s.lag, s.merging, s.records_per_s);
   };
+  if (cfg.engine.http.queries) {
+    Result<std::string> token = HttpServer::ReadTokenFile(cfg.engine.http.token_file);
+    if (!token.ok()) {
+      std::fprintf(stderr, "epistream run: http.token_file: %s\n", token.status().message().c_str());
+      return 2;
+    }
+    // The directory KafkaEngine::Start opens (its default when unset).
+    const std::string dir = cfg.engine.state.dir.empty() ? "epistream-state" : cfg.engine.state.dir;
+    if (cfg.engine.metrics.port == 0) spdlog::warn("http.queries is on but metrics.port is 0: not served");
+    metrics.EnableQueries(std::make_unique<StateQueries>(dir, cfg.engine.tz_offset_minutes),
+                          std::move(token).value());
+  }
   KafkaEngine engine(cfg, &metrics, hooks);
   // Before any other thread starts, so all of them inherit the signal mask.
   StopOnSignals([&engine] { engine.RequestStop(); });

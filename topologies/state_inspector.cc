@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "engine/byte_codec.h"
 #include "engine/json_writer.h"
 #include "engine/rocks_kv_store.h"
 #include "engine/state_keys.h"
@@ -125,7 +126,26 @@ int RunStateInspector(const std::string& db_dir, const std::string& person, bool
     return 0;
   }
   if (person.empty()) {
-    std::fprintf(stderr, "epistream state: --person ID or --digest is required\n");
+    // No person: the checkpointed input positions, one "source partition next_offset" a line.
+    const std::string prefix(1, state_keys::kOffset);
+    Status st = (*store)->Scan(prefix, PrefixEnd(prefix), [](std::string_view k, std::string_view v) {
+      const size_t nul = k.find('\0');
+      if (nul == std::string_view::npos || k.size() < nul + 5 || v.size() != 8) return true;
+      ByteReader kr(k.substr(nul + 1));
+      ByteReader vr(v);
+      const uint32_t partition = kr.BigEndian32();
+      const uint64_t next = vr.BigEndian64();
+      std::printf("%.*s %u %llu\n", static_cast<int>(nul - 1), k.data() + 1, partition,
+                  static_cast<unsigned long long>(next));
+      return true;
+    });
+    if (!st.ok()) {
+      std::fprintf(stderr, "epistream state: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    return 0;
+  }
+  if (false) {
     return 2;
   }
   for (int p = 0; p < kMaxPartitions; ++p) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -169,7 +170,7 @@ class KafkaE2ETest : public ::testing::Test {
   static std::vector<std::string> ReadAlerts(const std::string& brokers) {
     TableReaderOptions opts;
     opts.brokers = brokers;
-    opts.topics = {"epi.alerts.person"};
+    opts.topics = {"epi.alerts.person", "epi.alerts.cluster"};
     std::vector<std::string> out;
     auto reader = TableReader::Open(opts);
     EXPECT_TRUE(reader.ok()) << reader.status().ToString();
@@ -238,13 +239,15 @@ TEST_F(KafkaE2ETest, AlertsEqualFileModeAndKcatReadsThem) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 
   // Interop: kcat, a separate Kafka client, reads the same alerts.
-  auto kcat = ::epistream::testing::RunProcess(
-      {"/usr/bin/kcat", "-b", brokers, "-C", "-t", "epi.alerts.person", "-e", "-q", "-f", "%s\n"},
-      dir_->path() + "/kcat.out", 60);
-  ASSERT_EQ(kcat.exit_code, 0) << kcat.Describe();
   std::vector<std::string> via_kcat;
-  for (const std::string& l : ::epistream::testing::ReadLines(dir_->path() + "/kcat.out")) {
-    via_kcat.push_back(::epistream::testing::WithoutEmittedAt(l));
+  for (const char* topic : {"epi.alerts.person", "epi.alerts.cluster"}) {
+    auto kcat = ::epistream::testing::RunProcess(
+        {"/usr/bin/kcat", "-b", brokers, "-C", "-t", topic, "-e", "-q", "-f", "%s\n"},
+        dir_->path() + "/kcat.out", 60);
+    ASSERT_EQ(kcat.exit_code, 0) << kcat.Describe();
+    for (const std::string& l : ::epistream::testing::ReadLines(dir_->path() + "/kcat.out")) {
+      via_kcat.push_back(::epistream::testing::WithoutEmittedAt(l));
+    }
   }
   std::sort(via_kcat.begin(), via_kcat.end());
   EXPECT_EQ(DiffAlerts(*expected_, via_kcat), "");
@@ -261,7 +264,7 @@ TEST_F(KafkaE2ETest, SigkillLoopGivesEveryAlertExactlyOnce) {
   const std::string brokers = line.substr(std::string("bootstrap.servers=").size());
   // The city is produced while the engine runs and is killed, so kills land
   // mid-stream: between a checkpoint and the next, with alerts already out.
-  std::thread producer([&] { Produce(brokers, std::chrono::seconds(40)); });
+  std::thread producer([&] { Produce(brokers, std::chrono::seconds(60)); });
 
   const std::string state = dir_->path() + "/state-crash";
   std::mt19937 rng(20221129);
@@ -269,10 +272,17 @@ TEST_F(KafkaE2ETest, SigkillLoopGivesEveryAlertExactlyOnce) {
   for (int i = 0; i < kKills; ++i) {
     ChildProcess engine;
     ASSERT_TRUE(engine.Start(EngineArgs(brokers, state), dir_->path() + "/crash.log"));
-    // A restarted member gets the partitions once the killed one's session
-    // (6 s) has expired: kill 8-12 s after the start, while it processes.
-    std::this_thread::sleep_for(std::chrono::milliseconds(8000 + rng() % 4000));
-    EXPECT_EQ(engine.Stop(SIGKILL, std::chrono::seconds(10)), 128 + SIGKILL);
+    // Kill just after the engine has put out new alerts: with 3 s between
+    // checkpoints that is almost surely before the checkpoint covering them,
+    // so the restart must not emit them again.
+    const size_t before = ReadAlerts(brokers).size();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+    while (std::chrono::steady_clock::now() < deadline && ReadAlerts(brokers).size() <= before) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
+    const int code = engine.Stop(SIGKILL, std::chrono::seconds(10));
+    EXPECT_EQ(code, 128 + SIGKILL) << engine.Log().substr(0, 3000);
   }
   producer.join();
   ChildProcess engine;
@@ -288,8 +298,27 @@ TEST_F(KafkaE2ETest, SigkillLoopGivesEveryAlertExactlyOnce) {
   // their checkpoint (and so had to suppress them).
   std::printf("restarts=%zu with_suppression=%zu alerts=%zu\n", restarts, recoveries, got.size());
   EXPECT_GE(recoveries, 1u) << "no kill landed between output and checkpoint: the test proved little";
+  {
+    std::ofstream dump(dir_->path() + "/got.jsonl");  // kept with EPISTREAM_KEEP_TMP=1
+    for (const std::string& g : got) dump << g << "\n";
+  }
   // Exactly once: the same multiset, so nothing missing and nothing doubled.
-  EXPECT_EQ(DiffAlerts(*expected_, got), "");
+  // Person alerts byte for byte; cluster alerts by identity (alert_id, i.e.
+  // cluster_id and version): their statistics read city-wide aggregates fed
+  // by every partition, which a restart can see at a slightly different
+  // moment in Kafka mode (file mode is byte-exact, see the scenario suite).
+  auto project = [](const std::vector<std::string>& alerts) {
+    std::vector<std::string> out;
+    for (const std::string& a : alerts) {
+      out.push_back(a.find("\"rule\":\"fever_cluster\"") != std::string::npos ||
+                            a.find("\"rule\":\"clinic_surge\"") != std::string::npos
+                        ? a.substr(0, a.find("\",\"rule\""))
+                        : a);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(DiffAlerts(project(*expected_), project(got)), "");
   EXPECT_EQ(got.size(), expected_->size());
 }
 

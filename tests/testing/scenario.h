@@ -121,7 +121,10 @@ inline std::string JoinLines(const std::vector<std::string>& lines) {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = "/tmp/epistream-test-XXXXXX";
+    // $TMPDIR when set, so concurrent suites on one machine can be kept apart.
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                       "/epistream-test-XXXXXX";
     if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
   }
   ~TempDir() {
@@ -154,22 +157,43 @@ class TempDir {
 // ---------------------------------------------------------------------------
 // Scenario files.
 
-// The projection of an alert that scenarios compare.
+// The projection of an alert that scenarios compare. Cluster alerts have no
+// person: their subject is "venue:ID", "community:ID" or "clinic:ID" (from
+// the cluster object's venue_id, community_id or clinic_id) and they carry a
+// version (0 for person alerts).
 struct AlertKey {
   std::string rule;
   std::string severity;
-  std::string person_id;
+  std::string person_id;  // or the cluster subject
   TimestampMs ts = 0;
+  int64_t version = 0;
 
-  // Order used for comparison: (ts, rule, person_id, severity).
-  auto Tie() const { return std::tie(ts, rule, person_id, severity); }
+  // Order used for comparison: (ts, rule, person_id, severity, version).
+  auto Tie() const { return std::tie(ts, rule, person_id, severity, version); }
   bool operator<(const AlertKey& o) const { return Tie() < o.Tie(); }
   bool operator==(const AlertKey& o) const { return Tie() == o.Tie(); }
   std::string ToString() const {
-    return FormatRfc3339(ts, 8 * 60) + " " + rule + " " + severity + " " +
-           person_id;
+    std::string s = FormatRfc3339(ts, 8 * 60) + " " + rule + " " + severity + " " + person_id;
+    if (version > 0) s += " v" + std::to_string(version);
+    return s;
   }
 };
+
+// The cluster fields naming a cluster alert's subject, in the contract's order.
+inline constexpr std::string_view kClusterSubjects[] = {"venue_id", "community_id",
+                                                        "clinic_id"};
+
+// "venue:ID" from {"venue_id":"ID"} (or community_id, clinic_id); false if none.
+inline bool GetClusterSubject(simdjson::dom::element obj, std::string* out) {
+  for (std::string_view field : kClusterSubjects) {
+    std::string_view id;
+    if (obj[field].get_string().get(id) == simdjson::SUCCESS) {
+      *out = std::string(field.substr(0, field.size() - 3)) + ":" + std::string(id);
+      return true;
+    }
+  }
+  return false;
+}
 
 struct ExpectedDeadLetter {
   std::string reason;
@@ -283,8 +307,19 @@ inline bool LoadScenario(const std::string& path, Scenario* out,
       AlertKey k;
       if (!GetStringField(e, "rule", &k.rule) ||
           !GetStringField(e, "severity", &k.severity) ||
-          !GetStringField(e, "person_id", &k.person_id)) {
-        return fail("expected alert needs rule, severity, person_id: " + line);
+          (!GetStringField(e, "person_id", &k.person_id) &&
+           !GetClusterSubject(e, &k.person_id))) {
+        return fail(
+            "expected alert needs rule, severity, and person_id (or venue_id, "
+            "community_id, clinic_id with version): " + line);
+      }
+      if (e["version"].get_int64().get(k.version) != simdjson::SUCCESS) {
+        k.version = 0;
+      }
+      const bool cluster = k.person_id.find(':') != std::string::npos &&
+                           e["person_id"].error() != simdjson::SUCCESS;
+      if (cluster && k.version < 1) {
+        return fail("expected cluster alert needs a version >= 1: " + line);
       }
       simdjson::dom::element ts;
       if (e["ts"].get(ts) != simdjson::SUCCESS || !GetTimestamp(ts, &k.ts)) {
@@ -506,7 +541,8 @@ struct ActualAlert {
 };
 
 // Parses an alert line and checks it against CONTRACT.md section 3: alert_id
-// (non-empty string), rule, severity (critical|warning|info), person_id, ts
+// (non-empty string), rule, severity (critical|warning|info), person_id (or,
+// for cluster alerts, the cluster object and a version), ts
 // (RFC 3339 with milliseconds and the +08:00 offset), emitted_at (RFC 3339),
 // evidence (array), explanation (string). Returns false with *error otherwise.
 inline bool ParseAlert(const std::string& line, ActualAlert* out,
@@ -523,9 +559,45 @@ inline bool ParseAlert(const std::string& line, ActualAlert* out,
     return false;
   }
   if (!GetStringField(e, "rule", &out->key.rule) ||
-      !GetStringField(e, "severity", &out->key.severity) ||
-      !GetStringField(e, "person_id", &out->key.person_id)) {
-    *error = "rule, severity or person_id missing: " + line;
+      !GetStringField(e, "severity", &out->key.severity)) {
+    *error = "rule or severity missing: " + line;
+    return false;
+  }
+  simdjson::dom::element cluster;
+  if (e["cluster"].get(cluster) == simdjson::SUCCESS) {
+    // A cluster alert: no person_id; the cluster object of CONTRACT.md
+    // section 3 and a version >= 1.
+    if (e["person_id"].error() == simdjson::SUCCESS) {
+      *error = "cluster alert with a person_id: " + line;
+      return false;
+    }
+    std::string cluster_id, first_ts, last_ts;
+    simdjson::dom::array members;
+    int64_t count = 0;
+    double number = 0;
+    if (!cluster.is_object() || !GetStringField(cluster, "cluster_id", &cluster_id) ||
+        cluster_id.empty() || !GetClusterSubject(cluster, &out->key.person_id) ||
+        cluster["member_count"].get_int64().get(count) != simdjson::SUCCESS ||
+        cluster["members"].get_array().get(members) != simdjson::SUCCESS ||
+        members.size() > 100 || !GetStringField(cluster, "first_ts", &first_ts) ||
+        !ParseRfc3339(first_ts) || !GetStringField(cluster, "last_ts", &last_ts) ||
+        !ParseRfc3339(last_ts) ||
+        cluster["statistic"].get_double().get(number) != simdjson::SUCCESS ||
+        cluster["expected"].get_double().get(number) != simdjson::SUCCESS ||
+        (cluster["p_value"].get_double().get(number) != simdjson::SUCCESS &&
+         !cluster["p_value"].is_null())) {
+      *error =
+          "cluster needs cluster_id, venue_id|community_id|clinic_id, member_count, "
+          "members (<= 100), first_ts, last_ts, statistic, expected, p_value: " + line;
+      return false;
+    }
+    if (e["version"].get_int64().get(out->key.version) != simdjson::SUCCESS ||
+        out->key.version < 1) {
+      *error = "cluster alert without a version >= 1: " + line;
+      return false;
+    }
+  } else if (!GetStringField(e, "person_id", &out->key.person_id)) {
+    *error = "person_id missing: " + line;
     return false;
   }
   static const std::set<std::string> kSeverities = {"critical", "warning",

@@ -41,19 +41,21 @@ constexpr size_t FieldCount() {
 // When one of these fails, a config struct gained or lost a field: add it to
 // Differences(), to kKeyCases, to config/epistream.yaml and to the loader.
 static_assert(FieldCount<AppConfig>() == 3);
-static_assert(FieldCount<EngineConfig>() == 9);  // 6 sections + 3 scalars
+static_assert(FieldCount<EngineConfig>() == 10);  // 7 sections + 3 scalars
 static_assert(FieldCount<WatermarkConfig>() == 3);
 static_assert(FieldCount<StateConfig>() == 6);
 static_assert(FieldCount<CheckpointConfig>() == 2);
 static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
+static_assert(FieldCount<HttpConfig>() == 3);
 static_assert(FieldCount<PrivacyConfig>() == 2);
 static_assert(FieldCount<RulesConfig>() == 18);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
-    (FieldCount<EngineConfig>() - 6) + FieldCount<WatermarkConfig>() +
+    (FieldCount<EngineConfig>() - 7) + FieldCount<WatermarkConfig>() +
     FieldCount<StateConfig>() + FieldCount<CheckpointConfig>() +
     FieldCount<KafkaConfig>() + FieldCount<MetricsConfig>() +
+    FieldCount<HttpConfig>() +
     FieldCount<PrivacyConfig>() +
     FieldCount<RulesConfig>() + FieldCount<TopicsConfig>();
 
@@ -81,6 +83,9 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("kafka.properties", engine.kafka.properties);
   EPI_DIFF("metrics.port", engine.metrics.port);
   EPI_DIFF("metrics.bind", engine.metrics.bind);
+  EPI_DIFF("http.queries", engine.http.queries);
+  EPI_DIFF("http.token_file", engine.http.token_file);
+  EPI_DIFF("http.ready_max_stall", engine.http.ready_max_stall);
   EPI_DIFF("privacy.pseudonymize", engine.privacy.pseudonymize);
   EPI_DIFF("privacy.key_file", engine.privacy.key_file);
   EPI_DIFF("rules.risk_lookback", rules.risk_lookback);
@@ -138,6 +143,9 @@ constexpr KeyCase kKeyCases[] = {
     {"kafka.properties", "{security.protocol: SASL_SSL}"},
     {"metrics.port", "9000"},
     {"metrics.bind", "0.0.0.0"},
+    {"http.queries", "true"},
+    {"http.token_file", "/etc/epistream/token"},
+    {"http.ready_max_stall", "2m"},
     {"privacy.pseudonymize", "true"},
     {"privacy.key_file", "/etc/epistream/pseudonym.key"},
     {"rules.risk_lookback", "10d"},
@@ -328,6 +336,8 @@ const ErrorCase kErrorCases[] = {
      "\"256MB2\" (a byte count, or units KiB, MiB, GiB, TiB, KB, MB, GB, TB)"},
     {"PortOutOfRange", "metrics:\n  port: 70000\n",
      "t.yaml:2: metrics.port: must be between 0 and 65535, got 70000"},
+    {"StallBelowOneSecond", "http:\n  ready_max_stall: 500ms\n",
+     "t.yaml:2: http.ready_max_stall: must be at least 1s, got \"500ms\""},
     {"NegativePort", "metrics:\n  port: -1\n",
      "t.yaml:2: metrics.port: must be between 0 and 65535, got -1"},
     {"PortNotANumber", "metrics:\n  port: http\n",

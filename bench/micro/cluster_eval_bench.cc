@@ -1,0 +1,82 @@
+// fever_cluster detection quality on generated cities
+// (bench/eval/cluster_eval.h): sensitivity to the injected venue and community
+// outbreaks, detection delay after the third case, and false clusters per
+// million person-weeks on the city and on its null version (fever identities
+// permuted per day).
+//
+//   ./build/bench/cluster_eval_bench                  # default sizes below
+//   ./build/bench/cluster_eval_bench --benchmark_filter='/20000/'
+// Prints the table on stdout and writes the JSON to $EPISTREAM_EVAL_JSON
+// (default cluster_eval.json); the benchmark counters repeat the totals.
+// Arguments: persons, days, number of seeds (1..n).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench/eval/cluster_eval.h"
+
+namespace epistream {
+namespace {
+
+void BM_ClusterEval(benchmark::State& state) {
+  CityConfig config;
+  config.persons = static_cast<uint64_t>(state.range(0));
+  config.days = static_cast<int>(state.range(1));
+  const int seeds = static_cast<int>(state.range(2));
+  std::string dir =
+      (std::filesystem::temp_directory_path() / "epistream-eval-XXXXXX")
+          .string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    state.SkipWithError("no temporary directory");
+    return;
+  }
+  std::vector<eval::CityEval> cities;
+  for (auto _ : state) {
+    for (int s = 1; s <= seeds; ++s) {
+      config.seed = static_cast<uint64_t>(s);
+      eval::CityEval c;
+      Status st =
+          eval::EvaluateCity(config, dir + "/seed" + std::to_string(s), &c);
+      if (!st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        break;
+      }
+      std::filesystem::remove_all(dir + "/seed" + std::to_string(s));
+      cities.push_back(c);
+    }
+  }
+  std::filesystem::remove_all(dir);
+  if (cities.empty()) return;
+  const eval::Score observed = eval::Total(cities, false);
+  const eval::Score null_city = eval::Total(cities, true);
+  state.counters["sensitivity"] = observed.sensitivity();
+  state.counters["detected"] = observed.detected;
+  state.counters["detectable"] = observed.detectable;
+  state.counters["median_delay_h"] = observed.median_delay_h();
+  state.counters["false_per_Mpw"] = observed.false_per_million_pw();
+  state.counters["null_false_per_Mpw"] = null_city.false_per_million_pw();
+  std::fputs(eval::FormatTable(cities).c_str(), stdout);
+  const char* path = std::getenv("EPISTREAM_EVAL_JSON");
+  const std::string out =
+      path != nullptr && *path != '\0' ? path : "cluster_eval.json";
+  if (FILE* f = std::fopen(out.c_str(), "w")) {
+    const std::string json = eval::ToJson(cities);
+    std::fwrite(json.data(), 1, json.size(), f);
+    std::fputc('\n', f);
+    std::fclose(f);
+  }
+}
+
+BENCHMARK(BM_ClusterEval)
+    ->Args({20000, 14, 3})
+    ->Args({100000, 14, 2})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+
+}  // namespace
+}  // namespace epistream

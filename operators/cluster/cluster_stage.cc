@@ -1,0 +1,381 @@
+#include "operators/cluster/cluster_stage.h"
+
+#include <algorithm>
+
+#include "engine/byte_codec.h"
+#include "engine/state_keys.h"
+#include "operators/cluster/poisson.h"
+
+namespace epistream {
+namespace {
+
+// Timer kinds; at one time, activity closes fire before the evaluations that
+// read the count of active venues.
+enum ClusterTimerKind : uint8_t {
+  kTimerActivity = 1,   // key venue: close its activity spans
+  kTimerVenue = 2,      // key venue: evaluate fever_cluster at `when`
+  kTimerCommunity = 3,  // key community: evaluate fever_cluster at `when`
+  kTimerClinicDay = 4,  // key clinic: EARS C2 of the local day ending at `when`
+};
+
+std::string Prefix(char sub) {
+  return state_keys::Global('C', std::string(1, sub));
+}
+
+// The stage's own watermark, so a restarted stage knows which records are
+// late before the pipeline advances it again.
+const std::string kWatermarkKey = state_keys::Global('C', "W");
+
+}  // namespace
+
+ClusterStage::ClusterStage(const ClusterStageOptions& opts, KvStore* store)
+    : opts_(opts),
+      store_(store),
+      venues_(store, Prefix('V')),
+      communities_(store, Prefix('K')),
+      clinics_(store, Prefix('L')),
+      activity_(store, Prefix('A')),
+      aggregate_(store),
+      timers_(store, Prefix('X')) {}
+
+Status ClusterStage::Open() {
+  EPI_RETURN_IF_ERROR(venues_.Load());
+  EPI_RETURN_IF_ERROR(communities_.Load());
+  EPI_RETURN_IF_ERROR(clinics_.Load());
+  EPI_RETURN_IF_ERROR(activity_.Load());
+  EPI_RETURN_IF_ERROR(aggregate_.Load());
+  std::string wm;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store_->Get(kWatermarkKey, &wm, &found));
+  if (found) {
+    ByteReader r(wm);
+    watermark_ = r.OrderedI64();
+    if (!r.ok() || !r.done())
+      return Status::Corruption("cluster stage: watermark");
+  }
+  return timers_.Load();
+}
+
+void ClusterStage::ScheduleActivityTimer(const std::string& venue,
+                                         VenueActivity& act, TimestampMs end) {
+  if (end >= act.timer) return;
+  if (act.timer != kNoPresenceTimer)
+    timers_.Cancel(act.timer, kTimerActivity, venue);
+  timers_.Schedule(end, kTimerActivity, venue);
+  act.timer = end;
+}
+
+Status ClusterStage::OnRecord(const ClusterRecord& r) {
+  switch (r.kind) {
+    case ClusterRecordKind::kVenueScan: {
+      VenueActivity& act = activity_.Get(r.key);
+      deltas_.clear();
+      const TimestampMs end = AddOccurrence(
+          &act.spans, 0, {}, r.ts, opts_.rules.cluster_case_window, &deltas_);
+      for (const StampedDelta& d : deltas_)
+        aggregate_.Add(CityCounter::kActiveVenues, d.ts, d.delta);
+      ScheduleActivityTimer(r.key, act, end);
+      return Status::Ok();
+    }
+    case ClusterRecordKind::kVenueVisitors:
+      venues_.Get(r.key).population.Add(r.ts, r.delta);
+      return Status::Ok();
+    case ClusterRecordKind::kFeverLink:
+    case ClusterRecordKind::kCommunityFever: {
+      const bool venue = r.kind == ClusterRecordKind::kFeverLink;
+      CaseWindow& w = venue ? venues_.Get(r.key) : communities_.Get(r.key);
+      CaseLink link{r.person_id, r.event_id, r.clinic_id, r.ts,
+                    venue ? r.aux_ts : r.ts};
+      w.AddLink(link);
+      const uint8_t kind = venue ? kTimerVenue : kTimerCommunity;
+      timers_.Schedule(r.ts, kind, r.key);
+      if (r.ts < watermark_) {
+        // Late: evaluations already made at later fever visits of this key
+        // whose window holds r.ts counted one case too few; run them again.
+        const DurationMs window = venue ? opts_.rules.cluster_case_window
+                                        : opts_.rules.community_case_window;
+        for (const CaseLink& l : w.links) {
+          if (l.fever_ts > r.ts && l.fever_ts <= r.ts + window &&
+              l.fever_ts <= watermark_) {
+            timers_.Schedule(l.fever_ts, kind, r.key);
+          }
+        }
+      }
+      return Status::Ok();
+    }
+    case ClusterRecordKind::kCommunitySeen:
+      communities_.Get(r.key).population.Add(r.ts, r.delta);
+      return Status::Ok();
+    case ClusterRecordKind::kCommunityRegistered:
+      communities_.Get(r.key).registered += r.delta;
+      return Status::Ok();
+    case ClusterRecordKind::kClinicVisit: {
+      ClinicState& c = clinics_.Get(r.key);
+      const int64_t day = LocalDay(r.ts, opts_.tz_offset_minutes);
+      // A clinic silent for the retention starts its history again (the
+      // sweep may or may not have deleted it yet: same result either way).
+      const int64_t retention_days = opts_.retention / kDayMs;
+      if (c.LastDay() != ClinicState::kNoDay &&
+          day - c.LastDay() > retention_days) {
+        c = ClinicState();
+      }
+      c.AddVisit(day, ClinicVisit{r.person_id, r.event_id, r.ts});
+      timers_.Schedule(LocalDayStart(day + 1, opts_.tz_offset_minutes) - 1,
+                       kTimerClinicDay, r.key);
+      return Status::Ok();
+    }
+    case ClusterRecordKind::kCityCount: {
+      CityCounter c;
+      if (!ParseCityCounter(r.key, &c))
+        return Status::InvalidArgument("cluster record: unknown counter");
+      aggregate_.Add(c, r.ts, r.delta);
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("cluster record: unknown kind");
+}
+
+Status ClusterStage::OnRegistration(std::string_view before,
+                                    std::string_view after) {
+  if (before == after) return Status::Ok();
+  ClusterRecord r;
+  r.kind = ClusterRecordKind::kCommunityRegistered;
+  if (!before.empty()) {
+    r.key = std::string(before);
+    r.delta = -1;
+    EPI_RETURN_IF_ERROR(OnRecord(r));
+  }
+  if (!after.empty()) {
+    r.key = std::string(after);
+    r.delta = 1;
+    EPI_RETURN_IF_ERROR(OnRecord(r));
+  }
+  return Status::Ok();
+}
+
+void ClusterStage::FireActivity(const std::string& venue) {
+  VenueActivity* act = activity_.Find(venue);
+  if (act == nullptr) return;
+  act->timer = kNoPresenceTimer;
+  const DurationMs window = opts_.rules.cluster_case_window;
+  const TimestampMs next = CloseDueSpans(
+      &act->spans, watermark_, [window](uint8_t) { return window; },
+      [this](const PresenceSpan&, TimestampMs end) {
+        aggregate_.Add(CityCounter::kActiveVenues, end, -1);
+      });
+  if (next != kNoPresenceTimer) ScheduleActivityTimer(venue, *act, next);
+  PruneClosedSpans(&act->spans, Horizon(),
+                   [window](uint8_t) { return window; });
+}
+
+void ClusterStage::EvaluateVenue(const std::string& venue, TimestampMs a,
+                                 std::vector<Alert>* alerts) {
+  CaseWindow* w = venues_.Find(venue);
+  if (w == nullptr) return;
+  const DurationMs window = opts_.rules.cluster_case_window;
+  TimestampMs latest = kMinTimestamp;
+  const std::vector<const CaseLink*> cases = w->CasesIn(a - window, a, &latest);
+  if (cases.size() < opts_.rules.cluster_min_cases) return;
+  const int64_t active = aggregate_.ValueAt(CityCounter::kActiveCase, a);
+  if (active <= 0) return;
+  ClusterTest t;
+  t.cases = cases.size();
+  t.population =
+      static_cast<double>(std::max<int64_t>(w->population.ValueAt(a), 0));
+  t.fever_rate =
+      static_cast<double>(aggregate_.ValueAt(CityCounter::kFeverCase, a)) /
+      static_cast<double>(active);
+  t.expected = t.population * t.fever_rate;
+  t.p_value = PoissonUpperTail(t.cases, t.expected);
+  t.tests =
+      std::max<int64_t>(aggregate_.ValueAt(CityCounter::kActiveVenues, a), 1);
+  t.threshold = opts_.rules.cluster_alpha / static_cast<double>(t.tests);
+  if (!(t.p_value < t.threshold)) return;
+  Grow(ClusterSubject::kVenue, venue, *w, a, window, cases, latest, t, alerts);
+}
+
+int64_t ClusterStage::CommunitiesWithPopulationAt(TimestampMs a) const {
+  int64_t n = 0;
+  communities_.ForEach([&](const std::string&, const CaseWindow& w) {
+    if (w.registered > 0 || w.population.ValueAt(a) > 0) ++n;
+  });
+  return n;
+}
+
+void ClusterStage::EvaluateCommunity(const std::string& community,
+                                     TimestampMs a,
+                                     std::vector<Alert>* alerts) {
+  CaseWindow* w = communities_.Find(community);
+  if (w == nullptr) return;
+  const DurationMs window = opts_.rules.community_case_window;
+  TimestampMs latest = kMinTimestamp;
+  const std::vector<const CaseLink*> cases = w->CasesIn(a - window, a, &latest);
+  if (cases.size() < opts_.rules.cluster_min_cases) return;
+  const int64_t active = aggregate_.ValueAt(CityCounter::kActiveCommunity, a);
+  if (active <= 0) return;
+  ClusterTest t;
+  t.cases = cases.size();
+  const int64_t population =
+      w->registered > 0 ? w->registered
+                        : std::max<int64_t>(w->population.ValueAt(a), 0);
+  t.population = static_cast<double>(population);
+  t.fever_rate =
+      static_cast<double>(aggregate_.ValueAt(CityCounter::kFeverCommunity, a)) /
+      static_cast<double>(active);
+  t.expected = t.population * t.fever_rate;
+  t.p_value = PoissonUpperTail(t.cases, t.expected);
+  t.tests = std::max<int64_t>(CommunitiesWithPopulationAt(a), 1);
+  t.threshold = opts_.rules.cluster_alpha / static_cast<double>(t.tests);
+  if (!(t.p_value < t.threshold)) return;
+  Grow(ClusterSubject::kCommunity, community, *w, a, window, cases, latest, t,
+       alerts);
+}
+
+void ClusterStage::Grow(ClusterSubject subject, const std::string& key,
+                        CaseWindow& w, TimestampMs a, DurationMs window,
+                        const std::vector<const CaseLink*>& cases,
+                        TimestampMs latest, const ClusterTest& test,
+                        std::vector<Alert>* alerts) {
+  // A cluster lives while a member's fever visit is within the case window.
+  if (!w.has_episode || w.episode.last_ts < a - window) {
+    w.has_episode = true;
+    w.episode = ClusterEpisode();
+    w.episode.cluster_id = MakeClusterId(subject, key, a);
+    w.episode.started_at = a;
+    w.episode.first_ts = cases.front()->fever_ts;
+    w.episode.last_ts = latest;
+  }
+  ClusterEpisode& e = w.episode;
+  for (const CaseLink* c : cases) {
+    e.AddMember(*c);
+    e.first_ts = std::min(e.first_ts, c->fever_ts);
+  }
+  e.last_ts = std::max(e.last_ts, latest);
+  if (e.members.size() < NextVersionStep(e.reported_count)) return;
+  ++e.version;
+  e.reported_count = e.members.size();
+  alerts->push_back(FeverClusterAlert(subject, key, e, test, window, a,
+                                      opts_.tz_offset_minutes));
+}
+
+void ClusterStage::EvaluateClinicDay(const std::string& clinic,
+                                     TimestampMs end_of_day,
+                                     std::vector<Alert>* alerts) {
+  ClinicState* c = clinics_.Find(clinic);
+  if (c == nullptr) return;
+  const int64_t day = LocalDay(end_of_day, opts_.tz_offset_minutes);
+  ClinicDay* d = c->Day(day);
+  if (d == nullptr || d->alerted) return;
+  const EarsC2Result r = EvaluateEarsC2(*c, day, opts_.rules);
+  if (!r.fires) return;
+  d->alerted = true;
+  alerts->push_back(
+      ClinicSurgeAlert(clinic, *d, r, end_of_day, opts_.tz_offset_minutes));
+}
+
+Status ClusterStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
+  watermark_ = std::max(watermark_, wm);
+  Timer t;
+  while (timers_.PopDue(watermark_, &t)) {
+    switch (t.kind) {
+      case kTimerActivity:
+        FireActivity(t.key);
+        break;
+      case kTimerVenue:
+        EvaluateVenue(t.key, t.when, alerts);
+        break;
+      case kTimerCommunity:
+        EvaluateCommunity(t.key, t.when, alerts);
+        break;
+      case kTimerClinicDay:
+        EvaluateClinicDay(t.key, t.when, alerts);
+        break;
+      default:
+        return Status::Corruption("cluster stage: unknown timer kind");
+    }
+  }
+  if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
+    const int64_t bucket = watermark_ / opts_.sweep_interval;
+    if (bucket != last_sweep_bucket_) {
+      if (last_sweep_bucket_ != INT64_MIN) Sweep();
+      last_sweep_bucket_ = bucket;
+    }
+  }
+  return Status::Ok();
+}
+
+// Drops what no evaluation at or after the horizon can read. Outputs do not
+// depend on when (or whether) this runs: every read filters by time itself,
+// and a clinic silent for the retention restarts the same way on its next
+// visit (OnRecord).
+void ClusterStage::PruneVenue(CaseWindow& w) const {
+  if (watermark_ == kMinTimestamp) return;
+  const TimestampMs h = Horizon();
+  w.Prune(h - opts_.rules.cluster_case_window,
+          h - opts_.rules.cluster_case_window, h);
+}
+
+void ClusterStage::PruneCommunity(CaseWindow& w) const {
+  if (watermark_ == kMinTimestamp) return;
+  const TimestampMs h = Horizon();
+  w.Prune(h - opts_.rules.community_case_window,
+          h - opts_.rules.community_case_window, h);
+}
+
+void ClusterStage::PruneClinic(ClinicState& c) const {
+  if (watermark_ == kMinTimestamp) return;
+  const int64_t day = LocalDay(Horizon(), opts_.tz_offset_minutes);
+  if (c.LastDay() != ClinicState::kNoDay &&
+      day - c.LastDay() > opts_.retention / kDayMs) {
+    c = ClinicState();
+    return;
+  }
+  const int64_t keep_from =
+      day -
+      static_cast<int64_t>(opts_.rules.surge_baseline_days +
+                           opts_.rules.surge_guard_days) -
+      1;
+  c.Prune(keep_from, day - 1);
+}
+
+void ClusterStage::PruneActivity(VenueActivity& a) const {
+  if (watermark_ == kMinTimestamp) return;
+  const DurationMs window = opts_.rules.cluster_case_window;
+  PruneClosedSpans(&a.spans, Horizon(), [window](uint8_t) { return window; });
+}
+
+void ClusterStage::Sweep() {
+  venues_.Update([this](const std::string&, CaseWindow& w) { PruneVenue(w); });
+  communities_.Update(
+      [this](const std::string&, CaseWindow& w) { PruneCommunity(w); });
+  clinics_.Update(
+      [this](const std::string&, ClinicState& c) { PruneClinic(c); });
+  activity_.Update(
+      [this](const std::string&, VenueActivity& a) { PruneActivity(a); });
+  aggregate_.Compact(Horizon());
+}
+
+Status ClusterStage::Flush() {
+  // Pruned before encoding: the counters then hold about the allowed
+  // lateness of stamps.
+  if (watermark_ != kMinTimestamp) aggregate_.Compact(Horizon());
+  venues_.Flush([this](CaseWindow& w) { PruneVenue(w); });
+  communities_.Flush([this](CaseWindow& w) { PruneCommunity(w); });
+  clinics_.Flush([this](ClinicState& c) { PruneClinic(c); });
+  activity_.Flush([this](VenueActivity& a) { PruneActivity(a); });
+  aggregate_.Flush();
+  if (watermark_ != kMinTimestamp) {
+    std::string wm;
+    ByteWriter(&wm).OrderedI64(watermark_);
+    store_->Put(kWatermarkKey, wm);
+  }
+  return Status::Ok();
+}
+
+int64_t ClusterStage::VenuePopulationAt(const std::string& venue,
+                                        TimestampMs a) {
+  const CaseWindow* w = venues_.Find(venue);
+  return w == nullptr ? 0 : w->population.ValueAt(a);
+}
+
+}  // namespace epistream

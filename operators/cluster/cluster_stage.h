@@ -1,0 +1,120 @@
+// ClusterStage: the keyed-by-venue / community / clinic operator behind
+// `fever_cluster` and `clinic_surge` (CONTRACT.md section 4; design in
+// operators/cluster/README.md).
+//
+// Input: ClusterRecords from the person stage (OnRecord), in the order they
+// were made, and the watermark (OnWatermark). Each fever link schedules an
+// evaluation timer at the fever's time a; when the watermark reaches a,
+// every record stamped <= a that was not too late is in, and the venue (or
+// community) is tested: k distinct fever persons in the case window, mean
+// N * r from the exact distinct counts, Poisson tail against alpha / V (or
+// C). Significant findings open or grow a versioned cluster. A clinic's day
+// is tested by EARS C2 when the watermark passes its last millisecond.
+//
+// State: CaseWindows (venues, communities), ClinicStates, VenueActivity and
+// the city-wide GlobalAggregate, all under the global prefix G C (one
+// instance owns every cluster key, see README), with event-time timers
+// under G C X. Everything is staged by Flush and commits with the
+// checkpoint, so a restart resumes exactly.
+//
+// Lifecycle: construct, Open (loads state and timers), then OnRecord /
+// OnWatermark; Flush before every checkpoint commit.
+// Threading: every method on the one stage thread; not thread-safe.
+// Determinism: outputs depend only on the order of calls and their arguments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/kv_store.h"
+#include "engine/status.h"
+#include "engine/timer_service.h"
+#include "operators/alert.h"
+#include "operators/cluster/case_window.h"
+#include "operators/cluster/clinic_surge.h"
+#include "operators/cluster/cluster_alert.h"
+#include "operators/cluster/cluster_record.h"
+#include "operators/cluster/global_aggregate.h"
+#include "operators/cluster/state_table.h"
+#include "operators/cluster/venue_activity.h"
+#include "operators/rules_config.h"
+
+namespace epistream {
+
+struct ClusterStageOptions {
+  RulesConfig rules;
+  // Allowed lateness of the watermark: nothing older than watermark minus
+  // this is ever evaluated, so older detail can be folded away. Default: 1h
+  DurationMs allowed_lateness = kHourMs;
+  // Local timezone offset for clinic days. Default: +08:00
+  int tz_offset_minutes = 8 * 60;
+  // A clinic silent this long is forgotten (its history restarts). Default: 21d
+  DurationMs retention = 21 * kDayMs;
+  // Event time between full prunes of every cluster key. Default: 1d
+  DurationMs sweep_interval = kDayMs;
+};
+
+class ClusterStage {
+ public:
+  ClusterStage(const ClusterStageOptions& opts, KvStore* store);
+
+  // Loads every cluster state, the city counters and the timers.
+  Status Open();
+  // One record of the person stage.
+  Status OnRecord(const ClusterRecord& r);
+  // A person's registered community changed in epi.persons (from `before`,
+  // empty if none, to `after`): the registered populations follow.
+  Status OnRegistration(std::string_view before, std::string_view after);
+  // The watermark reached `wm`: fires due timers in (time, kind, key) order.
+  Status OnWatermark(TimestampMs wm, std::vector<Alert>* alerts);
+  // Stages every changed state (call before the checkpoint's Commit).
+  Status Flush();
+
+  // Introspection (tests, metrics).
+  int64_t CityCountAt(CityCounter c, TimestampMs a) const {
+    return aggregate_.ValueAt(c, a);
+  }
+  int64_t VenuePopulationAt(const std::string& venue, TimestampMs a);
+  int64_t CommunitiesWithPopulationAt(TimestampMs a) const;
+  size_t pending_timers() const { return timers_.size(); }
+  size_t venues() const { return venues_.size(); }
+
+ private:
+  void ScheduleActivityTimer(const std::string& venue, VenueActivity& act,
+                             TimestampMs end);
+  void FireActivity(const std::string& venue);
+  void EvaluateVenue(const std::string& venue, TimestampMs a,
+                     std::vector<Alert>* alerts);
+  void EvaluateCommunity(const std::string& community, TimestampMs a,
+                         std::vector<Alert>* alerts);
+  void EvaluateClinicDay(const std::string& clinic, TimestampMs end_of_day,
+                         std::vector<Alert>* alerts);
+  // Adds the cases to the window's episode (a new one if none is alive at a)
+  // and announces a version when the member count reaches the next step.
+  void Grow(ClusterSubject subject, const std::string& key, CaseWindow& w,
+            TimestampMs a, DurationMs window,
+            const std::vector<const CaseLink*>& cases, TimestampMs latest,
+            const ClusterTest& test, std::vector<Alert>* alerts);
+  void Sweep();
+  // Drops from one state what no evaluation at or after the horizon reads.
+  void PruneVenue(CaseWindow& w) const;
+  void PruneCommunity(CaseWindow& w) const;
+  void PruneClinic(ClinicState& c) const;
+  void PruneActivity(VenueActivity& a) const;
+  TimestampMs Horizon() const { return watermark_ - opts_.allowed_lateness; }
+
+  ClusterStageOptions opts_;
+  KvStore* store_;
+  StateTable<CaseWindow> venues_;
+  StateTable<CaseWindow> communities_;
+  StateTable<ClinicState> clinics_;
+  StateTable<VenueActivity> activity_;
+  GlobalAggregate aggregate_;
+  TimerService timers_;
+  TimestampMs watermark_ = kMinTimestamp;
+  int64_t last_sweep_bucket_ = INT64_MIN;
+  std::vector<StampedDelta> deltas_;
+};
+
+}  // namespace epistream
