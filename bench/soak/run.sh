@@ -14,15 +14,19 @@
 # Runs `epistream broker`, `epistream run --brokers ...` (checkpoint 1 s,
 # state in OUT/state) and `epistream gen | feeder.py` (kcat per topic, lz4),
 # then samples to OUT/samples.csv:
-#   elapsed_s, engine rss_kb, open fds, threads; records handled (parsed +
-#   unparsable), alerts, dead letters (too_late included), consumer lag (from
-#   /metrics); lines fed; broker rss_kb.
+#   elapsed_s, engine rss_kb, open fds, threads, CPU seconds; records handled
+#   (parsed + unparsable), alerts, dead letters (too_late included), consumer
+#   lag, RocksDB write stop and pending compaction MB (from /metrics); lines
+#   fed; broker rss_kb.
 # At the end it waits up to 60 s for the lag to drain, stops everything and
 # prints a summary (rates, RSS/fd/thread start, max and end). What to look for:
 # RSS and fds flat after warm-up (the state cache fills first), lag bounded,
 # records = fed lines, engine still up. The broker keeps only 5 MiB per
-# partition (engine/embedded_broker.h): an engine that falls that far behind
-# stops on an offset gap, which the summary then shows.
+# partition (engine/embedded_broker.h): when the engine falls that far behind,
+# its consumer gets OFFSET_OUT_OF_RANGE and librdkafka's auto.offset.reset
+# (earliest) skips to the new log start, so records are LOST without the
+# engine stopping (a known gap, measured with this script); the summary's
+# "lost" line shows it. Lower RATE if the host cannot sustain it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -67,15 +71,16 @@ echo 0 >"$out/fed"
 feeder_pid=$!
 pids+=("$feeder_pid")
 
-metrics() {  # records alerts deadletters lag
+metrics() {  # records alerts deadletters lag write_stopped pending_compaction_mb
   python3 - "$port" <<'PY'
 import sys, urllib.request
 try:
     text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
 except Exception:
-    print("NA NA NA NA"); sys.exit()
+    print("NA NA NA NA NA NA"); sys.exit()
 sums = {"epistream_events_total": 0, "epistream_alerts_total": 0, "epistream_late_events_total": 0,
-        "epistream_deadletters_total": 0, "epistream_consumer_lag": 0}
+        "epistream_deadletters_total": 0, "epistream_consumer_lag": 0,
+        "epistream_rocksdb_write_stopped": 0, "epistream_rocksdb_pending_compaction_bytes": 0}
 for line in text.splitlines():
     if line.startswith("#"): continue
     name = line.split("{")[0].split(" ")[0]
@@ -84,23 +89,26 @@ for line in text.splitlines():
 unparsable = sums["epistream_deadletters_total"] - sums["epistream_late_events_total"]
 print(int(sums["epistream_events_total"] + unparsable),
       int(sums["epistream_alerts_total"]), int(sums["epistream_deadletters_total"]),
-      int(sums["epistream_consumer_lag"]))
+      int(sums["epistream_consumer_lag"]), int(sums["epistream_rocksdb_write_stopped"]),
+      int(sums["epistream_rocksdb_pending_compaction_bytes"] / 1e6))
 PY
 }
 status_of() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status" 2>/dev/null || echo NA; }
 sample() {
   local t=$1
-  local rss fds thr m fed brss
+  local rss fds thr m fed brss cpu
   rss=$(status_of "$engine_pid" VmRSS)
+  # utime + stime of the engine, in seconds (clock ticks / 100).
+  cpu=$(awk '{print int(($14 + $15) / 100)}' "/proc/$engine_pid/stat" 2>/dev/null || echo NA)
   fds=$(ls "/proc/$engine_pid/fd" 2>/dev/null | wc -l)
   thr=$(status_of "$engine_pid" Threads)
   m=$(metrics)
   fed=$(cat "$out/fed")
   brss=$(status_of "$broker_pid" VmRSS)
-  echo "$t,$rss,$fds,$thr,${m// /,},$fed,$brss" >>"$out/samples.csv"
+  echo "$t,$rss,$fds,$thr,$cpu,${m// /,},$fed,$brss" >>"$out/samples.csv"
 }
 
-echo "elapsed_s,rss_kb,fds,threads,records,alerts,deadletters,lag,fed,broker_rss_kb" >"$out/samples.csv"
+echo "elapsed_s,rss_kb,fds,threads,cpu_s,records,alerts,deadletters,lag,write_stopped,pending_compaction_mb,fed,broker_rss_kb" >"$out/samples.csv"
 echo "soak: ${duration}s at ${rate}/s, city of $persons persons over $days days; brokers=$brokers metrics=:$port out=$out"
 start=$(date +%s)
 while kill -0 "$feeder_pid" 2>/dev/null; do
@@ -139,7 +147,8 @@ t = int(rows[-1]["elapsed_s"])
 rec = col("records")
 print(f"fed {fed} lines, engine processed {rec[-1] if rec else 'NA'} "
       f"({(rec[-1] / t) if rec and t else 0:.0f}/s over {t} s); lost: {fed - rec[-1] if rec else 'NA'}")
-for k in ("rss_kb", "fds", "threads", "lag", "broker_rss_kb"):
+for k in ("rss_kb", "fds", "threads", "cpu_s", "lag", "write_stopped", "pending_compaction_mb",
+          "broker_rss_kb"):
     v = col(k)
     if v:
         print(f"{k:14} first {v[0]:>9}  max {max(v):>9}  last {v[-1]:>9}")
