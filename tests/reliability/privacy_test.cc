@@ -3,12 +3,14 @@
 // HMAC-SHA256 pseudonyms of them.
 //
 // The input touches every path that handles a person id: each person rule,
-// the person registry join (fever_key_worker), duplicates, too-late events
-// and bad messages that carry an id. Person ids share the prefix
+// the person registry join (fever_key_worker), a community fever_cluster
+// (member lists), duplicates, too-late events and bad messages that carry an
+// id. Person ids share the prefix
 // "subj-q7x-", so one substring search finds any of them.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <simdjson.h>
 
 #include <filesystem>
 #include <map>
@@ -143,6 +145,19 @@ class PrivacyTest : public ::testing::Test {
     return out;
   }
 
+  // The cluster.members of a cluster alert (empty for a person alert).
+  static std::vector<std::string> ClusterMembers(const std::string& line) {
+    simdjson::dom::parser parser;
+    simdjson::dom::array members;
+    std::vector<std::string> out;
+    if (parser.parse(line)["cluster"]["members"].get_array().get(members) != simdjson::SUCCESS) return out;
+    for (simdjson::dom::element m : members) {
+      std::string_view s;
+      if (m.get_string().get(s) == simdjson::SUCCESS) out.emplace_back(s);
+    }
+    return out;
+  }
+
   // Names of the files under `dir` whose bytes contain the id prefix.
   static std::vector<std::string> FilesNamingPersons(const std::string& dir) {
     std::vector<std::string> out;
@@ -175,11 +190,12 @@ TEST_F(PrivacyTest, LogsAndMetricsNameNoPerson) {
     ASSERT_TRUE(testing::ParseAlert(a, &parsed, &error)) << error;
     rules.insert(parsed.key.rule);
   }
-  // Every person rule fired, so every alert path ran (cluster rules may too).
-  rules.erase("fever_cluster");
-  rules.erase("clinic_surge");
-  EXPECT_EQ(rules, (std::set<std::string>{"returnee_risk_area", "returnee_untested", "fever_returnee",
-                                          "fever_key_worker", "abnormal_code_at_venue", "quarantine_breach"}));
+  // Every person rule fired, and a community fever_cluster (its members are
+  // person ids), so every alert path that handles an id ran.
+  for (const char* rule : {"returnee_risk_area", "returnee_untested", "fever_returnee", "fever_key_worker",
+                           "abnormal_code_at_venue", "quarantine_breach", "fever_cluster"}) {
+    EXPECT_EQ(rules.count(rule), 1u) << rule;
+  }
   EXPECT_EQ(file.output.find(kIdPrefix), std::string::npos) << file.output;
 
   // Kafka mode, debug logging, /metrics scraped while and after it works.
@@ -259,16 +275,21 @@ TEST_F(PrivacyTest, PseudonymizeKeepsOnlyKeyedPseudonyms) {
   std::map<std::string, std::string> original_of;
   for (int i = 0; i < 100; ++i) original_of[Hmac(key_, Person(i))] = Person(i);
   EXPECT_EQ(AlertKeys(pseudo.alerts, original_of), AlertKeys(plain.alerts));
+  size_t cluster_alerts = 0;
   for (const std::string& a : pseudo.alerts) {
     testing::ActualAlert parsed;
     std::string error;
-    ASSERT_TRUE(testing::ParseAlert(a, &parsed, &error));
-    // Cluster alerts have members, not a person: checked by the id scan below.
-    if (parsed.key.rule != "fever_cluster" && parsed.key.rule != "clinic_surge") {
+    ASSERT_TRUE(testing::ParseAlert(a, &parsed, &error)) << error;
+    EXPECT_EQ(a.find(kIdPrefix), std::string::npos) << a;  // nor in evidence or members
+    const std::vector<std::string> members = ClusterMembers(a);
+    if (members.empty()) {
       EXPECT_EQ(original_of.count(parsed.key.person_id), 1u) << a;
+      continue;
     }
-    EXPECT_EQ(a.find(kIdPrefix), std::string::npos) << a;  // nor in evidence
+    ++cluster_alerts;
+    for (const std::string& m : members) EXPECT_EQ(original_of.count(m), 1u) << m;
   }
+  EXPECT_GT(cluster_alerts, 0u) << "fever_cluster members are pseudonymised too";
   // The state holds no id either (keys, records, WAL); dead letters keep
   // the original bytes by design.
   EXPECT_EQ(FilesNamingPersons(dir_.File("pstate")), std::vector<std::string>{});
@@ -294,15 +315,15 @@ TEST_F(PrivacyTest, PseudonymizeKeepsOnlyKeyedPseudonyms) {
   std::map<std::string, std::string> original_of2;
   for (int i = 0; i < 100; ++i) original_of2[Hmac("another-key-0123456789abcdef", Person(i))] = Person(i);
   EXPECT_EQ(AlertKeys(other.alerts, original_of2), AlertKeys(plain.alerts));
-  std::set<std::string> p1, p2;
-  // Person subjects only: cluster alerts are keyed by venue/community ids,
-  // which are not pseudonymised.
-  auto subject = [](const std::string& k) { return k.substr(k.rfind('/') + 1); };
-  auto is_place = [](const std::string& s) {
-    return s.rfind("community:", 0) == 0 || s.rfind("venue:", 0) == 0 || s.rfind("clinic:", 0) == 0;
-  };
-  for (const std::string& k : AlertKeys(pseudo.alerts)) if (!is_place(subject(k))) p1.insert(subject(k));
-  for (const std::string& k : AlertKeys(other.alerts)) if (!is_place(subject(k))) p2.insert(subject(k));
+  std::set<std::string> p1, p2;  // person alerts' pseudonyms
+  for (const std::string& k : AlertKeys(pseudo.alerts)) {
+    if (original_of.count(k.substr(k.rfind('/') + 1)) != 0) p1.insert(k.substr(k.rfind('/') + 1));
+  }
+  for (const std::string& k : AlertKeys(other.alerts)) {
+    if (original_of2.count(k.substr(k.rfind('/') + 1)) != 0) p2.insert(k.substr(k.rfind('/') + 1));
+  }
+  EXPECT_GT(p1.size(), 40u);
+  EXPECT_EQ(p1.size(), p2.size());
   std::vector<std::string> common;
   std::set_intersection(p1.begin(), p1.end(), p2.begin(), p2.end(), std::back_inserter(common));
   EXPECT_EQ(common, std::vector<std::string>{});
