@@ -12,9 +12,10 @@
 // is tested by EARS C2 when the watermark passes its last millisecond.
 //
 // State: CaseWindows (venues, communities), ClinicStates, VenueActivity and
-// the city-wide GlobalAggregate, all under the global prefix G C (one
-// instance owns every cluster key, see README), with event-time timers
-// under G C X. Everything is staged by Flush and commits with the
+// the city-wide GlobalAggregate, all under one key prefix (options
+// key_prefix: G C when one instance owns every cluster key, Q<be16 q> for
+// repartition partition q, so several stages share one store and each one's
+// keys are one range), with event-time timers under <prefix> X. Everything is staged by Flush and commits with the
 // checkpoint, so a restart resumes exactly.
 //
 // Lifecycle: construct, Open (loads state and timers), then OnRecord /
@@ -53,7 +54,16 @@ struct ClusterStageOptions {
   DurationMs retention = 21 * kDayMs;
   // Event time between full prunes of every cluster key. Default: 1d
   DurationMs sweep_interval = kDayMs;
+  // Prefix of every store key of the stage (states, counters, timers,
+  // watermark). Empty: the single-process prefix G C (state_keys::Global('C'));
+  // a repartition partition q uses ClusterPartitionKeyPrefix(q). Default: ""
+  std::string key_prefix;
 };
+
+// The key prefix of repartition partition q's cluster stage: 'Q' + be16(q).
+std::string ClusterPartitionKeyPrefix(uint16_t q);
+// The prefix a stage with these options uses (resolves the empty default).
+std::string ClusterStageKeyPrefix(const ClusterStageOptions& opts);
 
 class ClusterStage {
  public:
@@ -79,6 +89,8 @@ class ClusterStage {
   int64_t CommunitiesWithPopulationAt(TimestampMs a) const;
   size_t pending_timers() const { return timers_.size(); }
   size_t venues() const { return venues_.size(); }
+  TimestampMs watermark() const { return watermark_; }
+  const std::string& key_prefix() const { return prefix_; }
 
  private:
   void ScheduleActivityTimer(const std::string& venue, VenueActivity& act,
@@ -106,6 +118,8 @@ class ClusterStage {
 
   ClusterStageOptions opts_;
   KvStore* store_;
+  std::string prefix_;
+  std::string watermark_key_;
   StateTable<CaseWindow> venues_;
   StateTable<CaseWindow> communities_;
   StateTable<ClinicState> clinics_;
