@@ -92,6 +92,7 @@ struct Outputs {
   std::vector<std::string> person_alerts;
   std::vector<std::string> cluster_alerts;
   uint64_t duplicates = 0;  // replayed frames the runners dropped
+  uint64_t replayed_frames = 0;  // record frames a person-side restart resent
 };
 
 class ClusterRepartitionTest : public ::testing::Test {
@@ -126,17 +127,28 @@ class ClusterRepartitionTest : public ::testing::Test {
   Outputs RunRepartitioned(const std::vector<std::string>& lines, uint16_t n,
                            uint16_t q_count, uint32_t seed) {
     struct Upstream {
-      MemKvStore store;
+      std::unique_ptr<MemKvStore> store;
       CollectSink alerts, cluster_alerts, dead;
-      CollectFrames frames;
+      CollectFrames frames;  // the topic: kept across a crash
       std::unique_ptr<RepartitionWriter> writer;
       std::unique_ptr<CityPipeline> pipeline;
+      // The last checkpoint: committed keys, next line, alerts written.
+      std::map<std::string, std::string> snapshot;
+      size_t checkpoint_line = 0;
+      size_t checkpoint_alerts = 0;
     };
+    Outputs out;
     std::vector<std::unique_ptr<Upstream>> ups;
     std::vector<std::pair<std::string, std::string>> registrations;
-    for (uint16_t p = 0; p < n; ++p) {
-      auto u = std::make_unique<Upstream>();
-      u->writer = std::make_unique<RepartitionWriter>(&u->store, q_count,
+    // (Re)starts pipeline p on its last checkpoint, as a new process would.
+    auto start = [&](uint16_t p, Upstream* u) {
+      u->pipeline.reset();
+      u->writer.reset();
+      u->store = std::make_unique<MemKvStore>();
+      for (const auto& [k, v] : u->snapshot) u->store->Put(k, v);
+      EXPECT_OK(u->store->Commit());
+      u->alerts.records.resize(u->checkpoint_alerts);  // sink recovery
+      u->writer = std::make_unique<RepartitionWriter>(u->store.get(), q_count,
                                                       &u->frames);
       EXPECT_OK(u->writer->AddUpstream(p));
       if (p == 0) {
@@ -149,18 +161,55 @@ class ClusterRepartitionTest : public ::testing::Test {
             });
       }
       u->pipeline = std::make_unique<CityPipeline>(
-          engine_, rules_, &u->store, &u->alerts, &u->cluster_alerts, &u->dead,
-          nullptr);
+          engine_, rules_, u->store.get(), &u->alerts, &u->cluster_alerts,
+          &u->dead, nullptr);
       u->pipeline->set_cluster_edge(u->writer.get());
       EXPECT_OK(u->pipeline->Open());
-      ups.push_back(std::move(u));
+    };
+    auto checkpoint = [&](Upstream* u, size_t next_line) {
+      EXPECT_OK(u->pipeline->Checkpoint());
+      u->snapshot.clear();
+      EXPECT_OK(u->store->Scan("", "", [&](std::string_view k, std::string_view v) {
+        u->snapshot.emplace(std::string(k), std::string(v));
+        return true;
+      }));
+      u->checkpoint_line = next_line;
+      u->checkpoint_alerts = u->alerts.records.size();
+    };
+    for (uint16_t p = 0; p < n; ++p) {
+      ups.push_back(std::make_unique<Upstream>());
+      start(p, ups.back().get());
     }
+    std::string type;
+    auto target = [&](const std::string& line, bool* global) {
+      std::string person;
+      type.clear();
+      const bool parsed = PersonOf(line, &type, &person);
+      *global = !parsed || type == "person" || type == "risk_area" || person.empty();
+      return *global ? 0 : static_cast<uint16_t>(StableKeyHash(person) % n);
+    };
+    auto feed = [&](uint16_t p, size_t i) {
+      EXPECT_OK(ups[p]->pipeline->OnMessage(
+          lines[i], std::nullopt,
+          SourcePosition{kTopic, p, static_cast<int64_t>(i)}, 0));
+    };
+    const size_t every = std::max<size_t>(50, lines.size() / 7);
+    // Upstream 1 crashes two thirds in and replays from its last checkpoint:
+    // the frames it sent since then reach the topic twice.
+    const uint16_t crash_p = 1 % n;
+    const size_t crash_line = lines.size() * 2 / 3;
     bool event_seen = false;
     for (size_t i = 0; i < lines.size(); ++i) {
-      std::string type, person;
-      const bool parsed = PersonOf(lines[i], &type, &person);
-      const bool global =
-          !parsed || type == "person" || type == "risk_area" || person.empty();
+      if (i == crash_line) {
+        start(crash_p, ups[crash_p].get());
+        for (size_t j = ups[crash_p]->checkpoint_line; j < i; ++j) {
+          bool global = false;
+          const uint16_t t = target(lines[j], &global);
+          if (global || t == crash_p) feed(crash_p, j);
+        }
+      }
+      bool global = false;
+      const uint16_t t = target(lines[i], &global);
       // Registrations reach the runners before any frame below: valid while
       // epi.persons precedes the events (true of these inputs).
       if (type == "person") {
@@ -168,13 +217,10 @@ class ClusterRepartitionTest : public ::testing::Test {
       }
       if (!global) event_seen = true;
       for (uint16_t p = 0; p < n; ++p) {
-        if (!global && StableKeyHash(person) % n != p) continue;
-        EXPECT_OK(ups[p]->pipeline->OnMessage(
-            lines[i], std::nullopt,
-            SourcePosition{kTopic, p, static_cast<int64_t>(i)}, 0));
+        if (global || t == p) feed(p, i);
       }
-      if (i % 5000 == 4999) {
-        for (auto& u : ups) EXPECT_OK(u->pipeline->Checkpoint());
+      if (i % every == every - 1) {
+        for (auto& u : ups) checkpoint(u.get(), i + 1);
       }
     }
     // End of input: every partition ends at the largest time of any.
@@ -187,12 +233,24 @@ class ClusterRepartitionTest : public ::testing::Test {
       EXPECT_OK(u->pipeline->EndOfInputAt(end));
       EXPECT_OK(u->pipeline->Checkpoint());
     }
+    // The crashed upstream's replay numbered its records as before the
+    // crash: the same seq to the same q is the same bytes.
+    std::map<std::pair<uint16_t, uint64_t>, const std::string*> by_seq;
+    for (const auto& [q, bytes] : ups[crash_p]->frames.frames) {
+      RepartitionFrame f;
+      EXPECT_OK(f.Decode(bytes));
+      if (f.type != RepartitionFrameType::kRecord) continue;
+      auto [it, fresh] = by_seq.emplace(std::make_pair(q, f.seq), &bytes);
+      if (!fresh) {
+        ++out.replayed_frames;
+        EXPECT_EQ(*it->second, bytes) << "seq " << f.seq << " differs on replay";
+      }
+    }
 
     // Per repartition partition q: the N upstream queues merged in random
     // runs, sometimes stepping back to replay a suffix of one upstream.
     MemKvStore cluster_store;  // one store shared by the Q stages
     std::vector<std::pair<std::string, std::string>> cluster_alerts;
-    Outputs out;
     std::mt19937 rng(seed);
     for (uint16_t q = 0; q < q_count; ++q) {
       ClusterPartitionRunner runner(StageOptions(), &cluster_store, q, n);
@@ -282,6 +340,7 @@ class ClusterRepartitionTest : public ::testing::Test {
     for (uint32_t seed : {1u, 2u}) {
       const Outputs b = RunRepartitioned(lines, 3, 3, seed);
       EXPECT_GT(b.duplicates, 0u) << "no replay exercised";
+      replayed_frames_ += b.replayed_frames;
       EXPECT_TRUE(a.cluster_alerts == b.cluster_alerts)
           << "seed " << seed << "\n" << Difference(a.cluster_alerts, b.cluster_alerts);
       EXPECT_TRUE(a.person_alerts == b.person_alerts)
@@ -293,6 +352,7 @@ class ClusterRepartitionTest : public ::testing::Test {
 
   EngineConfig engine_;
   RulesConfig rules_;
+  uint64_t replayed_frames_ = 0;  // record frames resent by the crashes
 };
 
 TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
@@ -310,6 +370,7 @@ TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
     ++files;
   }
   EXPECT_GE(files, 4);
+  EXPECT_GT(replayed_frames_, 0u) << "no crash replayed anything";
 }
 
 TEST_F(ClusterRepartitionTest, SmallCityMatchesInProcess) {
@@ -326,6 +387,7 @@ TEST_F(ClusterRepartitionTest, SmallCityMatchesInProcess) {
       },
       nullptr));
   ExpectSame(lines, 1, true);
+  EXPECT_GT(replayed_frames_, 100u) << "the crash replayed too little";
 }
 
 // ---- units: frame, router, writer, runner ----
