@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,10 @@ class ClusterPartitionRunner {
   // epi.persons moved a person between communities.
   Status OnRegistration(std::string_view before, std::string_view after) {
     return stage_.OnRegistration(before, after);
+  }
+  // The instance's view of epi.persons (ClusterStage::SetRegisteredCounts).
+  void SetRegisteredCounts(const std::map<std::string, int64_t>& counts) {
+    stage_.SetRegisteredCounts(counts);
   }
   // Stages the stage's state and the per-upstream progress (no commit).
   Status Checkpoint();

@@ -166,6 +166,17 @@ Status ClusterStage::OnRegistration(std::string_view before,
   return Status::Ok();
 }
 
+void ClusterStage::SetRegisteredCounts(
+    const std::map<std::string, int64_t>& counts) {
+  communities_.Update([&](const std::string& key, CaseWindow& w) {
+    auto it = counts.find(key);
+    w.registered = it == counts.end() ? 0 : it->second;
+  });
+  for (const auto& [community, n] : counts) {
+    if (n != 0) communities_.Get(community).registered = n;
+  }
+}
+
 void ClusterStage::FireActivity(const std::string& venue) {
   VenueActivity* act = activity_.Find(venue);
   if (act == nullptr) return;

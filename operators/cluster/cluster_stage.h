@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,10 @@ class ClusterStage {
   // A person's registered community changed in epi.persons (from `before`,
   // empty if none, to `after`): the registered populations follow.
   Status OnRegistration(std::string_view before, std::string_view after);
+  // Replaces every community's registered population by counts[community]
+  // (0 if absent): a stage that (re)joins an instance takes the instance's
+  // view of epi.persons, a table, instead of deltas it may have missed.
+  void SetRegisteredCounts(const std::map<std::string, int64_t>& counts);
   // The watermark reached `wm`: fires due timers in (time, kind, key) order.
   Status OnWatermark(TimestampMs wm, std::vector<Alert>* alerts);
   // Stages every changed state (call before the checkpoint's Commit).

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <iterator>
 #include <map>
@@ -35,6 +36,7 @@
 #include "tests/testing/scenario.h"
 #include "topologies/city_pipeline.h"
 #include "topologies/cluster_partition_runner.h"
+#include "topologies/cluster_side.h"
 
 namespace epistream {
 namespace {
@@ -303,6 +305,122 @@ class ClusterRepartitionTest : public ::testing::Test {
     return out;
   }
 
+  // Two instances, each one store, one CityPipeline and one ClusterSide, as
+  // the engine would wire them: instance 0 owns input partitions {0, 2} and
+  // repartition partitions {0, 1}, instance 1 owns {1} and {2}. Halfway
+  // through the topic, partition 2 moves to instance 0 after a checkpoint
+  // (its key range copied over: what the changelog restore does).
+  Outputs RunTwoInstances(const std::vector<std::string>& lines) {
+    constexpr uint16_t kN = 3, kQ = 3;
+    struct Topic final : public RepartitionFrameSink {
+      Status Write(uint16_t q, std::string_view, std::string_view f) override {
+        partitions[q].emplace_back(f);
+        return Status::Ok();
+      }
+      Status Flush() override { return Status::Ok(); }
+      std::vector<std::string> partitions[kQ];
+    } topic;
+    struct Instance {
+      MemKvStore store;
+      CollectSink alerts, cluster_alerts, dead;
+      std::unique_ptr<ClusterSide> side;
+      std::unique_ptr<CityPipeline> pipeline;
+    };
+    Instance inst[2];
+    ClusterSideOptions so;
+    so.stage = StageOptions();
+    so.upstream_partitions = kN;
+    so.repartition_partitions = kQ;
+    for (int k = 0; k < 2; ++k) {
+      Instance& in = inst[k];
+      in.side = std::make_unique<ClusterSide>(so, &in.store, &topic,
+                                              &in.cluster_alerts, &in.dead);
+      EXPECT_OK(in.side->Open());
+      in.pipeline = std::make_unique<CityPipeline>(
+          engine_, rules_, &in.store, &in.alerts, &in.cluster_alerts, &in.dead,
+          nullptr);
+      in.pipeline->set_cluster_edge(in.side->edge());
+      EXPECT_OK(in.pipeline->Open());
+    }
+    auto owner = [](uint16_t p) { return p == 1 ? 1 : 0; };
+    for (uint16_t p = 0; p < kN; ++p) {
+      EXPECT_OK(inst[owner(p)].side->writer().AddUpstream(p));
+      EXPECT_OK(inst[owner(p)].pipeline->AddPartition(p, std::nullopt, 0));
+    }
+    EXPECT_OK(inst[0].side->Assign(0));
+    EXPECT_OK(inst[0].side->Assign(1));
+    EXPECT_OK(inst[1].side->Assign(2));
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string type, person;
+      const bool parsed = PersonOf(lines[i], &type, &person);
+      if (!parsed || type == "person" || type == "risk_area" || person.empty()) {
+        for (Instance& in : inst) {
+          EXPECT_OK(in.pipeline->OnMessage(
+              lines[i], std::nullopt,
+              SourcePosition{kTopic, 0, static_cast<int64_t>(i)}, 0));
+        }
+        continue;
+      }
+      const auto p = static_cast<uint16_t>(StableKeyHash(person) % kN);
+      EXPECT_OK(inst[owner(p)].pipeline->OnMessage(
+          lines[i], std::nullopt,
+          SourcePosition{kTopic, p, static_cast<int64_t>(i)}, 0));
+    }
+    TimestampMs end = kMinTimestamp;
+    for (Instance& in : inst) {
+      EXPECT_OK(in.pipeline->EndOfInput());
+      end = std::max(end, in.pipeline->watermark());
+    }
+    for (Instance& in : inst) EXPECT_OK(in.pipeline->EndOfInputAt(end));
+    // The consumers: each assigned partition from its stored offset.
+    auto consume = [&](Instance& in, uint16_t q, size_t until) {
+      Result<std::optional<int64_t>> from = in.side->StoredOffset(q);
+      EXPECT_OK(from.status());
+      size_t o = from.ok() && from.value().has_value()
+                     ? static_cast<size_t>(*from.value())
+                     : 0;
+      for (; o < std::min(until, topic.partitions[q].size()); ++o) {
+        EXPECT_OK(in.side->OnMessage(q, static_cast<int64_t>(o),
+                                     topic.partitions[q][o]));
+      }
+    };
+    consume(inst[0], 0, SIZE_MAX);
+    consume(inst[0], 1, SIZE_MAX);
+    consume(inst[1], 2, topic.partitions[2].size() / 2);
+    // Rebalance: instance 1 checkpoints q 2 and lets it go; instance 0
+    // restores its key range and resumes at its stored offset.
+    EXPECT_OK(inst[1].side->Checkpoint());
+    EXPECT_OK(inst[1].pipeline->Checkpoint());
+    inst[1].side->Revoke(2);
+    const std::string range = ClusterPartitionKeyPrefix(2);
+    EXPECT_OK(inst[1].store.Scan(range, PrefixEnd(range),
+                                 [&](std::string_view k, std::string_view v) {
+                                   inst[0].store.Put(k, v);
+                                   return true;
+                                 }));
+    EXPECT_OK(inst[0].store.Commit());
+    EXPECT_OK(inst[0].side->Assign(2));
+    consume(inst[0], 2, SIZE_MAX);
+    for (Instance& in : inst) {
+      EXPECT_OK(in.side->Checkpoint());
+      EXPECT_OK(in.pipeline->Checkpoint());
+    }
+    EXPECT_EQ(inst[0].side->assigned(), (std::vector<uint16_t>{0, 1, 2}));
+    EXPECT_EQ(inst[0].side->runner(2)->watermark(), end);
+    Outputs out;
+    std::vector<std::pair<std::string, std::string>> person, cluster;
+    for (Instance& in : inst) {
+      person.insert(person.end(), in.alerts.records.begin(),
+                    in.alerts.records.end());
+      cluster.insert(cluster.end(), in.cluster_alerts.records.begin(),
+                     in.cluster_alerts.records.end());
+      EXPECT_EQ(in.side->runner(2) == nullptr, &in == &inst[1]);
+    }
+    out.person_alerts = Normalise(person);
+    out.cluster_alerts = Normalise(cluster);
+    return out;
+  }
+
   ClusterStageOptions StageOptions() const {
     ClusterStageOptions o;
     o.rules = rules_;
@@ -367,6 +485,12 @@ TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
     // 22 has a fever visit that is late for the file's one watermark but
     // not within its own partition (see the report in the README).
     ExpectSame(s.input_lines, 1, name.rfind("22_", 0) != 0);
+    const Outputs two = RunTwoInstances(s.input_lines);
+    const Outputs a = RunInProcess(s.input_lines, 3);
+    EXPECT_TRUE(a.cluster_alerts == two.cluster_alerts)
+        << "two instances\n" << Difference(a.cluster_alerts, two.cluster_alerts);
+    EXPECT_TRUE(a.person_alerts == two.person_alerts)
+        << "two instances\n" << Difference(a.person_alerts, two.person_alerts);
     ++files;
   }
   EXPECT_GE(files, 4);
@@ -388,6 +512,12 @@ TEST_F(ClusterRepartitionTest, SmallCityMatchesInProcess) {
       nullptr));
   ExpectSame(lines, 1, true);
   EXPECT_GT(replayed_frames_, 100u) << "the crash replayed too little";
+  const Outputs two = RunTwoInstances(lines);
+  const Outputs a = RunInProcess(lines, 3);
+  EXPECT_TRUE(a.cluster_alerts == two.cluster_alerts)
+      << "two instances\n" << Difference(a.cluster_alerts, two.cluster_alerts);
+  EXPECT_TRUE(a.person_alerts == two.person_alerts)
+      << "two instances\n" << Difference(a.person_alerts, two.person_alerts);
 }
 
 // ---- units: frame, router, writer, runner ----
