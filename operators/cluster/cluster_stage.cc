@@ -102,14 +102,15 @@ Status ClusterStage::OnRecord(const ClusterRecord& r) {
       w.AddLink(link);
       const uint8_t kind = venue ? kTimerVenue : kTimerCommunity;
       timers_.Schedule(r.ts, kind, r.key);
-      if (r.ts < watermark_) {
+      const TimestampMs evaluated = EvalWatermark();
+      if (r.ts < evaluated) {
         // Late: evaluations already made at later fever visits of this key
         // whose window holds r.ts counted one case too few; run them again.
         const DurationMs window = venue ? opts_.rules.cluster_case_window
                                         : opts_.rules.community_case_window;
         for (const CaseLink& l : w.links) {
           if (l.fever_ts > r.ts && l.fever_ts <= r.ts + window &&
-              l.fever_ts <= watermark_) {
+              l.fever_ts <= evaluated) {
             timers_.Schedule(l.fever_ts, kind, r.key);
           }
         }
@@ -300,7 +301,7 @@ void ClusterStage::EvaluateClinicDay(const std::string& clinic,
 Status ClusterStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
   watermark_ = std::max(watermark_, wm);
   Timer t;
-  while (timers_.PopDue(watermark_, &t)) {
+  while (timers_.PopDue(EvalWatermark(), &t)) {
     switch (t.kind) {
       case kTimerActivity:
         FireActivity(t.key);

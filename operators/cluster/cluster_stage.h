@@ -55,6 +55,15 @@ struct ClusterStageOptions {
   DurationMs retention = 21 * kDayMs;
   // Event time between full prunes of every cluster key. Default: 1d
   DurationMs sweep_interval = kDayMs;
+  // Evaluations (fever_cluster, clinic_surge) at time a run once the
+  // watermark reaches a + this. 0: as soon as it reaches a; a record stamped
+  // <= a that arrives later (late, within the allowed lateness) re-runs the
+  // venue's or community's later evaluations, so versions can depend on how
+  // input partitions interleaved. allowed_lateness + 1 ms: every record an
+  // accepted event can still produce stamped <= a is in by then, so outputs
+  // depend only on the input, not on its interleaving across partitions or
+  // instances, at the price of alerts that much later. Default: 0
+  DurationMs evaluation_delay = 0;
   // Prefix of every store key of the stage (states, counters, timers,
   // watermark). Empty: the single-process prefix G C (state_keys::Global('C'));
   // a repartition partition q uses ClusterPartitionKeyPrefix(q). Default: ""
@@ -119,7 +128,14 @@ class ClusterStage {
   void PruneCommunity(CaseWindow& w) const;
   void PruneClinic(ClinicState& c) const;
   void PruneActivity(VenueActivity& a) const;
-  TimestampMs Horizon() const { return watermark_ - opts_.allowed_lateness; }
+  // Evaluations run up to here (watermark minus the evaluation delay).
+  TimestampMs EvalWatermark() const {
+    return watermark_ == kMinTimestamp ? kMinTimestamp
+                                       : watermark_ - opts_.evaluation_delay;
+  }
+  TimestampMs Horizon() const {
+    return watermark_ - opts_.allowed_lateness - opts_.evaluation_delay;
+  }
 
   ClusterStageOptions opts_;
   KvStore* store_;
