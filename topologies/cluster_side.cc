@@ -61,11 +61,11 @@ Status ClusterSide::OnRegistration(std::string_view before,
   if (before == after) return Status::Ok();
   if (!before.empty()) {
     --registered_[std::string(before)];
-    registered_dirty_[std::string(before)] = true;
+    registered_dirty_.insert(std::string(before));
   }
   if (!after.empty()) {
     ++registered_[std::string(after)];
-    registered_dirty_[std::string(after)] = true;
+    registered_dirty_.insert(std::string(after));
   }
   for (auto& [q, a] : runners_) {
     EPI_RETURN_IF_ERROR(a.runner->OnRegistration(before, after));
@@ -136,8 +136,7 @@ Status ClusterSide::Checkpoint() {
     ByteWriter(&value).BigEndian64(static_cast<uint64_t>(a.next_offset));
     store_->Put(OffsetKey(q), value);
   }
-  for (const auto& [community, dirty] : registered_dirty_) {
-    if (!dirty) continue;
+  for (const std::string& community : registered_dirty_) {
     const std::string key = state_keys::Global(kRegisteredSub, community);
     const int64_t n = registered_[community];
     if (n == 0) {

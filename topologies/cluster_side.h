@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,7 +107,7 @@ class ClusterSide {
   RepartitionWriter writer_;
   std::map<uint16_t, Assigned> runners_;
   std::map<std::string, int64_t> registered_;
-  std::map<std::string, bool> registered_dirty_;
+  std::set<std::string> registered_dirty_;
   std::vector<Alert> pending_;
   std::string scratch_;
   std::string dead_reason_;
