@@ -37,6 +37,17 @@ std::string ClusterSide::OffsetKey(uint16_t q) {
   return ClusterPartitionKeyPrefix(q) + 'O';
 }
 
+std::string ClusterSide::SinkPositionKey(uint16_t q) {
+  return ClusterPartitionKeyPrefix(q) + 'S';
+}
+
+Result<std::string> ClusterSide::StoredAlertSinkPosition(uint16_t q) {
+  std::string value;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store_->Get(SinkPositionKey(q), &value, &found));
+  return value;
+}
+
 Status ClusterSide::Open() {
   registered_.clear();
   const std::string prefix = state_keys::Global(kRegisteredSub, "");
@@ -128,9 +139,14 @@ Status ClusterSide::OnMessage(uint16_t q, int64_t offset,
 }
 
 Status ClusterSide::Checkpoint() {
+  // The position after every alert the runners made so far: reading the
+  // alert topic from there on suppresses exactly what a replay of q repeats.
+  EPI_RETURN_IF_ERROR(alert_sink_->Flush());
+  const std::string sink_position = alert_sink_->Position();
   std::string value;
   for (auto& [q, a] : runners_) {
     EPI_RETURN_IF_ERROR(a.runner->Checkpoint());
+    store_->Put(SinkPositionKey(q), sink_position);
     if (a.next_offset < 0) continue;
     value.clear();
     ByteWriter(&value).BigEndian64(static_cast<uint64_t>(a.next_offset));

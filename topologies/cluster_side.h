@@ -15,7 +15,8 @@
 // of the table (ClusterStage::SetRegisteredCounts), not from deltas it missed.
 //
 // State: each runner's under Q<be16 q> (stage, per-upstream seq and marker)
-// plus its next offset under Q<be16 q>O, so partition q's checkpoint is one
+// plus its next offset under Q<be16 q>O and the cluster-alert sink position
+// under Q<be16 q>S, so partition q's checkpoint is one
 // key range (changelog `epistream.changelog.cluster`, partition q). Checkpoint
 // stages everything; the owner flushes the sinks and commits the one store
 // (CityPipeline::Checkpoint commits it too: call this first).
@@ -85,8 +86,12 @@ class ClusterSide {
   // the sink, bad frames to the dead-letter sink. Failed only on runtime
   // faults (store, sinks) or an unassigned q (InvalidArgument).
   Status OnMessage(uint16_t q, int64_t offset, std::string_view bytes);
-  // Stages every runner's state and next offset, and the registered counts.
+  // Flushes the cluster-alert sink, then stages every runner's state, next
+  // offset and the sink's position (under Q<be16 q>S), and the registered
+  // counts. A new owner of q recovers the sink's duplicate suppression from
+  // StoredAlertSinkPosition(q) (engine/kafka_sink.h Recover).
   Status Checkpoint();
+  Result<std::string> StoredAlertSinkPosition(uint16_t q);
 
   std::vector<uint16_t> assigned() const;
   const ClusterPartitionRunner* runner(uint16_t q) const;
@@ -99,6 +104,7 @@ class ClusterSide {
   };
   Status OnRegistration(std::string_view before, std::string_view after);
   static std::string OffsetKey(uint16_t q);
+  static std::string SinkPositionKey(uint16_t q);
 
   ClusterSideOptions opts_;
   KvStore* store_;

@@ -50,6 +50,7 @@ class CollectSink final : public RecordSink {
     return Status::Ok();
   }
   Status Flush() override { return Status::Ok(); }
+  std::string Position() const override { return std::to_string(records.size()); }
   std::vector<std::pair<std::string, std::string>> records;
 };
 
@@ -405,6 +406,12 @@ class ClusterRepartitionTest : public ::testing::Test {
                                    return true;
                                  }));
     EXPECT_OK(inst[0].store.Commit());
+    Result<std::string> sink_position = inst[0].side->StoredAlertSinkPosition(2);
+    EXPECT_OK(sink_position.status());
+    if (sink_position.ok()) {
+      EXPECT_EQ(sink_position.value(),
+                std::to_string(inst[1].cluster_alerts.records.size()));
+    }
     EXPECT_OK(inst[0].side->Assign(2));
     consume(inst[0], 2, SIZE_MAX);
     for (Instance& in : inst) {
