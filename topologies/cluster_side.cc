@@ -26,7 +26,8 @@ ClusterSide::ClusterSide(const ClusterSideOptions& opts, KvStore* store,
       store_(store),
       alert_sink_(cluster_alerts),
       deadletter_sink_(deadletters),
-      writer_(store, opts.repartition_partitions, frames) {
+      writer_(store, opts.repartition_partitions, frames,
+              opts.marker_interval) {
   writer_.set_registration_listener(
       [this](std::string_view before, std::string_view after) {
         return OnRegistration(before, after);

@@ -1,13 +1,19 @@
 #include "operators/cluster/repartition_writer.h"
 
+#include <algorithm>
+
 #include "engine/byte_codec.h"
 #include "engine/state_keys.h"
 
 namespace epistream {
 
 RepartitionWriter::RepartitionWriter(KvStore* store, uint16_t q_count,
-                                     RepartitionFrameSink* sink)
-    : store_(store), router_(q_count), sink_(sink) {}
+                                     RepartitionFrameSink* sink,
+                                     DurationMs marker_interval)
+    : store_(store),
+      router_(q_count),
+      sink_(sink),
+      marker_interval_(marker_interval) {}
 
 std::string RepartitionWriter::SeqKey(uint16_t p) {
   return state_keys::PartitionPrefix(p, 'Q');
@@ -60,15 +66,22 @@ Status RepartitionWriter::OnRecord(uint16_t upstream, const ClusterRecord& r) {
 }
 
 Status RepartitionWriter::OnWatermark(TimestampMs wm) {
-  if (wm == kMinTimestamp) return Status::Ok();
+  if (wm <= watermark_) return Status::Ok();
+  watermark_ = wm;
+  return SendMarkers(std::max<DurationMs>(marker_interval_, 1));
+}
+
+Status RepartitionWriter::SendMarkers(DurationMs min_step) {
+  if (watermark_ == kMinTimestamp) return Status::Ok();
   frame_.type = RepartitionFrameType::kWatermark;
   frame_.record = ClusterRecord();
-  frame_.watermark = wm;
+  frame_.watermark = watermark_;
   for (auto& [p, u] : upstream_) {
-    if (wm <= u.marked) continue;
-    u.marked = wm;
+    if (u.marked != kMinTimestamp && watermark_ - u.marked < min_step) continue;
+    u.marked = watermark_;
     frame_.upstream = p;
     frame_.seq = u.seq;
+    ++markers_sent_;
     for (uint16_t q = 0; q < router_.q_count(); ++q) {
       EPI_RETURN_IF_ERROR(Send(q, {}, frame_));
     }
@@ -87,6 +100,7 @@ Status RepartitionWriter::Flush() {
   // crash p replays from its last commit with the committed counter, so
   // frames sent after it come again with the same numbers, which the
   // runners drop.
+  EPI_RETURN_IF_ERROR(SendMarkers(1));  // whatever the interval held back
   EPI_RETURN_IF_ERROR(sink_->Flush());
   std::string value;
   for (auto& [p, u] : upstream_) {

@@ -50,8 +50,12 @@ class RepartitionWriter final : public ClusterEdge {
       std::function<Status(std::string_view before, std::string_view after)>;
 
   // Borrowed store and sink; q_count >= 1 repartition partitions.
+  // `marker_interval`: a watermark marker goes out when the watermark moved
+  // at least this much event time since the last one, and at every Flush
+  // (checkpoint); 0 = at every advance. Larger saves frames (each marker is
+  // N x Q frames), smaller lets cluster evaluations run sooner.
   RepartitionWriter(KvStore* store, uint16_t q_count,
-                    RepartitionFrameSink* sink);
+                    RepartitionFrameSink* sink, DurationMs marker_interval = 0);
 
   void set_registration_listener(RegistrationListener fn) {
     registration_ = std::move(fn);
@@ -69,6 +73,7 @@ class RepartitionWriter final : public ClusterEdge {
   // Last seq used by p (0 if none or not owned).
   uint64_t seq(uint16_t p) const;
   uint64_t frames_sent() const { return frames_sent_; }
+  uint64_t markers_sent() const { return markers_sent_; }
   static std::string SeqKey(uint16_t p);
 
  private:
@@ -78,16 +83,22 @@ class RepartitionWriter final : public ClusterEdge {
     bool dirty = false;
   };
   Status Send(uint16_t q, std::string_view key, const RepartitionFrame& f);
+  // Sends WM(p, watermark_) for every p whose last marker is older than
+  // watermark_ by at least `min_step` (> 0).
+  Status SendMarkers(DurationMs min_step);
 
   KvStore* store_;
   RepartitionRouter router_;
   RepartitionFrameSink* sink_;
+  DurationMs marker_interval_;
+  TimestampMs watermark_ = kMinTimestamp;
   RegistrationListener registration_;
   std::map<uint16_t, Upstream> upstream_;
   RepartitionFrame frame_;
   std::vector<uint16_t> targets_;
   std::string scratch_;
   uint64_t frames_sent_ = 0;
+  uint64_t markers_sent_ = 0;
 };
 
 }  // namespace epistream

@@ -152,8 +152,8 @@ class ClusterRepartitionTest : public ::testing::Test {
       for (const auto& [k, v] : u->snapshot) u->store->Put(k, v);
       EXPECT_OK(u->store->Commit());
       u->alerts.records.resize(u->checkpoint_alerts);  // sink recovery
-      u->writer = std::make_unique<RepartitionWriter>(u->store.get(), q_count,
-                                                      &u->frames);
+      u->writer = std::make_unique<RepartitionWriter>(
+          u->store.get(), q_count, &u->frames, marker_interval_);
       EXPECT_OK(u->writer->AddUpstream(p));
       if (p == 0) {
         // Every instance reads epi.persons in full; one copy suffices here.
@@ -242,6 +242,18 @@ class ClusterRepartitionTest : public ::testing::Test {
       EXPECT_OK(u->pipeline->EndOfInputAt(end));
       EXPECT_OK(u->pipeline->Checkpoint());
     }
+    uint64_t frames = 0, markers = 0, bytes = 0;
+    for (auto& u : ups) {
+      for (const auto& [q, f] : u->frames.frames) {
+        ++frames;
+        bytes += f.size();
+        if (f.size() > 1 && f[1] == static_cast<char>(RepartitionFrameType::kWatermark)) ++markers;
+      }
+    }
+    std::printf("%zu lines, marker interval %lld ms -> %llu frames (%llu markers), %llu bytes\n",
+                lines.size(), static_cast<long long>(marker_interval_),
+                static_cast<unsigned long long>(frames), static_cast<unsigned long long>(markers),
+                static_cast<unsigned long long>(bytes));
     // The crashed upstream's replay numbered its records as before the
     // crash: the same seq to the same q is the same bytes.
     std::map<std::pair<uint16_t, uint64_t>, const std::string*> by_seq;
@@ -378,7 +390,12 @@ class ClusterRepartitionTest : public ::testing::Test {
       EXPECT_OK(in.pipeline->EndOfInput());
       end = std::max(end, in.pipeline->watermark());
     }
-    for (Instance& in : inst) EXPECT_OK(in.pipeline->EndOfInputAt(end));
+    for (Instance& in : inst) {
+      EXPECT_OK(in.pipeline->EndOfInputAt(end));
+      // A checkpoint sends the markers the interval held back.
+      EXPECT_OK(in.side->Checkpoint());
+      EXPECT_OK(in.pipeline->Checkpoint());
+    }
     // The consumers: each assigned partition from its stored offset.
     auto consume = [&](Instance& in, uint16_t q, size_t until) {
       Result<std::optional<int64_t>> from = in.side->StoredOffset(q);
@@ -469,7 +486,9 @@ class ClusterRepartitionTest : public ::testing::Test {
       EXPECT_TRUE(a.cluster_alerts == f.cluster_alerts)
           << Difference(f.cluster_alerts, a.cluster_alerts);
     }
-    for (uint32_t seed : {1u, 2u}) {
+    for (uint32_t seed : {1u, 2u, 3u}) {
+      // Markers at every advance, or held back by 1 s or 1 min of event time.
+      marker_interval_ = seed == 1 ? 0 : seed == 2 ? kSecondMs : kMinuteMs;
       const Outputs b = RunRepartitioned(lines, 3, 3, seed);
       EXPECT_GT(b.duplicates, 0u) << "no replay exercised";
       replayed_frames_ += b.replayed_frames;
@@ -486,6 +505,7 @@ class ClusterRepartitionTest : public ::testing::Test {
   RulesConfig rules_;
   uint64_t replayed_frames_ = 0;  // record frames resent by the crashes
   DurationMs evaluation_delay_ = 0;  // ClusterStageOptions of (b)
+  DurationMs marker_interval_ = 0;   // RepartitionWriter of (b)
 };
 
 TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
@@ -679,6 +699,28 @@ TEST(RepartitionWriterTest, SeqCounterSurvivesRestartAndMarkersGoEverywhere) {
   ASSERT_OK(f.Decode(sink.frames.back().second));
   EXPECT_EQ(f.seq, 3u);  // the same number as before the crash
   EXPECT_EQ(RepartitionWriter::SeqKey(4), state_keys::PartitionPrefix(4, 'Q'));
+}
+
+TEST(RepartitionWriterTest, MarkerIntervalHoldsMarkersBackUntilFlush) {
+  MemKvStore store;
+  CollectFrames sink;
+  RepartitionWriter w(&store, 1, &sink, 1000);
+  ASSERT_OK(w.AddUpstream(0));
+  ASSERT_OK(w.AddUpstream(1));
+  ASSERT_OK(w.OnWatermark(5000));  // first marker of each upstream
+  ASSERT_OK(w.OnWatermark(5999));  // < 1 s later: held back
+  EXPECT_EQ(w.markers_sent(), 2u);
+  ASSERT_OK(w.OnWatermark(6000));
+  EXPECT_EQ(w.markers_sent(), 4u);
+  ASSERT_OK(w.OnWatermark(6500));
+  EXPECT_EQ(w.markers_sent(), 4u);
+  ASSERT_OK(w.Flush());  // a checkpoint sends what was held back
+  EXPECT_EQ(w.markers_sent(), 6u);
+  RepartitionFrame f;
+  ASSERT_OK(f.Decode(sink.frames.back().second));
+  EXPECT_EQ(f.watermark, 6500);
+  ASSERT_OK(w.Flush());
+  EXPECT_EQ(w.markers_sent(), 6u);
 }
 
 TEST(ClusterPartitionRunnerTest, DropsReplaysWaitsForEveryUpstreamAndResumes) {
