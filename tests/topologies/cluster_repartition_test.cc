@@ -792,5 +792,42 @@ TEST(ClusterPartitionRunnerTest, DropsReplaysWaitsForEveryUpstreamAndResumes) {
   EXPECT_EQ(again.stage().CityCountAt(CityCounter::kActiveCase, 10), 2);
 }
 
+TEST(ClusterSideTest, LateAssignmentTakesRegistrationsAndResumesAtItsOffset) {
+  MemKvStore store;
+  CollectFrames frames;
+  CollectSink alerts, dead;
+  ClusterSideOptions o;
+  o.upstream_partitions = 1;
+  o.repartition_partitions = 2;
+  {
+    ClusterSide side(o, &store, &frames, &alerts, &dead);
+    ASSERT_OK(side.Open());
+    ASSERT_OK(side.edge()->OnRegistration("", "c1"));
+    ASSERT_OK(side.edge()->OnRegistration("", "c2"));
+    ASSERT_OK(side.edge()->OnRegistration("c2", "c1"));
+    ASSERT_OK(side.Checkpoint());
+    ASSERT_OK(store.Commit());
+  }
+  ClusterSide side(o, &store, &frames, &alerts, &dead);
+  ASSERT_OK(side.Open());
+  ASSERT_OK(side.Assign(1));  // after the registrations, after a restart
+  // c1 has 2 registered persons, c2 none: one community with a population.
+  EXPECT_EQ(side.runner(1)->stage().CommunitiesWithPopulationAt(0), 1);
+  EXPECT_FALSE(side.OnMessage(0, 0, "x").ok());  // not assigned
+  ASSERT_OK(side.OnMessage(1, 41, "not a frame"));
+  ASSERT_EQ(dead.records.size(), 1u);
+  EXPECT_EQ(dead.records[0].first, "epistream.repartition.cluster:1:41");
+  EXPECT_NE(dead.records[0].second.find("bad_repartition_frame"),
+            std::string::npos);
+  Result<std::optional<int64_t>> before = side.StoredOffset(1);
+  ASSERT_OK(before.status());
+  EXPECT_FALSE(before.value().has_value());
+  ASSERT_OK(side.Checkpoint());
+  ASSERT_OK(store.Commit());
+  Result<std::optional<int64_t>> after = side.StoredOffset(1);
+  ASSERT_OK(after.status());
+  EXPECT_EQ(after.value(), std::optional<int64_t>(42));
+}
+
 }  // namespace
 }  // namespace epistream
