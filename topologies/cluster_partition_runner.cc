@@ -45,7 +45,8 @@ Status ClusterPartitionRunner::Open() {
   // The stage stored its own watermark; ours is recomputed from the markers
   // (the same value: the stage only ever advanced to their minimum).
   TimestampMs min_marker = upstream_.front().marker;
-  for (const Upstream& u : upstream_) min_marker = std::min(min_marker, u.marker);
+  for (const Upstream& u : upstream_)
+    min_marker = std::min(min_marker, u.marker);
   watermark_ = min_marker;
   return Status::Ok();
 }
@@ -78,7 +79,8 @@ Status ClusterPartitionRunner::OnFrame(const RepartitionFrame& f,
     u.marker = f.watermark;
     u.dirty = true;
     TimestampMs min_marker = u.marker;
-    for (const Upstream& x : upstream_) min_marker = std::min(min_marker, x.marker);
+    for (const Upstream& x : upstream_)
+      min_marker = std::min(min_marker, x.marker);
     if (min_marker <= watermark_) return Status::Ok();
     watermark_ = min_marker;
     return stage_.OnWatermark(watermark_, alerts);

@@ -123,8 +123,8 @@ Status ClusterSide::OnMessage(uint16_t q, int64_t offset,
     dl.partition = q;
     dl.offset = offset;
     dl.original = std::string(bytes.substr(0, 64 * 1024 + 1));
-    const std::string key = dl.topic + ":" + std::to_string(q) + ":" +
-                            std::to_string(offset);
+    const std::string key =
+        dl.topic + ":" + std::to_string(q) + ":" + std::to_string(offset);
     EPI_RETURN_IF_ERROR(deadletter_sink_->Write(key, DeadLetterToJson(dl)));
   }
   if (pending_.empty()) return Status::Ok();

@@ -5,7 +5,8 @@
 //   CityPipeline --edge()--> RepartitionWriter --frames--> sink (producer into
 //   epistream.repartition.cluster, partition q chosen by the router)
 //   consumer of that topic (group G + ".cluster", range assignor)
-//     --OnMessage(q, offset, bytes)--> ClusterPartitionRunner q --> cluster alerts
+//     --OnMessage(q, offset, bytes)--> ClusterPartitionRunner q --> cluster
+//     alerts
 //
 // It owns the writer (person side: give edge() to
 // CityPipeline::set_cluster_edge) and one runner per assigned repartition

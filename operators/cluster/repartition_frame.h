@@ -37,9 +37,9 @@ enum class RepartitionFrameType : uint8_t {
 
 struct RepartitionFrame {
   RepartitionFrameType type = RepartitionFrameType::kRecord;
-  uint16_t upstream = 0;  // the input partition p that made it
-  uint64_t seq = 0;       // records: p's sequence number (>= 1)
-  ClusterRecord record;   // type kRecord
+  uint16_t upstream = 0;                  // the input partition p that made it
+  uint64_t seq = 0;                       // records: p's sequence number (>= 1)
+  ClusterRecord record;                   // type kRecord
   TimestampMs watermark = kMinTimestamp;  // type kWatermark
 
   void Encode(std::string* out) const;

@@ -50,7 +50,9 @@ class CollectSink final : public RecordSink {
     return Status::Ok();
   }
   Status Flush() override { return Status::Ok(); }
-  std::string Position() const override { return std::to_string(records.size()); }
+  std::string Position() const override {
+    return std::to_string(records.size());
+  }
   std::vector<std::pair<std::string, std::string>> records;
 };
 
@@ -94,7 +96,7 @@ bool PersonOf(const std::string& line, std::string* type, std::string* person) {
 struct Outputs {
   std::vector<std::string> person_alerts;
   std::vector<std::string> cluster_alerts;
-  uint64_t duplicates = 0;  // replayed frames the runners dropped
+  uint64_t duplicates = 0;       // replayed frames the runners dropped
   uint64_t replayed_frames = 0;  // record frames a person-side restart resent
 };
 
@@ -157,15 +159,14 @@ class ClusterRepartitionTest : public ::testing::Test {
       EXPECT_OK(u->writer->AddUpstream(p));
       if (p == 0) {
         // Every instance reads epi.persons in full; one copy suffices here.
-        u->writer->set_registration_listener(
-            [&](std::string_view before, std::string_view after) {
-              // A crashed pipeline's replay re-reads what was delivered.
-              if (!replaying) {
-                registrations.emplace_back(std::string(before),
-                                           std::string(after));
-              }
-              return Status::Ok();
-            });
+        u->writer->set_registration_listener([&](std::string_view before,
+                                                 std::string_view after) {
+          // A crashed pipeline's replay re-reads what was delivered.
+          if (!replaying) {
+            registrations.emplace_back(std::string(before), std::string(after));
+          }
+          return Status::Ok();
+        });
       }
       u->pipeline = std::make_unique<CityPipeline>(
           engine_, rules_, u->store.get(), &u->alerts, &u->cluster_alerts,
@@ -176,10 +177,11 @@ class ClusterRepartitionTest : public ::testing::Test {
     auto checkpoint = [&](Upstream* u, size_t next_line) {
       EXPECT_OK(u->pipeline->Checkpoint());
       u->snapshot.clear();
-      EXPECT_OK(u->store->Scan("", "", [&](std::string_view k, std::string_view v) {
-        u->snapshot.emplace(std::string(k), std::string(v));
-        return true;
-      }));
+      EXPECT_OK(
+          u->store->Scan("", "", [&](std::string_view k, std::string_view v) {
+            u->snapshot.emplace(std::string(k), std::string(v));
+            return true;
+          }));
       u->checkpoint_line = next_line;
       u->checkpoint_alerts = u->alerts.records.size();
     };
@@ -192,7 +194,8 @@ class ClusterRepartitionTest : public ::testing::Test {
       std::string person;
       type.clear();
       const bool parsed = PersonOf(line, &type, &person);
-      *global = !parsed || type == "person" || type == "risk_area" || person.empty();
+      *global =
+          !parsed || type == "person" || type == "risk_area" || person.empty();
       return *global ? 0 : static_cast<uint16_t>(StableKeyHash(person) % n);
     };
     auto feed = [&](uint16_t p, size_t i) {
@@ -247,13 +250,18 @@ class ClusterRepartitionTest : public ::testing::Test {
       for (const auto& [q, f] : u->frames.frames) {
         ++frames;
         bytes += f.size();
-        if (f.size() > 1 && f[1] == static_cast<char>(RepartitionFrameType::kWatermark)) ++markers;
+        if (f.size() > 1 &&
+            f[1] == static_cast<char>(RepartitionFrameType::kWatermark))
+          ++markers;
       }
     }
-    std::printf("%zu lines, marker interval %lld ms -> %llu frames (%llu markers), %llu bytes\n",
-                lines.size(), static_cast<long long>(marker_interval_),
-                static_cast<unsigned long long>(frames), static_cast<unsigned long long>(markers),
-                static_cast<unsigned long long>(bytes));
+    std::printf(
+        "%zu lines, marker interval %lld ms -> %llu frames (%llu markers), "
+        "%llu bytes\n",
+        lines.size(), static_cast<long long>(marker_interval_),
+        static_cast<unsigned long long>(frames),
+        static_cast<unsigned long long>(markers),
+        static_cast<unsigned long long>(bytes));
     // The crashed upstream's replay numbered its records as before the
     // crash: the same seq to the same q is the same bytes.
     std::map<std::pair<uint16_t, uint64_t>, const std::string*> by_seq;
@@ -264,7 +272,8 @@ class ClusterRepartitionTest : public ::testing::Test {
       auto [it, fresh] = by_seq.emplace(std::make_pair(q, f.seq), &bytes);
       if (!fresh) {
         ++out.replayed_frames;
-        EXPECT_EQ(*it->second, bytes) << "seq " << f.seq << " differs on replay";
+        EXPECT_EQ(*it->second, bytes)
+            << "seq " << f.seq << " differs on replay";
       }
     }
 
@@ -355,9 +364,9 @@ class ClusterRepartitionTest : public ::testing::Test {
       in.side = std::make_unique<ClusterSide>(so, &in.store, &topic,
                                               &in.cluster_alerts, &in.dead);
       EXPECT_OK(in.side->Open());
-      in.pipeline = std::make_unique<CityPipeline>(
-          engine_, rules_, &in.store, &in.alerts, &in.cluster_alerts, &in.dead,
-          nullptr);
+      in.pipeline =
+          std::make_unique<CityPipeline>(engine_, rules_, &in.store, &in.alerts,
+                                         &in.cluster_alerts, &in.dead, nullptr);
       in.pipeline->set_cluster_edge(in.side->edge());
       EXPECT_OK(in.pipeline->Open());
     }
@@ -372,7 +381,8 @@ class ClusterRepartitionTest : public ::testing::Test {
     for (size_t i = 0; i < lines.size(); ++i) {
       std::string type, person;
       const bool parsed = PersonOf(lines[i], &type, &person);
-      if (!parsed || type == "person" || type == "risk_area" || person.empty()) {
+      if (!parsed || type == "person" || type == "risk_area" ||
+          person.empty()) {
         for (Instance& in : inst) {
           EXPECT_OK(in.pipeline->OnMessage(
               lines[i], std::nullopt,
@@ -423,7 +433,8 @@ class ClusterRepartitionTest : public ::testing::Test {
                                    return true;
                                  }));
     EXPECT_OK(inst[0].store.Commit());
-    Result<std::string> sink_position = inst[0].side->StoredAlertSinkPosition(2);
+    Result<std::string> sink_position =
+        inst[0].side->StoredAlertSinkPosition(2);
     EXPECT_OK(sink_position.status());
     if (sink_position.ok()) {
       EXPECT_EQ(sink_position.value(),
@@ -470,8 +481,10 @@ class ClusterRepartitionTest : public ::testing::Test {
     std::set_difference(b.begin(), b.end(), a.begin(), a.end(),
                         std::back_inserter(only_b));
     std::string out;
-    for (const std::string& x : only_a) out += "  in process only: " + x.substr(0, 400) + "\n";
-    for (const std::string& x : only_b) out += "  repartitioned only: " + x.substr(0, 400) + "\n";
+    for (const std::string& x : only_a)
+      out += "  in process only: " + x.substr(0, 400) + "\n";
+    for (const std::string& x : only_b)
+      out += "  repartitioned only: " + x.substr(0, 400) + "\n";
     return out;
   }
 
@@ -493,17 +506,19 @@ class ClusterRepartitionTest : public ::testing::Test {
       EXPECT_GT(b.duplicates, 0u) << "no replay exercised";
       replayed_frames_ += b.replayed_frames;
       EXPECT_TRUE(a.cluster_alerts == b.cluster_alerts)
-          << "seed " << seed << "\n" << Difference(a.cluster_alerts, b.cluster_alerts);
+          << "seed " << seed << "\n"
+          << Difference(a.cluster_alerts, b.cluster_alerts);
       EXPECT_TRUE(a.person_alerts == b.person_alerts)
-          << "seed " << seed << "\n" << Difference(a.person_alerts, b.person_alerts);
+          << "seed " << seed << "\n"
+          << Difference(a.person_alerts, b.person_alerts);
     }
-    std::printf("%zu cluster alerts, %zu person alerts\n", a.cluster_alerts.size(),
-                a.person_alerts.size());
+    std::printf("%zu cluster alerts, %zu person alerts\n",
+                a.cluster_alerts.size(), a.person_alerts.size());
   }
 
   EngineConfig engine_;
   RulesConfig rules_;
-  uint64_t replayed_frames_ = 0;  // record frames resent by the crashes
+  uint64_t replayed_frames_ = 0;     // record frames resent by the crashes
   DurationMs evaluation_delay_ = 0;  // ClusterStageOptions of (b)
   DurationMs marker_interval_ = 0;   // RepartitionWriter of (b)
 };
@@ -523,9 +538,11 @@ TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
     const Outputs two = RunTwoInstances(s.input_lines);
     const Outputs a = RunInProcess(s.input_lines, 3);
     EXPECT_TRUE(a.cluster_alerts == two.cluster_alerts)
-        << "two instances\n" << Difference(a.cluster_alerts, two.cluster_alerts);
+        << "two instances\n"
+        << Difference(a.cluster_alerts, two.cluster_alerts);
     EXPECT_TRUE(a.person_alerts == two.person_alerts)
-        << "two instances\n" << Difference(a.person_alerts, two.person_alerts);
+        << "two instances\n"
+        << Difference(a.person_alerts, two.person_alerts);
     ++files;
   }
   EXPECT_GE(files, 4);
@@ -580,9 +597,11 @@ TEST_F(ClusterRepartitionTest, SmallCityMatchesInProcess) {
   const Outputs two = RunTwoInstances(lines);
   const Outputs a = RunInProcess(lines, 3);
   EXPECT_TRUE(a.cluster_alerts == two.cluster_alerts)
-      << "two instances\n" << Difference(a.cluster_alerts, two.cluster_alerts);
+      << "two instances\n"
+      << Difference(a.cluster_alerts, two.cluster_alerts);
   EXPECT_TRUE(a.person_alerts == two.person_alerts)
-      << "two instances\n" << Difference(a.person_alerts, two.person_alerts);
+      << "two instances\n"
+      << Difference(a.person_alerts, two.person_alerts);
 }
 
 // ---- units: frame, router, writer, runner ----
