@@ -15,8 +15,9 @@
 // the city-wide GlobalAggregate, all under one key prefix (options
 // key_prefix: G C when one instance owns every cluster key, Q<be16 q> for
 // repartition partition q, so several stages share one store and each one's
-// keys are one range), with event-time timers under <prefix> X. Everything is staged by Flush and commits with the
-// checkpoint, so a restart resumes exactly.
+// keys are one range), with event-time timers under <prefix> X. Everything
+// is staged by Flush and commits with the checkpoint, so a restart resumes
+// exactly.
 //
 // Lifecycle: construct, Open (loads state and timers), then OnRecord /
 // OnWatermark; Flush before every checkpoint commit.
