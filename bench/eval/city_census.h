@@ -77,6 +77,7 @@ class CityCensus {
       active_[p] |= uint64_t{1} << bit;
       if (fever) {
         febrile_[p] |= uint64_t{1} << bit;
+        fevers_.emplace_back(ts, p);
         std::string_view clinic, event_id;
         if (e["clinic_id"].get_string().get(clinic) != simdjson::SUCCESS) continue;
         if (e["event_id"].get_string().get(event_id) != simdjson::SUCCESS) event_id = "";
@@ -160,6 +161,13 @@ class CityCensus {
     return k;
   }
 
+  // Raw access for detectors sketched in the evaluation (covisit_prototype.h).
+  const std::vector<std::string>& person_names() const { return person_names_; }
+  const std::vector<std::string>& venue_names() const { return venue_names_; }
+  const std::vector<std::pair<TimestampMs, uint32_t>>& fevers() const { return fevers_; }
+  // (venue << 32 | person) -> bitmask of the local days (from first_day) of visits.
+  const std::unordered_map<uint64_t, uint64_t>& visits() const { return visits_; }
+
   const std::map<std::string, ClinicState>& clinics() const { return clinics_; }
   // "person|local day|yellow or red" of every abnormal code scan at a venue
   // other than test_site and hospital: abnormal_code_at_venue's findings.
@@ -167,8 +175,9 @@ class CityCensus {
   int tz() const { return tz_; }
 
  private:
-  static uint32_t Intern(std::unordered_map<std::string, uint32_t>& ids, std::string_view s) {
+  uint32_t Intern(std::unordered_map<std::string, uint32_t>& ids, std::string_view s) {
     auto [it, added] = ids.try_emplace(std::string(s), static_cast<uint32_t>(ids.size()));
+    if (added) (&ids == &persons_ ? person_names_ : venue_names_).emplace_back(s);
     return it->second;
   }
   uint64_t Window(int64_t to, int len) const {
@@ -180,6 +189,8 @@ class CityCensus {
     return mask;
   }
 
+  std::vector<std::string> person_names_, venue_names_;  // by index
+  std::vector<std::pair<TimestampMs, uint32_t>> fevers_;  // (ts, person), file order
   int tz_ = 480;
   int64_t first_day_ = INT64_MAX;
   int64_t last_day_ = INT64_MIN;

@@ -54,6 +54,7 @@
 #include "bench/city/city_config.h"
 #include "bench/city/city_generator.h"
 #include "bench/eval/city_census.h"
+#include "bench/eval/covisit_prototype.h"
 #include "bench/eval/person_rule_score.h"
 #include "engine/event_time.h"
 #include "engine/json_writer.h"
@@ -579,7 +580,26 @@ struct EvalOptions {
   RulesConfig rules;                 // the engine's rules (and the census' tests)
   uint32_t busy_visitors_week = 200; // point-source outbreaks: at most this
   bool null_city = true;             // also run the null version
+  bool prototype = true;             // also score the offline co-visit sketch
 };
+
+// The co-visit sketch's alerts as cluster alert rows (one cluster per
+// venue-day).
+inline std::vector<ClusterAlertRow> CoVisitRows(const CityCensus& census) {
+  std::vector<ClusterAlertRow> rows;
+  for (CoVisitAlert& a : RunCoVisitPrototype(census)) {
+    ClusterAlertRow r;
+    r.rule = "fever_cluster";
+    r.kind = "venue";
+    r.id = a.venue;
+    r.cluster_id = a.venue + "|" + std::to_string(a.day);
+    r.version = 1;
+    r.ts = a.ts;
+    r.members = std::move(a.members);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
 
 // One city: generated, run, scored; then its null version.
 struct CityEval {
@@ -595,6 +615,9 @@ struct CityEval {
   std::vector<RuleScore> person_rules;
   BusyVenues busy;
   SurgeCompare surges;
+  bool has_prototype = false;
+  Score proto_observed;  // the co-visit sketch (covisit_prototype.h)
+  Score proto_null;
 };
 
 inline Status RunEngineOn(const std::string& input, const std::string& alerts,
@@ -646,6 +669,12 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
       ScorePersonRules(truth_json, dir + "/alerts.jsonl", census, &out->person_rules));
   out->busy = MeasureBusyVenues(census, opts.busy_visitors_week, opts.rules);
   out->surges = CompareSurges(census, outbreaks, opts.rules);
+  if (opts.prototype) {
+    out->has_prototype = true;
+    out->proto_observed = ScoreRun(outbreaks, CoVisitRows(census), config.persons,
+                                   config.days, false, opts.rules.cluster_case_window,
+                                   config.tz_offset_minutes);
+  }
   if (!opts.null_city) return Status::Ok();
   EPI_RETURN_IF_ERROR(PermuteFeverIdentities(events, dir + "/null.jsonl",
                                              config.seed * 7919 + 1,
@@ -657,14 +686,24 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
   EPI_RETURN_IF_ERROR(LoadClusterAlerts(dir + "/null_alerts.jsonl", &alerts));
   out->null_city = ScoreRun(outbreaks, alerts, config.persons, config.days, true,
                             opts.rules.cluster_case_window, config.tz_offset_minutes);
+  if (opts.prototype) {
+    CityCensus null_census;
+    EPI_RETURN_IF_ERROR(null_census.Read(dir + "/null.jsonl", config.tz_offset_minutes));
+    out->proto_null = ScoreRun(outbreaks, CoVisitRows(null_census), config.persons,
+                               config.days, true, opts.rules.cluster_case_window,
+                               config.tz_offset_minutes);
+  }
   return Status::Ok();
 }
 
-// Totals over cities.
-inline Score Total(const std::vector<CityEval>& cities, bool null_city) {
+// Totals over cities (prototype: the co-visit sketch's scores).
+inline Score Total(const std::vector<CityEval>& cities, bool null_city,
+                   bool prototype = false) {
   Score t;
   for (const CityEval& c : cities) {
-    const Score& s = null_city ? c.null_city : c.observed;
+    if (prototype && !c.has_prototype) continue;
+    const Score& s = prototype ? (null_city ? c.proto_null : c.proto_observed)
+                               : (null_city ? c.null_city : c.observed);
     t.outbreaks += s.outbreaks;
     t.detectable += s.detectable;
     t.detected += s.detected;
@@ -791,6 +830,21 @@ inline std::string FormatTable(const std::vector<CityEval>& cities) {
                   b.max_n_for_3, static_cast<unsigned long long>(b.venues_above_n3),
                   100 * b.scan_share_above_n3, static_cast<unsigned long long>(b.k_at_1000),
                   b.largest_n, static_cast<unsigned long long>(b.largest_k));
+    out += buf;
+  }
+  const bool proto = std::any_of(cities.begin(), cities.end(),
+                                 [](const CityEval& c) { return c.has_prototype; });
+  if (proto) {
+    const Score pt = Total(cities, false, true), pn = Total(cities, true, true);
+    out += "co-visit sketch (offline, not in the engine; covisit_prototype.h):\n";
+    line("  point-source venue outbreaks (<=200/week):", pt.point);
+    line("  busy venue outbreaks:", pt.busy);
+    line("  community outbreaks (found at a shared venue):", pt.community);
+    std::snprintf(buf, sizeof buf,
+                  "  false clusters per M person-weeks: observed %.1f (%d), null %.1f (%d); "
+                  "alerts per day %.2f, null %.2f\n",
+                  pt.false_per_million_pw(), pt.false_clusters, pn.false_per_million_pw(),
+                  pn.false_clusters, pt.cluster_alerts_per_day(), pn.cluster_alerts_per_day());
     out += buf;
   }
   const SurgeCompare sc = TotalSurges(cities);
@@ -944,6 +998,13 @@ inline std::string ToJson(const std::vector<CityEval>& cities) {
   rules(TotalPersonRules(cities));
   w.Key("clinic_surge");
   surges(TotalSurges(cities));
+  if (std::any_of(cities.begin(), cities.end(),
+                  [](const CityEval& c) { return c.has_prototype; })) {
+    w.Key("covisit_sketch_total");
+    score(Total(cities, false, true), false);
+    w.Key("covisit_sketch_total_null");
+    score(Total(cities, true, true), true);
+  }
   w.EndObject();
   return out;
 }
