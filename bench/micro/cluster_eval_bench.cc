@@ -9,7 +9,7 @@
 // Prints the table on stdout and writes the JSON to $EPISTREAM_EVAL_JSON
 // (default cluster_eval.json); the benchmark counters repeat the totals.
 // Arguments: persons, days, number of seeds (1..n);
-// EPISTREAM_EVAL_CITY=persons,days,seeds overrides them;
+// EPISTREAM_EVAL_CITY=persons,days,seeds[,first seed] overrides them;
 // EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alert files.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -30,14 +30,17 @@ void BM_ClusterEval(benchmark::State& state) {
   config.persons = static_cast<uint64_t>(state.range(0));
   config.days = static_cast<int>(state.range(1));
   int seeds = static_cast<int>(state.range(2));
-  // EPISTREAM_EVAL_CITY=persons,days,seeds overrides the arguments.
+  int first_seed = 1;
+  // EPISTREAM_EVAL_CITY=persons,days,seeds[,first seed] overrides the
+  // arguments.
   if (const char* city = std::getenv("EPISTREAM_EVAL_CITY")) {
     unsigned long long p = 0;
-    int d = 0, n = 0;
-    if (std::sscanf(city, "%llu,%d,%d", &p, &d, &n) == 3) {
+    int d = 0, n = 0, f = 1;
+    if (std::sscanf(city, "%llu,%d,%d,%d", &p, &d, &n, &f) >= 3) {
       config.persons = p;
       config.days = d;
       seeds = n;
+      first_seed = f;
     }
   }
   std::string dir =
@@ -51,7 +54,7 @@ void BM_ClusterEval(benchmark::State& state) {
   const char* keep = std::getenv("EPISTREAM_EVAL_KEEP");
   std::vector<eval::CityEval> cities;
   for (auto _ : state) {
-    for (int s = 1; s <= seeds; ++s) {
+    for (int s = first_seed; s < first_seed + seeds; ++s) {
       config.seed = static_cast<uint64_t>(s);
       eval::CityEval c;
       Status st =
