@@ -199,8 +199,10 @@ Status ReadRules(YamlSection& root, RulesConfig* c) {
   std::string method = c->surge_method == SurgeMethod::kEarsC3 ? "c3" : "c2";
   EPI_RETURN_IF_ERROR(s.String("surge_method", &method));
   if (method != "c2" && method != "c3")
-    return s.Invalid("surge_method", "expected c2 or c3, got \"" + method + "\"");
-  c->surge_method = method == "c3" ? SurgeMethod::kEarsC3 : SurgeMethod::kEarsC2;
+    return s.Invalid("surge_method",
+                     "expected c2 or c3, got \"" + method + "\"");
+  c->surge_method =
+      method == "c3" ? SurgeMethod::kEarsC3 : SurgeMethod::kEarsC2;
   EPI_RETURN_IF_ERROR(
       s.Double("surge_c3_day_offset", &c->surge_c3_day_offset, 0.0, 1000.0));
   EPI_RETURN_IF_ERROR(

@@ -43,9 +43,11 @@ class CityCensus {
     std::string line;
     while (std::getline(in, line)) {
       const bool scan = line.find("\"type\":\"scan\"") != std::string::npos;
-      const bool fever = !scan && line.find("\"type\":\"fever\"") != std::string::npos;
+      const bool fever =
+          !scan && line.find("\"type\":\"fever\"") != std::string::npos;
       const bool transport =
-          !scan && !fever && line.find("\"type\":\"transport\"") != std::string::npos;
+          !scan && !fever &&
+          line.find("\"type\":\"transport\"") != std::string::npos;
       if (!scan && !fever && !transport) continue;
       simdjson::dom::element e;
       if (parser.parse(line).get(e) != simdjson::SUCCESS) continue;
@@ -61,7 +63,8 @@ class CityCensus {
       } else {
         continue;
       }
-      if (e["person_id"].get_string().get(person) != simdjson::SUCCESS) continue;
+      if (e["person_id"].get_string().get(person) != simdjson::SUCCESS)
+        continue;
       const int64_t day = LocalDay(ts, tz_);
       // Days count from the first event's (the file is in time order; an
       // earlier stray event is ignored).
@@ -79,8 +82,10 @@ class CityCensus {
         febrile_[p] |= uint64_t{1} << bit;
         fevers_.emplace_back(ts, p);
         std::string_view clinic, event_id;
-        if (e["clinic_id"].get_string().get(clinic) != simdjson::SUCCESS) continue;
-        if (e["event_id"].get_string().get(event_id) != simdjson::SUCCESS) event_id = "";
+        if (e["clinic_id"].get_string().get(clinic) != simdjson::SUCCESS)
+          continue;
+        if (e["event_id"].get_string().get(event_id) != simdjson::SUCCESS)
+          event_id = "";
         clinics_[std::string(clinic)].AddVisit(
             day, ClinicVisit{std::string(person), std::string(event_id), ts});
         continue;
@@ -88,21 +93,24 @@ class CityCensus {
       if (!scan) continue;
       std::string_view venue, kind, color;
       if (e["venue_id"].get_string().get(venue) != simdjson::SUCCESS) continue;
-      if (e["venue_kind"].get_string().get(kind) != simdjson::SUCCESS) kind = "";
+      if (e["venue_kind"].get_string().get(kind) != simdjson::SUCCESS)
+        kind = "";
       if (e["code_color"].get_string().get(color) == simdjson::SUCCESS &&
           (color == "yellow" || color == "red") && kind != "test_site" &&
           kind != "hospital") {
         abnormal_.insert(std::string(person) + "|" + std::to_string(day) + "|" +
                          std::string(color));
       }
-      if (kind == "test_site" || kind == "hospital" || kind == "transport_station")
+      if (kind == "test_site" || kind == "hospital" ||
+          kind == "transport_station")
         continue;  // not in any fever_cluster trail
       const uint32_t v = Intern(venues_, venue);
       visits_[(uint64_t{v} << 32) | p] |= uint64_t{1} << bit;
       if (scans_.size() <= v) scans_.resize(v + 1, 0);
       ++scans_[v];
     }
-    if (first_day_ == INT64_MAX) return Status::InvalidArgument("no events in " + events_path);
+    if (first_day_ == INT64_MAX)
+      return Status::InvalidArgument("no events in " + events_path);
     return Status::Ok();
   }
 
@@ -149,11 +157,13 @@ class CityCensus {
   }
   uint64_t ActiveVenues(int64_t to) const {
     const std::vector<uint32_t> n = AllVisitors(to, 7);
-    return static_cast<uint64_t>(std::count_if(n.begin(), n.end(), [](uint32_t x) { return x > 0; }));
+    return static_cast<uint64_t>(
+        std::count_if(n.begin(), n.end(), [](uint32_t x) { return x > 0; }));
   }
 
   // The smallest k >= min_cases with P(X >= k; n r) < alpha / v.
-  static uint64_t MinDetectableCases(double n, double r, uint64_t v, double alpha = 0.2,
+  static uint64_t MinDetectableCases(double n, double r, uint64_t v,
+                                     double alpha = 0.2,
                                      uint64_t min_cases = 3) {
     const double bound = alpha / static_cast<double>(std::max<uint64_t>(v, 1));
     uint64_t k = min_cases;
@@ -164,9 +174,14 @@ class CityCensus {
   // Raw access for detectors sketched in the evaluation (covisit_prototype.h).
   const std::vector<std::string>& person_names() const { return person_names_; }
   const std::vector<std::string>& venue_names() const { return venue_names_; }
-  const std::vector<std::pair<TimestampMs, uint32_t>>& fevers() const { return fevers_; }
-  // (venue << 32 | person) -> bitmask of the local days (from first_day) of visits.
-  const std::unordered_map<uint64_t, uint64_t>& visits() const { return visits_; }
+  const std::vector<std::pair<TimestampMs, uint32_t>>& fevers() const {
+    return fevers_;
+  }
+  // (venue << 32 | person) -> bitmask of the local days (from first_day) of
+  // visits.
+  const std::unordered_map<uint64_t, uint64_t>& visits() const {
+    return visits_;
+  }
 
   const std::map<std::string, ClinicState>& clinics() const { return clinics_; }
   // "person|local day|yellow or red" of every abnormal code scan at a venue
@@ -175,9 +190,12 @@ class CityCensus {
   int tz() const { return tz_; }
 
  private:
-  uint32_t Intern(std::unordered_map<std::string, uint32_t>& ids, std::string_view s) {
-    auto [it, added] = ids.try_emplace(std::string(s), static_cast<uint32_t>(ids.size()));
-    if (added) (&ids == &persons_ ? person_names_ : venue_names_).emplace_back(s);
+  uint32_t Intern(std::unordered_map<std::string, uint32_t>& ids,
+                  std::string_view s) {
+    auto [it, added] =
+        ids.try_emplace(std::string(s), static_cast<uint32_t>(ids.size()));
+    if (added)
+      (&ids == &persons_ ? person_names_ : venue_names_).emplace_back(s);
     return it->second;
   }
   uint64_t Window(int64_t to, int len) const {
@@ -190,14 +208,16 @@ class CityCensus {
   }
 
   std::vector<std::string> person_names_, venue_names_;  // by index
-  std::vector<std::pair<TimestampMs, uint32_t>> fevers_;  // (ts, person), file order
+  std::vector<std::pair<TimestampMs, uint32_t>>
+      fevers_;  // (ts, person), file order
   int tz_ = 480;
   int64_t first_day_ = INT64_MAX;
   int64_t last_day_ = INT64_MIN;
   std::unordered_map<std::string, uint32_t> persons_, venues_;
   std::vector<uint64_t> active_, febrile_;  // per person: day bitmasks
-  std::unordered_map<uint64_t, uint64_t> visits_;  // venue << 32 | person -> days
-  std::vector<uint64_t> scans_;                    // per venue
+  std::unordered_map<uint64_t, uint64_t>
+      visits_;                   // venue << 32 | person -> days
+  std::vector<uint64_t> scans_;  // per venue
   std::map<std::string, ClinicState> clinics_;
   std::set<std::string> abnormal_;
 };

@@ -90,13 +90,15 @@ struct ClusterAlertRow {
 inline double Percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  const auto rank =
+      static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
   return v[std::min(v.size(), std::max<size_t>(rank, 1)) - 1];
 }
 inline double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return v.size() % 2 ? v[v.size() / 2]
+                      : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
 // Detections of one outbreak category.
@@ -104,7 +106,9 @@ struct Detection {
   int outbreaks = 0;
   int detected = 0;
   std::vector<double> delays_h;  // per detected outbreak
-  double sensitivity() const { return outbreaks > 0 ? double(detected) / outbreaks : 0; }
+  double sensitivity() const {
+    return outbreaks > 0 ? double(detected) / outbreaks : 0;
+  }
   double median_delay_h() const { return Median(delays_h); }
   double p90_delay_h() const { return Percentile(delays_h, 0.9); }
   void Add(const Detection& o) {
@@ -132,7 +136,7 @@ struct Score {
   Detection point, busy, community;
   int few = 0;  // outbreaks with < 3 febrile cases
   std::vector<OutbreakResult> results;
-  int clusters = 0;        // distinct fever_cluster cluster_ids
+  int clusters = 0;  // distinct fever_cluster cluster_ids
   int false_clusters = 0;
   int cluster_alerts = 0;  // fever_cluster messages, every version
   int clinic_surges = 0;
@@ -140,16 +144,22 @@ struct Score {
   double person_weeks = 0;
   double days = 0;
 
-  double sensitivity() const { return detectable > 0 ? double(detected) / detectable : 0; }
+  double sensitivity() const {
+    return detectable > 0 ? double(detected) / detectable : 0;
+  }
   double false_per_million_pw() const {
     return person_weeks > 0 ? false_clusters / person_weeks * 1e6 : 0;
   }
   double median_delay_h() const { return Median(delays_h); }
   double p90_delay_h() const { return Percentile(delays_h, 0.9); }
   double max_delay_h() const {
-    return delays_h.empty() ? 0 : *std::max_element(delays_h.begin(), delays_h.end());
+    return delays_h.empty()
+               ? 0
+               : *std::max_element(delays_h.begin(), delays_h.end());
   }
-  double cluster_alerts_per_day() const { return days > 0 ? cluster_alerts / days : 0; }
+  double cluster_alerts_per_day() const {
+    return days > 0 ? cluster_alerts / days : 0;
+  }
   double new_clusters_per_day() const { return days > 0 ? clusters / days : 0; }
   double surges_per_day() const { return days > 0 ? clinic_surges / days : 0; }
 };
@@ -340,7 +350,8 @@ inline Score ScoreRun(const std::vector<Outbreak>& outbreaks,
     }
     cluster_related[a.cluster_id] = cluster_related[a.cluster_id] || related;
   }
-  for (const auto& [day, n] : per_day) s.max_alerts_day = std::max(s.max_alerts_day, n);
+  for (const auto& [day, n] : per_day)
+    s.max_alerts_day = std::max(s.max_alerts_day, n);
   s.clusters = static_cast<int>(cluster_related.size());
   for (const auto& [id, related] : cluster_related)
     s.false_clusters += related ? 0 : 1;
@@ -349,16 +360,25 @@ inline Score ScoreRun(const std::vector<Outbreak>& outbreaks,
     ++s.outbreaks;
     std::string category = o.category;
     if (category.empty()) {
-      category = o.cases.size() < 3 ? "few" : o.kind == "venue" ? "point" : "community";
+      category = o.cases.size() < 3  ? "few"
+                 : o.kind == "venue" ? "point"
+                                     : "community";
     }
-    OutbreakResult res{o.kind, o.id, category, o.visitors_week,
-                       static_cast<int>(o.cases.size()), false, 0};
+    OutbreakResult res{o.kind,
+                       o.id,
+                       category,
+                       o.visitors_week,
+                       static_cast<int>(o.cases.size()),
+                       false,
+                       0};
     if (category == "few") {
       ++s.few;
       s.results.push_back(res);
       continue;
     }
-    Detection& det = category == "point" ? s.point : category == "busy" ? s.busy : s.community;
+    Detection& det = category == "point"  ? s.point
+                     : category == "busy" ? s.busy
+                                          : s.community;
     ++s.detectable;
     ++det.outbreaks;
     TimestampMs first = INT64_MAX;
@@ -382,23 +402,25 @@ inline Score ScoreRun(const std::vector<Outbreak>& outbreaks,
 // The busy venues of a city: where a 3-case point-source cluster cannot be
 // significant under the contract's test.
 struct BusyVenues {
-  int64_t at_day = 0;         // local day the figures are taken at (last full day)
-  double fever_rate = 0;      // r over the 7 days to it
-  uint64_t active_venues = 0; // V
-  uint64_t venues = 0;        // venues of cluster kinds with a visitor in 14 days
-  uint64_t busy = 0;          // with > busy_visitors_week visitors in the 7 days
-  double busy_scan_share = 0; // share of cluster-kind scans (whole city) at them
+  int64_t at_day = 0;     // local day the figures are taken at (last full day)
+  double fever_rate = 0;  // r over the 7 days to it
+  uint64_t active_venues = 0;  // V
+  uint64_t venues = 0;  // venues of cluster kinds with a visitor in 14 days
+  uint64_t busy = 0;    // with > busy_visitors_week visitors in the 7 days
+  double busy_scan_share =
+      0;  // share of cluster-kind scans (whole city) at them
   // A 3-case cluster is significant only with N (visitors over 14 days) <=
   // this: P(X >= 3; N r) < alpha / V.
   uint32_t max_n_for_3 = 0;
   uint64_t venues_above_n3 = 0;  // venues with more visitors than that
   double scan_share_above_n3 = 0;
-  uint32_t largest_n = 0;     // the busiest venue's N
-  uint64_t largest_k = 0;     // and the cases it needs
-  uint64_t k_at_1000 = 0;     // cases needed at N = 1000
+  uint32_t largest_n = 0;  // the busiest venue's N
+  uint64_t largest_k = 0;  // and the cases it needs
+  uint64_t k_at_1000 = 0;  // cases needed at N = 1000
 };
 
-inline BusyVenues MeasureBusyVenues(const CityCensus& census, uint32_t busy_visitors_week,
+inline BusyVenues MeasureBusyVenues(const CityCensus& census,
+                                    uint32_t busy_visitors_week,
                                     const RulesConfig& rules) {
   BusyVenues b;
   b.at_day = census.last_day() - 1;
@@ -407,13 +429,17 @@ inline BusyVenues MeasureBusyVenues(const CityCensus& census, uint32_t busy_visi
   const std::vector<uint32_t> week = census.AllVisitors(b.at_day, 7);
   const std::vector<uint32_t> n14 = census.AllVisitors(b.at_day, 14);
   const std::vector<uint64_t>& scans = census.scans_per_venue();
-  const double bound = rules.cluster_alpha / static_cast<double>(std::max<uint64_t>(b.active_venues, 1));
+  const double bound =
+      rules.cluster_alpha /
+      static_cast<double>(std::max<uint64_t>(b.active_venues, 1));
   // Largest N with P(X >= min_cases; N r) < bound (the tail grows with N).
   uint32_t lo = 0, hi = 1u << 24;
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo + 1) / 2;
-    if (PoissonUpperTail(rules.cluster_min_cases, mid * b.fever_rate) < bound) lo = mid;
-    else hi = mid - 1;
+    if (PoissonUpperTail(rules.cluster_min_cases, mid * b.fever_rate) < bound)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   b.max_n_for_3 = lo;
   uint64_t all_scans = 0, busy_scans = 0, above_scans = 0;
@@ -436,10 +462,12 @@ inline BusyVenues MeasureBusyVenues(const CityCensus& census, uint32_t busy_visi
     b.busy_scan_share = double(busy_scans) / all_scans;
     b.scan_share_above_n3 = double(above_scans) / all_scans;
   }
-  b.largest_k = CityCensus::MinDetectableCases(b.largest_n, b.fever_rate, b.active_venues,
-                                               rules.cluster_alpha, rules.cluster_min_cases);
-  b.k_at_1000 = CityCensus::MinDetectableCases(1000, b.fever_rate, b.active_venues,
-                                               rules.cluster_alpha, rules.cluster_min_cases);
+  b.largest_k = CityCensus::MinDetectableCases(
+      b.largest_n, b.fever_rate, b.active_venues, rules.cluster_alpha,
+      rules.cluster_min_cases);
+  b.k_at_1000 = CityCensus::MinDetectableCases(
+      1000, b.fever_rate, b.active_venues, rules.cluster_alpha,
+      rules.cluster_min_cases);
   return b;
 }
 
@@ -449,7 +477,8 @@ inline BusyVenues MeasureBusyVenues(const CityCensus& census, uint32_t busy_visi
 struct SurgeCompare {
   int clinic_days = 0;
   int c2 = 0, c3 = 0, both = 0;
-  int c2_outbreak = 0, c3_outbreak = 0;  // flagged days with >= 2 outbreak cases
+  int c2_outbreak = 0,
+      c3_outbreak = 0;  // flagged days with >= 2 outbreak cases
 };
 
 inline SurgeCompare CompareSurges(const CityCensus& census,
@@ -469,7 +498,8 @@ inline SurgeCompare CompareSurges(const CityCensus& census,
       const bool f2 = EvaluateClinicSurge(state, d.day, rules).fires;
       const bool f3 = EvaluateClinicSurge(state, d.day, c3).fires;
       int n = 0;
-      for (const ClinicVisit& v : d.first_visits) n += cases.count(v.person_id) ? 1 : 0;
+      for (const ClinicVisit& v : d.first_visits)
+        n += cases.count(v.person_id) ? 1 : 0;
       s.c2 += f2;
       s.c3 += f3;
       s.both += f2 && f3;
@@ -577,10 +607,10 @@ inline Status PermuteFeverIdentities(const std::string& in_path,
 
 // How a city is evaluated.
 struct EvalOptions {
-  RulesConfig rules;                 // the engine's rules (and the census' tests)
-  uint32_t busy_visitors_week = 200; // point-source outbreaks: at most this
-  bool null_city = true;             // also run the null version
-  bool prototype = true;             // also score the offline co-visit sketch
+  RulesConfig rules;  // the engine's rules (and the census' tests)
+  uint32_t busy_visitors_week = 200;  // point-source outbreaks: at most this
+  bool null_city = true;              // also run the null version
+  bool prototype = true;              // also score the offline co-visit sketch
 };
 
 // The co-visit sketch's alerts as cluster alert rows (one cluster per
@@ -635,11 +665,13 @@ inline Status RunEngineOn(const std::string& input, const std::string& alerts,
 }
 
 inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
-                           CityEval* out, const EvalOptions& opts = EvalOptions()) {
+                           CityEval* out,
+                           const EvalOptions& opts = EvalOptions()) {
   std::filesystem::create_directories(dir);
   const std::string events = dir + "/city.jsonl", truth = dir + "/truth.json";
   CityStats stats;
@@ -650,7 +682,8 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
   if (!ReadWholeFile(truth, &truth_json))
     return Status::IoError("read " + truth);
   std::vector<Outbreak> outbreaks;
-  EPI_RETURN_IF_ERROR(LoadOutbreaks(truth_json, &outbreaks, config.tz_offset_minutes));
+  EPI_RETURN_IF_ERROR(
+      LoadOutbreaks(truth_json, &outbreaks, config.tz_offset_minutes));
   CityCensus census;
   EPI_RETURN_IF_ERROR(census.Read(events, config.tz_offset_minutes));
   Classify(census, opts.busy_visitors_week, &outbreaks);
@@ -663,17 +696,18 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
   EPI_RETURN_IF_ERROR(RunEngineOn(events, dir + "/alerts.jsonl", opts.rules));
   out->engine_seconds = SecondsSince(t0);
   EPI_RETURN_IF_ERROR(LoadClusterAlerts(dir + "/alerts.jsonl", &alerts));
-  out->observed = ScoreRun(outbreaks, alerts, config.persons, config.days, false,
-                           opts.rules.cluster_case_window, config.tz_offset_minutes);
-  EPI_RETURN_IF_ERROR(
-      ScorePersonRules(truth_json, dir + "/alerts.jsonl", census, &out->person_rules));
+  out->observed =
+      ScoreRun(outbreaks, alerts, config.persons, config.days, false,
+               opts.rules.cluster_case_window, config.tz_offset_minutes);
+  EPI_RETURN_IF_ERROR(ScorePersonRules(truth_json, dir + "/alerts.jsonl",
+                                       census, &out->person_rules));
   out->busy = MeasureBusyVenues(census, opts.busy_visitors_week, opts.rules);
   out->surges = CompareSurges(census, outbreaks, opts.rules);
   if (opts.prototype) {
     out->has_prototype = true;
-    out->proto_observed = ScoreRun(outbreaks, CoVisitRows(census), config.persons,
-                                   config.days, false, opts.rules.cluster_case_window,
-                                   config.tz_offset_minutes);
+    out->proto_observed = ScoreRun(
+        outbreaks, CoVisitRows(census), config.persons, config.days, false,
+        opts.rules.cluster_case_window, config.tz_offset_minutes);
   }
   if (!opts.null_city) return Status::Ok();
   EPI_RETURN_IF_ERROR(PermuteFeverIdentities(events, dir + "/null.jsonl",
@@ -684,14 +718,16 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
       RunEngineOn(dir + "/null.jsonl", dir + "/null_alerts.jsonl", opts.rules));
   out->null_engine_seconds = SecondsSince(t0);
   EPI_RETURN_IF_ERROR(LoadClusterAlerts(dir + "/null_alerts.jsonl", &alerts));
-  out->null_city = ScoreRun(outbreaks, alerts, config.persons, config.days, true,
-                            opts.rules.cluster_case_window, config.tz_offset_minutes);
+  out->null_city =
+      ScoreRun(outbreaks, alerts, config.persons, config.days, true,
+               opts.rules.cluster_case_window, config.tz_offset_minutes);
   if (opts.prototype) {
     CityCensus null_census;
-    EPI_RETURN_IF_ERROR(null_census.Read(dir + "/null.jsonl", config.tz_offset_minutes));
-    out->proto_null = ScoreRun(outbreaks, CoVisitRows(null_census), config.persons,
-                               config.days, true, opts.rules.cluster_case_window,
-                               config.tz_offset_minutes);
+    EPI_RETURN_IF_ERROR(
+        null_census.Read(dir + "/null.jsonl", config.tz_offset_minutes));
+    out->proto_null = ScoreRun(
+        outbreaks, CoVisitRows(null_census), config.persons, config.days, true,
+        opts.rules.cluster_case_window, config.tz_offset_minutes);
   }
   return Status::Ok();
 }
@@ -724,7 +760,8 @@ inline Score Total(const std::vector<CityEval>& cities, bool null_city,
   return t;
 }
 
-inline std::vector<RuleScore> TotalPersonRules(const std::vector<CityEval>& cities) {
+inline std::vector<RuleScore> TotalPersonRules(
+    const std::vector<CityEval>& cities) {
   std::vector<RuleScore> t;
   for (const std::string& rule : PersonRules()) t.push_back(RuleScore{rule});
   for (const CityEval& c : cities) {
@@ -760,20 +797,21 @@ inline std::string FormatTable(const std::vector<CityEval>& cities) {
                 "p90_h", "clusters", "false", "FA/Mpw", "al/day", "maxday",
                 "surge");
   out += buf;
-  auto row = [&](const std::string& name, uint64_t events, double secs, const Score& s,
-                 bool null_city) {
+  auto row = [&](const std::string& name, uint64_t events, double secs,
+                 const Score& s, bool null_city) {
     auto det = [](const Detection& d) {
       return std::to_string(d.detected) + "/" + std::to_string(d.outbreaks);
     };
-    std::snprintf(buf, sizeof buf,
-                  "%-18s %9llu %6.0f %7s %7s %7s %8.1f %8.1f %8d %6d %8.1f %7.2f %7d %6d\n",
-                  name.c_str(), static_cast<unsigned long long>(events), secs,
-                  null_city ? "-" : det(s.point).c_str(),
-                  null_city ? "-" : det(s.busy).c_str(),
-                  null_city ? "-" : det(s.community).c_str(),
-                  s.median_delay_h(), s.p90_delay_h(), s.clusters,
-                  s.false_clusters, s.false_per_million_pw(),
-                  s.cluster_alerts_per_day(), s.max_alerts_day, s.clinic_surges);
+    std::snprintf(
+        buf, sizeof buf,
+        "%-18s %9llu %6.0f %7s %7s %7s %8.1f %8.1f %8d %6d %8.1f %7.2f %7d "
+        "%6d\n",
+        name.c_str(), static_cast<unsigned long long>(events), secs,
+        null_city ? "-" : det(s.point).c_str(),
+        null_city ? "-" : det(s.busy).c_str(),
+        null_city ? "-" : det(s.community).c_str(), s.median_delay_h(),
+        s.p90_delay_h(), s.clusters, s.false_clusters, s.false_per_million_pw(),
+        s.cluster_alerts_per_day(), s.max_alerts_day, s.clinic_surges);
     out += buf;
   };
   uint64_t events = 0;
@@ -794,72 +832,88 @@ inline std::string FormatTable(const std::vector<CityEval>& cities) {
 
   auto line = [&](const char* name, const Detection& d) {
     std::snprintf(buf, sizeof buf,
-                  "%-44s %3d/%-3d = %.2f   delay median %.1f h, p90 %.1f h\n", name,
-                  d.detected, d.outbreaks, d.sensitivity(), d.median_delay_h(),
-                  d.p90_delay_h());
+                  "%-44s %3d/%-3d = %.2f   delay median %.1f h, p90 %.1f h\n",
+                  name, d.detected, d.outbreaks, d.sensitivity(),
+                  d.median_delay_h(), d.p90_delay_h());
     out += buf;
   };
   out += "\n";
   line("point-source venue outbreaks (<=200/week):", t.point);
   line("busy venue outbreaks (>200 visitors/week):", t.busy);
   line("community outbreaks:", t.community);
-  std::snprintf(buf, sizeof buf, "%-44s %d\n", "outbreaks with < 3 febrile cases:", t.few);
+  std::snprintf(buf, sizeof buf, "%-44s %d\n",
+                "outbreaks with < 3 febrile cases:", t.few);
   out += buf;
   std::snprintf(buf, sizeof buf,
-                "false clusters per M person-weeks: observed %.1f (%d), null %.1f (%d), over %.0f person-weeks\n",
-                t.false_per_million_pw(), t.false_clusters, n.false_per_million_pw(),
-                n.false_clusters, t.person_weeks);
+                "false clusters per M person-weeks: observed %.1f (%d), null "
+                "%.1f (%d), over %.0f person-weeks\n",
+                t.false_per_million_pw(), t.false_clusters,
+                n.false_per_million_pw(), n.false_clusters, t.person_weeks);
   out += buf;
   std::snprintf(buf, sizeof buf,
-                "alerts per day: fever_cluster %.2f (new clusters %.2f), clinic_surge %.2f, "
+                "alerts per day: fever_cluster %.2f (new clusters %.2f), "
+                "clinic_surge %.2f, "
                 "most on one day %d; null: %.2f / %.2f / %.2f / %d\n",
-                t.cluster_alerts_per_day(), t.new_clusters_per_day(), t.surges_per_day(),
-                t.max_alerts_day, n.cluster_alerts_per_day(), n.new_clusters_per_day(),
+                t.cluster_alerts_per_day(), t.new_clusters_per_day(),
+                t.surges_per_day(), t.max_alerts_day,
+                n.cluster_alerts_per_day(), n.new_clusters_per_day(),
                 n.surges_per_day(), n.max_alerts_day);
   out += buf;
   for (const CityEval& c : cities) {
     const BusyVenues& b = c.busy;
-    std::snprintf(buf, sizeof buf,
-                  "busy venues s%llu: %llu of %llu venues >200 visitors/week (%.0f%% of scans); "
-                  "r %.2e, V %llu: 3 cases alert only at N14 <= %u; %llu venues (%.0f%% of scans) "
-                  "above; N14 1000 needs k >= %llu, the busiest (N14 %u) k >= %llu\n",
-                  static_cast<unsigned long long>(c.seed),
-                  static_cast<unsigned long long>(b.busy),
-                  static_cast<unsigned long long>(b.venues), 100 * b.busy_scan_share,
-                  b.fever_rate, static_cast<unsigned long long>(b.active_venues),
-                  b.max_n_for_3, static_cast<unsigned long long>(b.venues_above_n3),
-                  100 * b.scan_share_above_n3, static_cast<unsigned long long>(b.k_at_1000),
-                  b.largest_n, static_cast<unsigned long long>(b.largest_k));
+    std::snprintf(
+        buf, sizeof buf,
+        "busy venues s%llu: %llu of %llu venues >200 visitors/week (%.0f%% of "
+        "scans); "
+        "r %.2e, V %llu: 3 cases alert only at N14 <= %u; %llu venues (%.0f%% "
+        "of scans) "
+        "above; N14 1000 needs k >= %llu, the busiest (N14 %u) k >= %llu\n",
+        static_cast<unsigned long long>(c.seed),
+        static_cast<unsigned long long>(b.busy),
+        static_cast<unsigned long long>(b.venues), 100 * b.busy_scan_share,
+        b.fever_rate, static_cast<unsigned long long>(b.active_venues),
+        b.max_n_for_3, static_cast<unsigned long long>(b.venues_above_n3),
+        100 * b.scan_share_above_n3,
+        static_cast<unsigned long long>(b.k_at_1000), b.largest_n,
+        static_cast<unsigned long long>(b.largest_k));
     out += buf;
   }
-  const bool proto = std::any_of(cities.begin(), cities.end(),
-                                 [](const CityEval& c) { return c.has_prototype; });
+  const bool proto =
+      std::any_of(cities.begin(), cities.end(),
+                  [](const CityEval& c) { return c.has_prototype; });
   if (proto) {
     const Score pt = Total(cities, false, true), pn = Total(cities, true, true);
-    out += "co-visit sketch (offline, not in the engine; covisit_prototype.h):\n";
+    out +=
+        "co-visit sketch (offline, not in the engine; covisit_prototype.h):\n";
     line("  point-source venue outbreaks (<=200/week):", pt.point);
     line("  busy venue outbreaks:", pt.busy);
     line("  community outbreaks (found at a shared venue):", pt.community);
     std::snprintf(buf, sizeof buf,
-                  "  false clusters per M person-weeks: observed %.1f (%d), null %.1f (%d); "
+                  "  false clusters per M person-weeks: observed %.1f (%d), "
+                  "null %.1f (%d); "
                   "alerts per day %.2f, null %.2f\n",
-                  pt.false_per_million_pw(), pt.false_clusters, pn.false_per_million_pw(),
-                  pn.false_clusters, pt.cluster_alerts_per_day(), pn.cluster_alerts_per_day());
+                  pt.false_per_million_pw(), pt.false_clusters,
+                  pn.false_per_million_pw(), pn.false_clusters,
+                  pt.cluster_alerts_per_day(), pn.cluster_alerts_per_day());
     out += buf;
   }
   const SurgeCompare sc = TotalSurges(cities);
   std::snprintf(buf, sizeof buf,
-                "clinic_surge over %d clinic-days: engine (C2) %d; recomputed C2 %d, C3 %d, both %d; "
+                "clinic_surge over %d clinic-days: engine (C2) %d; recomputed "
+                "C2 %d, C3 %d, both %d; "
                 "with >= 2 outbreak cases C2 %d, C3 %d\n",
-                sc.clinic_days, t.clinic_surges, sc.c2, sc.c3, sc.both, sc.c2_outbreak,
-                sc.c3_outbreak);
+                sc.clinic_days, t.clinic_surges, sc.c2, sc.c3, sc.both,
+                sc.c2_outbreak, sc.c3_outbreak);
   out += buf;
-  out += "person rule               truth  alerts matched precision recall (alert lines)\n";
+  out +=
+      "person rule               truth  alerts matched precision recall (alert "
+      "lines)\n";
   for (const RuleScore& r : TotalPersonRules(cities)) {
-    std::snprintf(buf, sizeof buf, "%-24s %6lld %7lld %7lld %9.4f %6.4f (%lld)\n",
-                  r.rule.c_str(), static_cast<long long>(r.truth),
-                  static_cast<long long>(r.alerts), static_cast<long long>(r.matched),
-                  r.precision(), r.recall(), static_cast<long long>(r.messages));
+    std::snprintf(
+        buf, sizeof buf, "%-24s %6lld %7lld %7lld %9.4f %6.4f (%lld)\n",
+        r.rule.c_str(), static_cast<long long>(r.truth),
+        static_cast<long long>(r.alerts), static_cast<long long>(r.matched),
+        r.precision(), r.recall(), static_cast<long long>(r.messages));
     out += buf;
   }
   return out;
@@ -910,7 +964,10 @@ inline std::string ToJson(const std::vector<CityEval>& cities) {
         w.Key("detected");
         w.Bool(r.detected);
         w.Key("delay_hours");
-        if (r.detected) w.Double(r.delay_h); else w.Null();
+        if (r.detected)
+          w.Double(r.delay_h);
+        else
+          w.Null();
         w.EndObject();
       }
       w.EndArray();
@@ -980,7 +1037,8 @@ inline std::string ToJson(const std::vector<CityEval>& cities) {
     w.Field("venues", static_cast<int64_t>(b.venues));
     w.Field("busy_over_200_per_week", static_cast<int64_t>(b.busy));
     w.Field("busy_scan_share", b.busy_scan_share);
-    w.Field("max_visitors_14d_for_3_cases", static_cast<int64_t>(b.max_n_for_3));
+    w.Field("max_visitors_14d_for_3_cases",
+            static_cast<int64_t>(b.max_n_for_3));
     w.Field("venues_above", static_cast<int64_t>(b.venues_above_n3));
     w.Field("scan_share_above", b.scan_share_above_n3);
     w.Field("cases_needed_at_1000", static_cast<int64_t>(b.k_at_1000));

@@ -50,7 +50,8 @@ inline std::vector<CoVisitAlert> RunCoVisitPrototype(const CityCensus& census,
   // Visitors per venue-day, and each person's venues with their day masks.
   std::vector<std::vector<uint32_t>> visitors(days);
   for (auto& v : visitors) v.assign(census.venue_names().size(), 0);
-  std::vector<std::vector<std::pair<uint32_t, uint64_t>>> trail(census.person_names().size());
+  std::vector<std::vector<std::pair<uint32_t, uint64_t>>> trail(
+      census.person_names().size());
   for (const auto& [key, mask] : census.visits()) {
     const auto venue = static_cast<uint32_t>(key >> 32);
     const auto person = static_cast<uint32_t>(key & 0xffffffffu);
@@ -66,9 +67,11 @@ inline std::vector<CoVisitAlert> RunCoVisitPrototype(const CityCensus& census,
     active[d] = census.ActiveVenues(d0 + d);
   }
   std::vector<std::pair<TimestampMs, uint32_t>> fevers = census.fevers();
-  std::stable_sort(fevers.begin(), fevers.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::unordered_map<uint64_t, std::vector<uint32_t>> cases;  // venue << 8 | day
+  std::stable_sort(
+      fevers.begin(), fevers.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::unordered_map<uint64_t, std::vector<uint32_t>>
+      cases;  // venue << 8 | day
   std::unordered_map<uint64_t, bool> alerted;
   std::vector<CoVisitAlert> out;
   for (const auto& [ts, person] : fevers) {
@@ -79,11 +82,14 @@ inline std::vector<CoVisitAlert> RunCoVisitPrototype(const CityCensus& census,
         if (!(mask & (uint64_t{1} << d))) continue;
         const uint64_t key = (uint64_t{venue} << 8) | static_cast<uint64_t>(d);
         std::vector<uint32_t>& c = cases[key];
-        if (std::find(c.begin(), c.end(), person) == c.end()) c.push_back(person);
+        if (std::find(c.begin(), c.end(), person) == c.end())
+          c.push_back(person);
         if (c.size() < min_cases || alerted[key]) continue;
         const double n = visitors[d][venue];
         const double p = PoissonUpperTail(c.size(), n * rate[da]);
-        const double threshold = alpha / (7.0 * static_cast<double>(std::max<uint64_t>(active[da], 1)));
+        const double threshold =
+            alpha /
+            (7.0 * static_cast<double>(std::max<uint64_t>(active[da], 1)));
         if (p >= threshold) continue;
         alerted[key] = true;
         CoVisitAlert a;

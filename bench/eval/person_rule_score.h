@@ -29,18 +29,20 @@ namespace epistream::eval {
 
 struct RuleScore {
   std::string rule;
-  int64_t truth = 0;    // findings in the ground truth
-  int64_t alerts = 0;   // distinct findings the engine alerted
-  int64_t matched = 0;  // in both
-  int64_t messages = 0; // alert lines (> alerts: a finding alerted twice)
-  double precision() const { return alerts > 0 ? double(matched) / alerts : 1.0; }
+  int64_t truth = 0;     // findings in the ground truth
+  int64_t alerts = 0;    // distinct findings the engine alerted
+  int64_t matched = 0;   // in both
+  int64_t messages = 0;  // alert lines (> alerts: a finding alerted twice)
+  double precision() const {
+    return alerts > 0 ? double(matched) / alerts : 1.0;
+  }
   double recall() const { return truth > 0 ? double(matched) / truth : 1.0; }
 };
 
 inline const std::vector<std::string>& PersonRules() {
   static const std::vector<std::string> rules = {
-      "returnee_risk_area", "returnee_untested",      "quarantine_breach",
-      "abnormal_code_at_venue", "fever_returnee", "fever_key_worker"};
+      "returnee_risk_area",     "returnee_untested", "quarantine_breach",
+      "abnormal_code_at_venue", "fever_returnee",    "fever_key_worker"};
   return rules;
 }
 
@@ -48,7 +50,8 @@ namespace detail {
 
 inline std::string Str(simdjson::dom::element e, std::string_view key) {
   std::string_view s;
-  return e[key].get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
+  return e[key].get_string().get(s) == simdjson::SUCCESS ? std::string(s)
+                                                         : std::string();
 }
 
 inline int64_t DayOf(std::string_view rfc3339, int tz) {
@@ -59,8 +62,10 @@ inline int64_t DayOf(std::string_view rfc3339, int tz) {
 }  // namespace detail
 
 // Scores the person alerts in `alerts_path` against `truth_json`.
-inline Status ScorePersonRules(const std::string& truth_json, const std::string& alerts_path,
-                               const CityCensus& census, std::vector<RuleScore>* out) {
+inline Status ScorePersonRules(const std::string& truth_json,
+                               const std::string& alerts_path,
+                               const CityCensus& census,
+                               std::vector<RuleScore>* out) {
   using detail::DayOf;
   using detail::Str;
   const int tz = census.tz();
@@ -77,12 +82,14 @@ inline Status ScorePersonRules(const std::string& truth_json, const std::string&
     }
   };
   each("returnees", [&](simdjson::dom::element e) {
-    truth["returnee_risk_area"].insert(Str(e, "person_id") + "|" + Str(e, "entry_event_id"));
+    truth["returnee_risk_area"].insert(Str(e, "person_id") + "|" +
+                                       Str(e, "entry_event_id"));
   });
   each("untested_returnees", [&](simdjson::dom::element e) {
     bool due = false;
     if (e["due_before_end"].get_bool().get(due) == simdjson::SUCCESS && due) {
-      truth["returnee_untested"].insert(Str(e, "person_id") + "|" + Str(e, "entry_event_id"));
+      truth["returnee_untested"].insert(Str(e, "person_id") + "|" +
+                                        Str(e, "entry_event_id"));
     }
   });
   each("quarantine_breakers", [&](simdjson::dom::element e) {
@@ -90,15 +97,17 @@ inline Status ScorePersonRules(const std::string& truth_json, const std::string&
     simdjson::dom::array scans;
     if (e["breach_scans"].get_array().get(scans) != simdjson::SUCCESS) return;
     for (simdjson::dom::element s : scans) {
-      truth["quarantine_breach"].insert(person + "|" +
-                                        std::to_string(DayOf(Str(s, "ts"), tz)));
+      truth["quarantine_breach"].insert(
+          person + "|" + std::to_string(DayOf(Str(s, "ts"), tz)));
     }
   });
   each("fever_returnees", [&](simdjson::dom::element e) {
-    truth["fever_returnee"].insert(Str(e, "person_id") + "|" + Str(e, "fever_event_id"));
+    truth["fever_returnee"].insert(Str(e, "person_id") + "|" +
+                                   Str(e, "fever_event_id"));
   });
   each("key_worker_fevers", [&](simdjson::dom::element e) {
-    truth["fever_key_worker"].insert(Str(e, "person_id") + "|" + Str(e, "fever_event_id"));
+    truth["fever_key_worker"].insert(Str(e, "person_id") + "|" +
+                                     Str(e, "fever_event_id"));
   });
   truth["abnormal_code_at_venue"] = census.abnormal_codes();
 
@@ -113,7 +122,8 @@ inline Status ScorePersonRules(const std::string& truth_json, const std::string&
     if (person.empty()) continue;  // a cluster alert
     std::string first_event;
     simdjson::dom::array ev;
-    if (e["evidence"].get_array().get(ev) == simdjson::SUCCESS && ev.size() > 0) {
+    if (e["evidence"].get_array().get(ev) == simdjson::SUCCESS &&
+        ev.size() > 0) {
       first_event = Str(ev.at(0).value_unsafe(), "event_id");
     }
     ++messages[rule];

@@ -70,10 +70,12 @@ void BM_ClusterEval(benchmark::State& state) {
                                std::to_string(config.persons) + "_s" +
                                std::to_string(s);
         std::filesystem::create_directories(to);
-        for (const char* f : {"truth.json", "alerts.jsonl", "null_alerts.jsonl"}) {
+        for (const char* f :
+             {"truth.json", "alerts.jsonl", "null_alerts.jsonl"}) {
           std::error_code ec;
-          std::filesystem::copy_file(seed_dir + "/" + f, to + "/" + f,
-                                     std::filesystem::copy_options::overwrite_existing, ec);
+          std::filesystem::copy_file(
+              seed_dir + "/" + f, to + "/" + f,
+              std::filesystem::copy_options::overwrite_existing, ec);
         }
       }
       std::filesystem::remove_all(seed_dir);
@@ -81,8 +83,7 @@ void BM_ClusterEval(benchmark::State& state) {
                    "seed %d: %llu events, generate %.0f s, engine %.0f s, "
                    "null engine %.0f s\n",
                    s, static_cast<unsigned long long>(c.events),
-                   c.generate_seconds, c.engine_seconds,
-                   c.null_engine_seconds);
+                   c.generate_seconds, c.engine_seconds, c.null_engine_seconds);
       cities.push_back(c);
     }
   }

@@ -172,9 +172,9 @@ EarsC2Result EvaluateEarsC3(const ClinicState& clinic, int64_t day,
   res.statistic = before + std::max(0.0, res.statistic - offset);
   const double room = rules.surge_c3_threshold - before;
   res.threshold =
-      room >= 0 ? res.mean + (offset + room) *
-                                 std::max(res.sd, rules.surge_min_sd)
-                : 0.0;
+      room >= 0
+          ? res.mean + (offset + room) * std::max(res.sd, rules.surge_min_sd)
+          : 0.0;
   res.fires = res.statistic > rules.surge_c3_threshold &&
               res.visits >= rules.surge_min_visits &&
               res.history_days >=

@@ -7,10 +7,10 @@
 
 #include <initializer_list>
 #include <map>
-#include <string_view>
-#include <utility>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tests/testing/assert_ok.h"
@@ -55,12 +55,14 @@ ClusterAlertRow Alert(const char* kind, const char* id, const char* cluster,
 
 TEST(ClusterEvalTest, ScoresDetectionDelayAndFalseClusters) {
   std::vector<Outbreak> outbreaks = {
-      MakeOutbreak("venue", "rest-1",
-                   {{kT0, "a"}, {kT0 + kHourMs, "b"}, {kT0 + 5 * kHourMs, "c"}}),
+      MakeOutbreak(
+          "venue", "rest-1",
+          {{kT0, "a"}, {kT0 + kHourMs, "b"}, {kT0 + 5 * kHourMs, "c"}}),
       MakeOutbreak("community", "c9",
                    {{kT0, "x"}, {kT0 + kDayMs, "y"}, {kT0 + 2 * kDayMs, "z"}}),
-      MakeOutbreak("venue", "rest-2",
-                   {{kT0, "p"}, {kT0 + kDayMs, "q"}}),  // 2 febrile: not detectable
+      MakeOutbreak(
+          "venue", "rest-2",
+          {{kT0, "p"}, {kT0 + kDayMs, "q"}}),  // 2 febrile: not detectable
   };
   std::vector<ClusterAlertRow> alerts = {
       Alert("venue", "rest-1", "v1",
@@ -119,17 +121,20 @@ TEST(ClusterEvalTest, CensusClassifiesAndScoresPersonRules) {
   ::epistream::testing::TempDir tmp;
   ASSERT_TRUE(tmp.ok());
   std::string lines;
-  auto scan = [&](const std::string& person, const char* venue, const char* kind, int day,
-                  const char* color = "green") {
+  auto scan = [&](const std::string& person, const char* venue,
+                  const char* kind, int day, const char* color = "green") {
     const std::string d = std::to_string(day), date = std::to_string(20 + day);
     lines += Cat({R"({"type":"scan","event_id":"s)", person, d, venue,
-                  R"(","ts":"2022-09-)", date, R"(T12:00:00.000+08:00","person_id":")",
-                  person, R"(","venue_id":")", venue, R"(","venue_kind":")", kind,
+                  R"(","ts":"2022-09-)", date,
+                  R"(T12:00:00.000+08:00","person_id":")", person,
+                  R"(","venue_id":")", venue, R"(","venue_kind":")", kind,
                   R"(","code_color":")", color, "\"}\n"});
   };
   // Day 0: 3 persons at the small restaurant r1, 250 at the mall (busy).
-  for (int i = 0; i < 3; ++i) scan(Cat({"A", std::to_string(i)}), "r1", "restaurant", 0);
-  for (int i = 0; i < 250; ++i) scan(Cat({"M", std::to_string(i)}), "m1", "mall", 0);
+  for (int i = 0; i < 3; ++i)
+    scan(Cat({"A", std::to_string(i)}), "r1", "restaurant", 0);
+  for (int i = 0; i < 250; ++i)
+    scan(Cat({"M", std::to_string(i)}), "m1", "mall", 0);
   // Day 1: a yellow code at the mall, a red one at a test site (not a finding),
   // a red one and a yellow one the same day at r1 (two findings).
   scan("M0", "m1", "mall", 1, "yellow");
@@ -146,13 +151,15 @@ TEST(ClusterEvalTest, CensusClassifiesAndScoresPersonRules) {
   const int64_t d0 = census.first_day();
   EXPECT_EQ(census.Visitors("r1", d0, 7), 3u);
   EXPECT_EQ(census.Visitors("m1", d0 + 1, 7), 250u);
-  EXPECT_EQ(census.Visitors("t1", d0 + 1, 7), 0u) << "test sites are in no trail";
+  EXPECT_EQ(census.Visitors("t1", d0 + 1, 7), 0u)
+      << "test sites are in no trail";
   // r = 1 fever person / 253 active over the 7 days to day 2.
   EXPECT_DOUBLE_EQ(census.FeverRate(d0 + 2), 1.0 / 253);
   EXPECT_EQ(census.ActiveVenues(d0 + 2), 2u);
   const std::string d1 = std::to_string(d0 + 1);
   EXPECT_EQ(census.abnormal_codes(),
-            (std::set<std::string>{Cat({"A0|", d1, "|red"}), Cat({"A0|", d1, "|yellow"}),
+            (std::set<std::string>{Cat({"A0|", d1, "|red"}),
+                                   Cat({"A0|", d1, "|yellow"}),
                                    Cat({"M0|", d1, "|yellow"})}));
   // P(X >= 3; 0.3) = 0.0036 < 0.2 / 10; mean 3 needs k = 8
   // (P(X >= 8; 3) = 0.0119 < 0.02 <= P(X >= 7; 3) = 0.0335).
@@ -172,7 +179,8 @@ TEST(ClusterEvalTest, CensusClassifiesAndScoresPersonRules) {
   EXPECT_EQ(outbreaks[2].category, "few");
   EXPECT_EQ(outbreaks[3].category, "community");
 
-  const std::string truth = R"({"returnees":[{"person_id":"R1","entry_event_id":"t1"},
+  const std::string truth =
+      R"({"returnees":[{"person_id":"R1","entry_event_id":"t1"},
       {"person_id":"R2","entry_event_id":"t2"}],
     "untested_returnees":[{"person_id":"R1","entry_event_id":"t1","due_before_end":true},
       {"person_id":"R2","entry_event_id":"t2","due_before_end":false}],
@@ -181,21 +189,25 @@ TEST(ClusterEvalTest, CensusClassifiesAndScoresPersonRules) {
       {"event_id":"b2","ts":"2022-09-21T19:00:00.000+08:00"}]}],
     "fever_returnees":[],"key_worker_fevers":[{"person_id":"A1","fever_event_id":"f1"}]})";
   std::string alerts;
-  auto alert = [&](const char* rule, const char* person, const char* ts, const char* ev,
-                   const char* severity = "warning") {
+  auto alert = [&](const char* rule, const char* person, const char* ts,
+                   const char* ev, const char* severity = "warning") {
     alerts += Cat({R"({"rule":")", rule, R"(","severity":")", severity,
                    R"(","person_id":")", person, R"(","ts":")", ts,
                    R"(","evidence":[{"event_id":")", ev, "\"}]}\n"});
   };
   alert("returnee_risk_area", "R1", "2022-09-20T08:00:00.000+08:00", "t1");
-  alert("returnee_risk_area", "R1", "2022-09-20T08:00:00.000+08:00", "t1");  // 2nd area
-  alert("returnee_risk_area", "R3", "2022-09-20T08:00:00.000+08:00", "t3");  // false
+  alert("returnee_risk_area", "R1", "2022-09-20T08:00:00.000+08:00",
+        "t1");  // 2nd area
+  alert("returnee_risk_area", "R3", "2022-09-20T08:00:00.000+08:00",
+        "t3");  // false
   alert("returnee_untested", "R1", "2022-09-21T08:00:00.000+08:00", "t1");
   alert("quarantine_breach", "Q", "2022-09-21T09:00:00.000+08:00", "b1");
-  alert("abnormal_code_at_venue", "A0", "2022-09-21T12:00:00.000+08:00", "x", "critical");
+  alert("abnormal_code_at_venue", "A0", "2022-09-21T12:00:00.000+08:00", "x",
+        "critical");
   alert("abnormal_code_at_venue", "A0", "2022-09-21T12:00:00.000+08:00", "y");
   alert("fever_key_worker", "A1", "2022-09-22T10:00:00.000+08:00", "f1");
-  ASSERT_TRUE(::epistream::testing::WriteFile(tmp.File("alerts.jsonl"), alerts));
+  ASSERT_TRUE(
+      ::epistream::testing::WriteFile(tmp.File("alerts.jsonl"), alerts));
   std::vector<RuleScore> rules;
   ASSERT_OK(ScorePersonRules(truth, tmp.File("alerts.jsonl"), census, &rules));
   ASSERT_EQ(rules.size(), 6u);
@@ -209,9 +221,11 @@ TEST(ClusterEvalTest, CensusClassifiesAndScoresPersonRules) {
   EXPECT_DOUBLE_EQ(by["returnee_risk_area"].recall(), 0.5);
   EXPECT_DOUBLE_EQ(by["returnee_untested"].precision(), 1.0);
   EXPECT_DOUBLE_EQ(by["returnee_untested"].recall(), 1.0);
-  EXPECT_DOUBLE_EQ(by["quarantine_breach"].recall(), 1.0) << "one per person and day";
+  EXPECT_DOUBLE_EQ(by["quarantine_breach"].recall(), 1.0)
+      << "one per person and day";
   EXPECT_EQ(by["abnormal_code_at_venue"].matched, 2);
-  EXPECT_DOUBLE_EQ(by["abnormal_code_at_venue"].recall(), 2.0 / 3);  // M0 missed
+  EXPECT_DOUBLE_EQ(by["abnormal_code_at_venue"].recall(),
+                   2.0 / 3);  // M0 missed
   EXPECT_DOUBLE_EQ(by["fever_key_worker"].precision(), 1.0);
   EXPECT_DOUBLE_EQ(by["fever_returnee"].recall(), 1.0) << "nothing to find";
 }
@@ -310,7 +324,8 @@ TEST(ClusterEvalTest, SmallCityEndToEnd) {
     EXPECT_DOUBLE_EQ(r.precision(), 1.0) << r.rule;
     EXPECT_DOUBLE_EQ(r.recall(), 1.0) << r.rule;
   }
-  EXPECT_GT(c.person_rules[0].truth, 0) << "no returnees: the city is too small";
+  EXPECT_GT(c.person_rules[0].truth, 0)
+      << "no returnees: the city is too small";
   // The engine's clinic surges are the recomputed EARS C2 ones.
   EXPECT_EQ(c.observed.clinic_surges, c.surges.c2);
   EXPECT_GT(c.busy.venues, 0u);

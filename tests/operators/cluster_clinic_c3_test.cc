@@ -31,9 +31,9 @@ class ClusterClinicC3Test : public ::testing::Test {
         id.append(std::to_string(v));
         std::string person = "p";
         person.append(id);
-        clinic_.AddVisit(kDay0 + static_cast<int64_t>(i),
-                         ClinicVisit{person, id,
-                                     static_cast<TimestampMs>(i) * kDayMs + v});
+        clinic_.AddVisit(
+            kDay0 + static_cast<int64_t>(i),
+            ClinicVisit{person, id, static_cast<TimestampMs>(i) * kDayMs + v});
       }
     }
   }
