@@ -291,7 +291,7 @@ void ClusterStage::EvaluateClinicDay(const std::string& clinic,
   const int64_t day = LocalDay(end_of_day, opts_.tz_offset_minutes);
   ClinicDay* d = c->Day(day);
   if (d == nullptr || d->alerted) return;
-  const EarsC2Result r = EvaluateEarsC2(*c, day, opts_.rules);
+  const EarsC2Result r = EvaluateClinicSurge(*c, day, opts_.rules);
   if (!r.fires) return;
   d->alerted = true;
   alerts->push_back(
@@ -359,7 +359,7 @@ void ClusterStage::PruneClinic(ClinicState& c) const {
       day -
       static_cast<int64_t>(opts_.rules.surge_baseline_days +
                            opts_.rules.surge_guard_days) -
-      1;
+      1 - (opts_.rules.surge_method == SurgeMethod::kEarsC3 ? 2 : 0);
   c.Prune(keep_from, day - 1);
 }
 
