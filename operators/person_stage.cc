@@ -1,6 +1,7 @@
 #include "operators/person_stage.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/byte_codec.h"
 #include "engine/state_keys.h"
@@ -18,6 +19,9 @@ constexpr char kTimerSub = 'T';
 // Timer kinds of the person stage itself (rule kinds, rule_context.h, stay
 // below 16): closes the person's presence spans that ended (key person_id).
 constexpr uint8_t kTimerPresence = 16;
+
+// No scan of the venue that day yet (EmitVenueDayScan).
+constexpr TimestampMs kNoScan = std::numeric_limits<TimestampMs>::max();
 
 // Presence tracks of a person (PresenceSpan::track).
 enum PresenceTrack : uint8_t {
@@ -283,14 +287,115 @@ void PersonStage::EmitFeverLink(std::string_view venue, std::string_view person,
   r.aux_ts = scan_ts;
 }
 
+void PersonStage::EmitContractLinks(const Event& e, const PersonState& s) {
+  const DurationMs window = opts_.rules.cluster_case_window;
+  // One link per distinct venue scanned in [a - window, a], with its latest scan.
+  venues_scratch_.clear();
+  for (const VisitRecord& v : s.trail) {
+    if (v.ts < e.ts - window || v.ts > e.ts) continue;
+    auto it = std::find_if(venues_scratch_.begin(), venues_scratch_.end(),
+                           [&](const auto& p) { return p.first == v.venue_id; });
+    if (it == venues_scratch_.end()) {
+      venues_scratch_.emplace_back(v.venue_id, v.ts);
+    } else {
+      it->second = std::max(it->second, v.ts);
+    }
+  }
+  for (const auto& [venue, scan_ts] : venues_scratch_) EmitFeverLink(venue, e, scan_ts);
+}
+
+void PersonStage::EmitVenueDayLink(std::string_view venue, std::string_view person,
+                                   std::string_view event_id, std::string_view clinic_id,
+                                   TimestampMs fever_ts, TimestampMs scan_ts) {
+  ClusterRecord& r = cluster_out_->Add();
+  r.kind = ClusterRecordKind::kVenueDayLink;
+  r.key.assign(venue);
+  r.ts = fever_ts;
+  r.person_id.assign(person);
+  r.event_id.assign(event_id);
+  r.clinic_id.assign(clinic_id);
+  r.aux_ts = scan_ts;
+}
+
+void PersonStage::EmitVenueDayScan(const Event& e, const PersonState& s) {
+  const int tz = opts_.tz_offset_minutes;
+  const int64_t day = LocalDay(e.ts, tz);
+  // The person's earliest known scan of this venue on this day. The trail
+  // keeps at least the case window plus the lateness, so every scan of the
+  // day that can still matter is there.
+  TimestampMs first = kNoScan;
+  for (const VisitRecord& v : s.trail) {
+    if (v.venue_id == e.venue_id && v.ts < first && LocalDay(v.ts, tz) == day) first = v.ts;
+  }
+  if (first > e.ts) {
+    // A first visit of the day, or a late one before the first known: the
+    // +1 moves to the earliest scan, so the count at any a stays exact.
+    if (first != kNoScan) EmitVenueDayVisitorDelta(e.venue_id, first, -1);
+    EmitVenueDayVisitorDelta(e.venue_id, e.ts, 1);
+  }
+  // A scan that arrives after a fever visit it precedes: link that visit to
+  // this venue-day too, unless a known scan of the same venue-day did.
+  const DurationMs window = opts_.rules.cluster_case_window;
+  for (const FeverRecord& f : s.fevers) {
+    if (e.ts < f.ts - window || e.ts > f.ts) continue;
+    const bool linked = std::any_of(s.trail.begin(), s.trail.end(), [&](const VisitRecord& v) {
+      return v.venue_id == e.venue_id && v.ts >= f.ts - window && v.ts <= f.ts &&
+             LocalDay(v.ts, tz) == day;
+    });
+    if (!linked) EmitVenueDayLink(e.venue_id, e.person_id, f.event_id, f.clinic_id, f.ts, e.ts);
+  }
+}
+
+void PersonStage::EmitVenueDayVisitorDelta(std::string_view venue, TimestampMs ts,
+                                           int32_t delta) {
+  ClusterRecord& r = cluster_out_->Add();
+  r.kind = ClusterRecordKind::kVenueDayVisitor;
+  r.key.assign(venue);
+  r.ts = ts;
+  r.delta = delta;
+}
+
+void PersonStage::EmitVenueDayLinks(const Event& e, const PersonState& s) {
+  const DurationMs window = opts_.rules.cluster_case_window;
+  const int tz = opts_.tz_offset_minutes;
+  // One link per distinct (venue, local day) scanned in [a - window, a],
+  // with the latest scan of that day.
+  venue_days_scratch_.clear();
+  for (const VisitRecord& v : s.trail) {
+    if (v.ts < e.ts - window || v.ts > e.ts) continue;
+    const int64_t day = LocalDay(v.ts, tz);
+    auto it = std::find_if(venue_days_scratch_.begin(), venue_days_scratch_.end(),
+                           [&](const VenueDayScratch& p) {
+                             return p.day == day && p.venue == v.venue_id;
+                           });
+    if (it == venue_days_scratch_.end()) {
+      venue_days_scratch_.push_back({v.venue_id, day, v.ts});
+    } else {
+      it->scan_ts = std::max(it->scan_ts, v.ts);
+    }
+  }
+  for (const VenueDayScratch& p : venue_days_scratch_) {
+    EmitVenueDayLink(p.venue, e.person_id, e.event_id, e.clinic_id, e.ts, p.scan_ts);
+  }
+}
+
 void PersonStage::EmitClusterRecords(const Event& e, PersonState& s, TimerService* timers) {
   const DurationMs window = opts_.rules.cluster_case_window;
   // Shortest window first: its end is the person's timer, and the longer
   // spans then never move it (one timer write per new person, not three).
   Presence(e.person_id, s, timers, kTrackActiveCommunity, {}, e.ts);
   Presence(e.person_id, s, timers, kTrackActiveCase, {}, e.ts);
+  const bool venue_day = opts_.rules.cluster_method == ClusterMethod::kVenueDay;
   if (e.type == EventType::kScan) {
     if (!ClusterVenue(e.venue_kind)) return;
+    if (venue_day) {
+      EmitVenueDayScan(e, s);
+      ClusterRecord& r = cluster_out_->Add();
+      r.kind = ClusterRecordKind::kVenueScan;
+      r.key.assign(e.venue_id);
+      r.ts = e.ts;
+      return;
+    }
     // A scan that arrives after a fever visit it precedes: link that visit
     // too, unless an earlier scan of the venue already did.
     for (const FeverRecord& f : s.fevers) {
@@ -308,19 +413,11 @@ void PersonStage::EmitClusterRecords(const Event& e, PersonState& s, TimerServic
     return;
   }
   if (e.type != EventType::kFever) return;
-  // One link per distinct venue scanned in [a - window, a], with its latest scan.
-  venues_scratch_.clear();
-  for (const VisitRecord& v : s.trail) {
-    if (v.ts < e.ts - window || v.ts > e.ts) continue;
-    auto it = std::find_if(venues_scratch_.begin(), venues_scratch_.end(),
-                           [&](const auto& p) { return p.first == v.venue_id; });
-    if (it == venues_scratch_.end()) {
-      venues_scratch_.emplace_back(v.venue_id, v.ts);
-    } else {
-      it->second = std::max(it->second, v.ts);
-    }
+  if (venue_day) {
+    EmitVenueDayLinks(e, s);
+  } else {
+    EmitContractLinks(e, s);
   }
-  for (const auto& [venue, scan_ts] : venues_scratch_) EmitFeverLink(venue, e, scan_ts);
   std::string_view community = e.community_id;
   if (community.empty()) {
     if (const PersonInfo* info = registry_->Find(e.person_id)) community = info->community_id;

@@ -11,7 +11,12 @@
 // each scan a VenueScan; and the +1/-1 deltas of the person's presence spans
 // (venue visitors over the population window, active and fever persons over
 // the case and community windows, persons seen per community), the -1s from
-// one presence timer per person at the earliest open span end.
+// one presence timer per person at the earliest open span end. With
+// rules.cluster_method = venue_day the venue records are per venue-day
+// instead: a VenueDayVisitor +1 at the person's earliest scan of a venue on
+// each local day (moved if an earlier scan arrives late) and, for each fever
+// visit, one VenueDayLink per (venue, day) of the 7-day trail; no FeverLink
+// and no venue presence spans then.
 //
 // Lifecycle: construct, AddPartition for each owned input partition (loads its
 // timers), then On* calls; Flush before every checkpoint commit;
@@ -105,6 +110,14 @@ class PersonStage {
   void EmitFeverLink(std::string_view venue, const Event& fever, TimestampMs scan_ts);
   void EmitFeverLink(std::string_view venue, std::string_view person, const FeverRecord& f,
                      TimestampMs scan_ts);
+  // venue_day: the visitor count and late links of one scan (before it joins
+  // the trail), and the links of one fever visit.
+  void EmitContractLinks(const Event& fever, const PersonState& s);
+  void EmitVenueDayScan(const Event& e, const PersonState& s);
+  void EmitVenueDayVisitorDelta(std::string_view venue, TimestampMs ts, int32_t delta);
+  void EmitVenueDayLinks(const Event& fever, const PersonState& s);
+  void EmitVenueDayLink(std::string_view venue, std::string_view person, std::string_view event_id,
+                        std::string_view clinic_id, TimestampMs fever_ts, TimestampMs scan_ts);
   // An occurrence in a presence track: span bookkeeping, deltas, timer.
   void Presence(std::string_view person, PersonState& s, TimerService* timers, uint8_t track,
                 std::string_view key, TimestampMs ts);
@@ -125,6 +138,12 @@ class PersonStage {
   ClusterRecordBuffer* cluster_out_ = nullptr;
   std::vector<StampedDelta> deltas_;
   std::vector<std::pair<std::string_view, TimestampMs>> venues_scratch_;
+  struct VenueDayScratch {
+    std::string_view venue;
+    int64_t day;
+    TimestampMs scan_ts;
+  };
+  std::vector<VenueDayScratch> venue_days_scratch_;
 };
 
 }  // namespace epistream

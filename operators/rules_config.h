@@ -12,6 +12,14 @@ namespace epistream {
 // last 3 days' C2 excesses) is an option that also catches slower rises.
 enum class SurgeMethod : uint8_t { kEarsC2, kEarsC3 };
 
+// The venue test of fever_cluster. kContract is the contract's rule (7-day
+// cases against 14-day visitors, alpha / V); kVenueDay tests each venue-day
+// (cases who visited v on day D against the visitors of v on D, alpha /
+// (7 V)), an option that finds 3-case point-source outbreaks at venues the
+// contract's rule cannot (operators/cluster/README.md). Communities use the
+// contract's test either way.
+enum class ClusterMethod : uint8_t { kContract, kVenueDay };
+
 struct RulesConfig {
   // A listing covers entries up to this long before it. Default: 14d
   DurationMs risk_lookback = 14 * kDayMs;
@@ -40,6 +48,9 @@ struct RulesConfig {
   // Chance alarms allowed per evaluation, split over the venues (or
   // communities) tested: fires when P(X >= k) < alpha / V. Default: 0.2
   double cluster_alpha = 0.2;
+  // The venue test: kContract (YAML "contract") or kVenueDay ("venue_day").
+  // Default: kContract
+  ClusterMethod cluster_method = ClusterMethod::kContract;
 
   // clinic_surge: EARS C2 (or C3) on daily fever visits per clinic.
   // The test: kEarsC2 (YAML "c2") or kEarsC3 ("c3"). Default: kEarsC2

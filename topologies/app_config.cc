@@ -186,6 +186,15 @@ Status ReadRules(YamlSection& root, RulesConfig* c) {
   EPI_RETURN_IF_ERROR(s.Double("cluster_alpha", &c->cluster_alpha, 0.0, 1.0));
   if (c->cluster_alpha <= 0.0)
     return s.Invalid("cluster_alpha", "must be greater than 0");
+  std::string cluster_method =
+      c->cluster_method == ClusterMethod::kVenueDay ? "venue_day" : "contract";
+  EPI_RETURN_IF_ERROR(s.String("cluster_method", &cluster_method));
+  if (cluster_method != "contract" && cluster_method != "venue_day")
+    return s.Invalid("cluster_method",
+                     "expected contract or venue_day, got \"" +
+                         cluster_method + "\"");
+  c->cluster_method = cluster_method == "venue_day" ? ClusterMethod::kVenueDay
+                                                    : ClusterMethod::kContract;
   EPI_RETURN_IF_ERROR(
       s.Uint("surge_baseline_days", &c->surge_baseline_days, 2, 366));
   EPI_RETURN_IF_ERROR(s.Uint("surge_guard_days", &c->surge_guard_days, 0, 366));

@@ -611,6 +611,9 @@ struct EvalOptions {
   uint32_t busy_visitors_week = 200;  // point-source outbreaks: at most this
   bool null_city = true;              // also run the null version
   bool prototype = true;              // also score the offline co-visit sketch
+  // Also run the engine with rules.cluster_method = venue_day (city and null
+  // city), scored beside the rules' own method.
+  bool venue_day = false;
 };
 
 // The co-visit sketch's alerts as cluster alert rows (one cluster per
@@ -648,6 +651,11 @@ struct CityEval {
   bool has_prototype = false;
   Score proto_observed;  // the co-visit sketch (covisit_prototype.h)
   Score proto_null;
+  bool has_venue_day = false;  // the engine with cluster_method = venue_day
+  Score vd_observed;
+  Score vd_null;
+  double vd_engine_seconds = 0;
+  double vd_null_engine_seconds = 0;
 };
 
 inline Status RunEngineOn(const std::string& input, const std::string& alerts,
@@ -703,6 +711,19 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
                                        census, &out->person_rules));
   out->busy = MeasureBusyVenues(census, opts.busy_visitors_week, opts.rules);
   out->surges = CompareSurges(census, outbreaks, opts.rules);
+  RulesConfig vd_rules = opts.rules;
+  vd_rules.cluster_method = ClusterMethod::kVenueDay;
+  if (opts.venue_day) {
+    out->has_venue_day = true;
+    t0 = std::chrono::steady_clock::now();
+    EPI_RETURN_IF_ERROR(
+        RunEngineOn(events, dir + "/vd_alerts.jsonl", vd_rules));
+    out->vd_engine_seconds = SecondsSince(t0);
+    EPI_RETURN_IF_ERROR(LoadClusterAlerts(dir + "/vd_alerts.jsonl", &alerts));
+    out->vd_observed =
+        ScoreRun(outbreaks, alerts, config.persons, config.days, false,
+                 opts.rules.cluster_case_window, config.tz_offset_minutes);
+  }
   if (opts.prototype) {
     out->has_prototype = true;
     out->proto_observed = ScoreRun(
@@ -721,6 +742,17 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
   out->null_city =
       ScoreRun(outbreaks, alerts, config.persons, config.days, true,
                opts.rules.cluster_case_window, config.tz_offset_minutes);
+  if (opts.venue_day) {
+    t0 = std::chrono::steady_clock::now();
+    EPI_RETURN_IF_ERROR(RunEngineOn(dir + "/null.jsonl",
+                                    dir + "/vd_null_alerts.jsonl", vd_rules));
+    out->vd_null_engine_seconds = SecondsSince(t0);
+    EPI_RETURN_IF_ERROR(
+        LoadClusterAlerts(dir + "/vd_null_alerts.jsonl", &alerts));
+    out->vd_null =
+        ScoreRun(outbreaks, alerts, config.persons, config.days, true,
+                 opts.rules.cluster_case_window, config.tz_offset_minutes);
+  }
   if (opts.prototype) {
     CityCensus null_census;
     EPI_RETURN_IF_ERROR(
@@ -732,14 +764,17 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
   return Status::Ok();
 }
 
-// Totals over cities (prototype: the co-visit sketch's scores).
+// Totals over cities (prototype: the co-visit sketch's scores; venue_day:
+// the engine's with cluster_method = venue_day).
 inline Score Total(const std::vector<CityEval>& cities, bool null_city,
-                   bool prototype = false) {
+                   bool prototype = false, bool venue_day = false) {
   Score t;
   for (const CityEval& c : cities) {
     if (prototype && !c.has_prototype) continue;
-    const Score& s = prototype ? (null_city ? c.proto_null : c.proto_observed)
-                               : (null_city ? c.null_city : c.observed);
+    if (venue_day && !c.has_venue_day) continue;
+    const Score& s = prototype   ? (null_city ? c.proto_null : c.proto_observed)
+                     : venue_day ? (null_city ? c.vd_null : c.vd_observed)
+                                 : (null_city ? c.null_city : c.observed);
     t.outbreaks += s.outbreaks;
     t.detectable += s.detectable;
     t.detected += s.detected;
@@ -895,6 +930,36 @@ inline std::string FormatTable(const std::vector<CityEval>& cities) {
                   pt.false_per_million_pw(), pt.false_clusters,
                   pn.false_per_million_pw(), pn.false_clusters,
                   pt.cluster_alerts_per_day(), pn.cluster_alerts_per_day());
+    out += buf;
+  }
+  if (std::any_of(cities.begin(), cities.end(),
+                  [](const CityEval& c) { return c.has_venue_day; })) {
+    out += "engine with rules.cluster_method = venue_day:\n";
+    double vd_secs = 0, vd_null_secs = 0;
+    for (const CityEval& c : cities) {
+      const std::string name = std::to_string(c.persons / 1000) + "k x" +
+                               std::to_string(c.days) + "d s" +
+                               std::to_string(c.seed) + " vd";
+      row(name, c.events, c.vd_engine_seconds, c.vd_observed, false);
+      row(name + " null", c.events, c.vd_null_engine_seconds, c.vd_null, true);
+      vd_secs += c.vd_engine_seconds;
+      vd_null_secs += c.vd_null_engine_seconds;
+    }
+    const Score vt = Total(cities, false, false, true),
+                vn = Total(cities, true, false, true);
+    row("total vd", events, vd_secs, vt, false);
+    row("total vd null", events, vd_null_secs, vn, true);
+    line("  point-source venue outbreaks (<=200/week):", vt.point);
+    line("  busy venue outbreaks (>200 visitors/week):", vt.busy);
+    line("  community outbreaks:", vt.community);
+    std::snprintf(buf, sizeof buf,
+                  "  false clusters per M person-weeks: observed %.1f (%d), "
+                  "null %.1f (%d); alerts per day %.2f (new %.2f), null %.2f; "
+                  "most on one day %d\n",
+                  vt.false_per_million_pw(), vt.false_clusters,
+                  vn.false_per_million_pw(), vn.false_clusters,
+                  vt.cluster_alerts_per_day(), vt.new_clusters_per_day(),
+                  vn.cluster_alerts_per_day(), vt.max_alerts_day);
     out += buf;
   }
   const SurgeCompare sc = TotalSurges(cities);
@@ -1062,6 +1127,13 @@ inline std::string ToJson(const std::vector<CityEval>& cities) {
     score(Total(cities, false, true), false);
     w.Key("covisit_sketch_total_null");
     score(Total(cities, true, true), true);
+  }
+  if (std::any_of(cities.begin(), cities.end(),
+                  [](const CityEval& c) { return c.has_venue_day; })) {
+    w.Key("venue_day_total");
+    score(Total(cities, false, false, true), false);
+    w.Key("venue_day_total_null");
+    score(Total(cities, true, false, true), true);
   }
   w.EndObject();
   return out;

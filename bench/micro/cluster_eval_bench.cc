@@ -10,7 +10,9 @@
 // (default cluster_eval.json); the benchmark counters repeat the totals.
 // Arguments: persons, days, number of seeds (1..n);
 // EPISTREAM_EVAL_CITY=persons,days,seeds[,first seed] overrides them;
-// EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alert files.
+// EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alert files;
+// EPISTREAM_EVAL_VENUE_DAY=0 skips the second engine run per city with
+// rules.cluster_method = venue_day (default: run and score it beside).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -53,12 +55,15 @@ void BM_ClusterEval(benchmark::State& state) {
   // EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alerts there.
   const char* keep = std::getenv("EPISTREAM_EVAL_KEEP");
   std::vector<eval::CityEval> cities;
+  eval::EvalOptions options;
+  const char* vd = std::getenv("EPISTREAM_EVAL_VENUE_DAY");
+  options.venue_day = vd == nullptr || std::string(vd) != "0";
   for (auto _ : state) {
     for (int s = first_seed; s < first_seed + seeds; ++s) {
       config.seed = static_cast<uint64_t>(s);
       eval::CityEval c;
-      Status st =
-          eval::EvaluateCity(config, dir + "/seed" + std::to_string(s), &c);
+      Status st = eval::EvaluateCity(config, dir + "/seed" + std::to_string(s),
+                                     &c, options);
       if (!st.ok()) {
         state.SkipWithError(st.ToString().c_str());
         break;
@@ -70,8 +75,8 @@ void BM_ClusterEval(benchmark::State& state) {
                                std::to_string(config.persons) + "_s" +
                                std::to_string(s);
         std::filesystem::create_directories(to);
-        for (const char* f :
-             {"truth.json", "alerts.jsonl", "null_alerts.jsonl"}) {
+        for (const char* f : {"truth.json", "alerts.jsonl", "null_alerts.jsonl",
+                              "vd_alerts.jsonl", "vd_null_alerts.jsonl"}) {
           std::error_code ec;
           std::filesystem::copy_file(
               seed_dir + "/" + f, to + "/" + f,
@@ -81,9 +86,10 @@ void BM_ClusterEval(benchmark::State& state) {
       std::filesystem::remove_all(seed_dir);
       std::fprintf(stderr,
                    "seed %d: %llu events, generate %.0f s, engine %.0f s, "
-                   "null engine %.0f s\n",
+                   "null engine %.0f s, venue_day %.0f s + %.0f s\n",
                    s, static_cast<unsigned long long>(c.events),
-                   c.generate_seconds, c.engine_seconds, c.null_engine_seconds);
+                   c.generate_seconds, c.engine_seconds, c.null_engine_seconds,
+                   c.vd_engine_seconds, c.vd_null_engine_seconds);
       cities.push_back(c);
     }
   }
@@ -97,6 +103,12 @@ void BM_ClusterEval(benchmark::State& state) {
   state.counters["median_delay_h"] = observed.median_delay_h();
   state.counters["false_per_Mpw"] = observed.false_per_million_pw();
   state.counters["null_false_per_Mpw"] = null_city.false_per_million_pw();
+  if (options.venue_day) {
+    const eval::Score vd = eval::Total(cities, false, false, true);
+    state.counters["vd_sensitivity"] = vd.sensitivity();
+    state.counters["vd_null_false_per_Mpw"] =
+        eval::Total(cities, true, false, true).false_per_million_pw();
+  }
   std::fputs(eval::FormatTable(cities).c_str(), stdout);
   const char* path = std::getenv("EPISTREAM_EVAL_JSON");
   const std::string out =

@@ -13,7 +13,13 @@ constexpr std::string_view kCounterNames[kNumCityCounters] = {
 bool IsFeverKind(ClusterRecordKind k) {
   return k == ClusterRecordKind::kFeverLink ||
          k == ClusterRecordKind::kCommunityFever ||
-         k == ClusterRecordKind::kClinicVisit;
+         k == ClusterRecordKind::kClinicVisit ||
+         k == ClusterRecordKind::kVenueDayLink;
+}
+
+bool HasScanTime(ClusterRecordKind k) {
+  return k == ClusterRecordKind::kFeverLink ||
+         k == ClusterRecordKind::kVenueDayLink;
 }
 
 }  // namespace
@@ -43,7 +49,7 @@ void ClusterRecord::Encode(std::string* out) const {
     w.Str(person_id);
     w.Str(event_id);
     w.Str(clinic_id);
-    if (kind == ClusterRecordKind::kFeverLink) w.SignedVarint(ts - aux_ts);
+    if (HasScanTime(kind)) w.SignedVarint(ts - aux_ts);
   } else if (kind != ClusterRecordKind::kVenueScan) {
     w.SignedVarint(delta);
   }
@@ -56,7 +62,7 @@ Status ClusterRecord::Decode(std::string_view bytes) {
     return Status::Corruption("cluster record: unknown version");
   const uint8_t k = r.U8();
   if (k < static_cast<uint8_t>(ClusterRecordKind::kFeverLink) ||
-      k > static_cast<uint8_t>(ClusterRecordKind::kCityCount)) {
+      k > static_cast<uint8_t>(ClusterRecordKind::kVenueDayLink)) {
     return Status::Corruption("cluster record: unknown kind");
   }
   kind = static_cast<ClusterRecordKind>(k);
@@ -66,7 +72,7 @@ Status ClusterRecord::Decode(std::string_view bytes) {
     person_id = std::string(r.Str());
     event_id = std::string(r.Str());
     clinic_id = std::string(r.Str());
-    if (kind == ClusterRecordKind::kFeverLink) aux_ts = ts - r.SignedVarint();
+    if (HasScanTime(kind)) aux_ts = ts - r.SignedVarint();
   } else if (kind != ClusterRecordKind::kVenueScan) {
     delta = static_cast<int32_t>(r.SignedVarint());
   }

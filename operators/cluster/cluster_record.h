@@ -45,6 +45,16 @@ enum class ClusterRecordKind : uint8_t {
   // key = CityCounterName(counter): a city-wide distinct count changes by delta
   // at ts.
   kCityCount = 8,
+  // rules.cluster_method = venue_day only (not emitted otherwise):
+  // key venue: distinct visitors of the venue on the local day of ts change
+  // by delta at ts (+1 at a person's earliest scan of the venue that day; a
+  // late earlier scan moves it: -1 at the old time, +1 at the new).
+  kVenueDayVisitor = 9,
+  // key venue: a fever visit (person_id, event_id, ts = fever time,
+  // clinic_id) by a person who scanned the venue on the local day of aux_ts,
+  // within [ts - case window, ts]; aux_ts = the latest such scan that day.
+  // One per (venue, day) of the trail.
+  kVenueDayLink = 10,
 };
 
 // The city-wide distinct counts (GlobalAggregate) fed by kCityCount records.
@@ -68,7 +78,7 @@ struct ClusterRecord {
   std::string person_id;   // fever kinds
   std::string event_id;    // fever kinds: the fever event
   std::string clinic_id;   // fever kinds
-  TimestampMs aux_ts = 0;  // kFeverLink: the scan time
+  TimestampMs aux_ts = 0;  // kFeverLink, kVenueDayLink: the scan time
 
   // Compact binary form: version, kind, key, ts, then the kind's fields.
   void Encode(std::string* out) const;

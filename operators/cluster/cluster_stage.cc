@@ -1,6 +1,7 @@
 #include "operators/cluster/cluster_stage.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "engine/byte_codec.h"
 #include "engine/state_keys.h"
@@ -16,6 +17,7 @@ enum ClusterTimerKind : uint8_t {
   kTimerVenue = 2,      // key venue: evaluate fever_cluster at `when`
   kTimerCommunity = 3,  // key community: evaluate fever_cluster at `when`
   kTimerClinicDay = 4,  // key clinic: EARS C2 of the local day ending at `when`
+  kTimerVenueDay = 5,   // key venue: evaluate its venue-days at `when`
 };
 
 std::string Sub(const std::string& prefix, char sub) {
@@ -35,7 +37,8 @@ std::string ClusterStageKeyPrefix(const ClusterStageOptions& opts) {
                                  : opts.key_prefix;
 }
 
-// Sub-keys under the prefix: V venues, K communities, L clinics, A venue
+// Sub-keys under the prefix: V venues, K communities, D venue-days
+// (venue_day), L clinics, A venue
 // activity, N<counter> city counters, X timers, W the stage's own watermark
 // (so a restarted stage knows which records are late before its input
 // advances it again).
@@ -46,6 +49,7 @@ ClusterStage::ClusterStage(const ClusterStageOptions& opts, KvStore* store)
       watermark_key_(Sub(prefix_, 'W')),
       venues_(store, Sub(prefix_, 'V')),
       communities_(store, Sub(prefix_, 'K')),
+      venue_days_(store, Sub(prefix_, 'D')),
       clinics_(store, Sub(prefix_, 'L')),
       activity_(store, Sub(prefix_, 'A')),
       aggregate_(store, prefix_),
@@ -54,6 +58,7 @@ ClusterStage::ClusterStage(const ClusterStageOptions& opts, KvStore* store)
 Status ClusterStage::Open() {
   EPI_RETURN_IF_ERROR(venues_.Load());
   EPI_RETURN_IF_ERROR(communities_.Load());
+  EPI_RETURN_IF_ERROR(venue_days_.Load());
   EPI_RETURN_IF_ERROR(clinics_.Load());
   EPI_RETURN_IF_ERROR(activity_.Load());
   EPI_RETURN_IF_ERROR(aggregate_.Load());
@@ -112,6 +117,28 @@ Status ClusterStage::OnRecord(const ClusterRecord& r) {
           if (l.fever_ts > r.ts && l.fever_ts <= r.ts + window &&
               l.fever_ts <= evaluated) {
             timers_.Schedule(l.fever_ts, kind, r.key);
+          }
+        }
+      }
+      return Status::Ok();
+    }
+    case ClusterRecordKind::kVenueDayVisitor:
+      venue_days_.Get(r.key)
+          .Day(LocalDay(r.ts, opts_.tz_offset_minutes))
+          .visitors.Add(r.ts, r.delta);
+      return Status::Ok();
+    case ClusterRecordKind::kVenueDayLink: {
+      VenueDay& d = venue_days_.Get(r.key).Day(
+          LocalDay(r.aux_ts, opts_.tz_offset_minutes));
+      d.AddLink(CaseLink{r.person_id, r.event_id, r.clinic_id, r.ts, r.aux_ts});
+      timers_.Schedule(r.ts, kTimerVenueDay, r.key);
+      const TimestampMs evaluated = EvalWatermark();
+      if (r.ts < evaluated) {
+        // Late: evaluations already made at later fever visits linked to the
+        // same venue-day counted one case too few; run them again.
+        for (const CaseLink& l : d.links) {
+          if (l.fever_ts > r.ts && l.fever_ts <= evaluated) {
+            timers_.Schedule(l.fever_ts, kTimerVenueDay, r.key);
           }
         }
       }
@@ -216,7 +243,71 @@ void ClusterStage::EvaluateVenue(const std::string& venue, TimestampMs a,
       std::max<int64_t>(aggregate_.ValueAt(CityCounter::kActiveVenues, a), 1);
   t.threshold = opts_.rules.cluster_alpha / static_cast<double>(t.tests);
   if (!(t.p_value < t.threshold)) return;
-  Grow(ClusterSubject::kVenue, venue, *w, a, window, cases, latest, t, alerts);
+  Grow(ClusterSubject::kVenue, venue, w->has_episode, w->episode, a, window,
+       cases, latest, t, alerts);
+}
+
+void ClusterStage::EvaluateVenueDays(const std::string& venue, TimestampMs a,
+                                     std::vector<Alert>* alerts) {
+  VenueDayWindow* w = venue_days_.Find(venue);
+  if (w == nullptr) return;
+  const int64_t active = aggregate_.ValueAt(CityCounter::kActiveCase, a);
+  if (active <= 0) return;
+  const DurationMs window = opts_.rules.cluster_case_window;
+  const double fever_rate =
+      static_cast<double>(aggregate_.ValueAt(CityCounter::kFeverCase, a)) /
+      static_cast<double>(active);
+  // Bonferroni over every venue-day that could be tested: V venues x the
+  // days of the case window.
+  const int64_t window_days = std::max<int64_t>(window / kDayMs, 1);
+  const int64_t tests =
+      std::max<int64_t>(aggregate_.ValueAt(CityCounter::kActiveVenues, a), 1) *
+      window_days;
+  // Each day of the venue visited by a person with a fever visit at a; the
+  // cases of every significant day join, reported with the test of the most
+  // significant one (one version per evaluation).
+  std::vector<const CaseLink*> members;
+  TimestampMs latest = kMinTimestamp;
+  ClusterTest best;
+  bool fires = false;
+  for (const VenueDay& d : w->days) {
+    if (!d.HasFeverAt(a)) continue;
+    TimestampMs day_latest = kMinTimestamp;
+    const std::vector<const CaseLink*> cases = d.CasesUpTo(a, &day_latest);
+    if (cases.size() < opts_.rules.cluster_min_cases) continue;
+    ClusterTest t;
+    t.cases = cases.size();
+    t.population =
+        static_cast<double>(std::max<int64_t>(d.visitors.ValueAt(a), 0));
+    t.fever_rate = fever_rate;
+    t.expected = t.population * t.fever_rate;
+    t.p_value = PoissonUpperTail(t.cases, t.expected);
+    t.tests = tests;
+    t.threshold = opts_.rules.cluster_alpha / static_cast<double>(t.tests);
+    if (!(t.p_value < t.threshold)) continue;
+    if (!fires || t.p_value < best.p_value) best = t;
+    fires = true;
+    latest = std::max(latest, day_latest);
+    for (const CaseLink* c : cases) {
+      auto same = [c](const CaseLink* m) {
+        return m->person_id == c->person_id;
+      };
+      auto it = std::find_if(members.begin(), members.end(), same);
+      if (it == members.end()) {
+        members.push_back(c);
+      } else if (c->fever_ts < (*it)->fever_ts) {
+        *it = c;
+      }
+    }
+  }
+  if (!fires) return;
+  std::sort(members.begin(), members.end(),
+            [](const CaseLink* x, const CaseLink* y) {
+              return std::tie(x->fever_ts, x->person_id) <
+                     std::tie(y->fever_ts, y->person_id);
+            });
+  Grow(ClusterSubject::kVenue, venue, w->has_episode, w->episode, a, window,
+       members, latest, best, alerts);
 }
 
 int64_t ClusterStage::CommunitiesWithPopulationAt(TimestampMs a) const {
@@ -252,25 +343,26 @@ void ClusterStage::EvaluateCommunity(const std::string& community,
   t.tests = std::max<int64_t>(CommunitiesWithPopulationAt(a), 1);
   t.threshold = opts_.rules.cluster_alpha / static_cast<double>(t.tests);
   if (!(t.p_value < t.threshold)) return;
-  Grow(ClusterSubject::kCommunity, community, *w, a, window, cases, latest, t,
-       alerts);
+  Grow(ClusterSubject::kCommunity, community, w->has_episode, w->episode, a,
+       window, cases, latest, t, alerts);
 }
 
 void ClusterStage::Grow(ClusterSubject subject, const std::string& key,
-                        CaseWindow& w, TimestampMs a, DurationMs window,
+                        bool& has_episode, ClusterEpisode& episode,
+                        TimestampMs a, DurationMs window,
                         const std::vector<const CaseLink*>& cases,
                         TimestampMs latest, const ClusterTest& test,
                         std::vector<Alert>* alerts) {
   // A cluster lives while a member's fever visit is within the case window.
-  if (!w.has_episode || w.episode.last_ts < a - window) {
-    w.has_episode = true;
-    w.episode = ClusterEpisode();
-    w.episode.cluster_id = MakeClusterId(subject, key, a);
-    w.episode.started_at = a;
-    w.episode.first_ts = cases.front()->fever_ts;
-    w.episode.last_ts = latest;
+  if (!has_episode || episode.last_ts < a - window) {
+    has_episode = true;
+    episode = ClusterEpisode();
+    episode.cluster_id = MakeClusterId(subject, key, a);
+    episode.started_at = a;
+    episode.first_ts = cases.front()->fever_ts;
+    episode.last_ts = latest;
   }
-  ClusterEpisode& e = w.episode;
+  ClusterEpisode& e = episode;
   for (const CaseLink* c : cases) {
     e.AddMember(*c);
     e.first_ts = std::min(e.first_ts, c->fever_ts);
@@ -315,6 +407,9 @@ Status ClusterStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
       case kTimerClinicDay:
         EvaluateClinicDay(t.key, t.when, alerts);
         break;
+      case kTimerVenueDay:
+        EvaluateVenueDays(t.key, t.when, alerts);
+        break;
       default:
         return Status::Corruption("cluster stage: unknown timer kind");
     }
@@ -347,6 +442,14 @@ void ClusterStage::PruneCommunity(CaseWindow& w) const {
           h - opts_.rules.community_case_window, h);
 }
 
+void ClusterStage::PruneVenueDays(VenueDayWindow& w) const {
+  if (watermark_ == kMinTimestamp) return;
+  const TimestampMs h = Horizon();
+  const DurationMs window = opts_.rules.cluster_case_window;
+  // An evaluation at a >= h reads the days of scans in [a - window, a].
+  w.Prune(LocalDay(h - window, opts_.tz_offset_minutes), h - window, h);
+}
+
 void ClusterStage::PruneClinic(ClinicState& c) const {
   if (watermark_ == kMinTimestamp) return;
   const int64_t day = LocalDay(Horizon(), opts_.tz_offset_minutes);
@@ -373,6 +476,8 @@ void ClusterStage::Sweep() {
   venues_.Update([this](const std::string&, CaseWindow& w) { PruneVenue(w); });
   communities_.Update(
       [this](const std::string&, CaseWindow& w) { PruneCommunity(w); });
+  venue_days_.Update(
+      [this](const std::string&, VenueDayWindow& w) { PruneVenueDays(w); });
   clinics_.Update(
       [this](const std::string&, ClinicState& c) { PruneClinic(c); });
   activity_.Update(
@@ -386,6 +491,7 @@ Status ClusterStage::Flush() {
   if (watermark_ != kMinTimestamp) aggregate_.Compact(Horizon());
   venues_.Flush([this](CaseWindow& w) { PruneVenue(w); });
   communities_.Flush([this](CaseWindow& w) { PruneCommunity(w); });
+  venue_days_.Flush([this](VenueDayWindow& w) { PruneVenueDays(w); });
   clinics_.Flush([this](ClinicState& c) { PruneClinic(c); });
   activity_.Flush([this](VenueActivity& a) { PruneActivity(a); });
   aggregate_.Flush();

@@ -8,7 +8,11 @@
 // every record stamped <= a that was not too late is in, and the venue (or
 // community) is tested: k distinct fever persons in the case window, mean
 // N * r from the exact distinct counts, Poisson tail against alpha / V (or
-// C). Significant findings open or grow a versioned cluster. A clinic's day
+// C). With rules.cluster_method = venue_day, venues are tested per
+// venue-day instead (VenueDayWindow): at each fever visit a, for each day D
+// on which the person visited the venue, k = persons who visited it on D with
+// a fever visit <= a, N = its visitors on D up to a, against alpha / (7 V).
+// Significant findings open or grow a versioned cluster. A clinic's day
 // is tested by EARS C2 when the watermark passes its last millisecond.
 //
 // State: CaseWindows (venues, communities), ClinicStates, VenueActivity and
@@ -41,6 +45,7 @@
 #include "operators/cluster/global_aggregate.h"
 #include "operators/cluster/state_table.h"
 #include "operators/cluster/venue_activity.h"
+#include "operators/cluster/venue_day_window.h"
 #include "operators/rules_config.h"
 
 namespace epistream {
@@ -113,20 +118,23 @@ class ClusterStage {
   void FireActivity(const std::string& venue);
   void EvaluateVenue(const std::string& venue, TimestampMs a,
                      std::vector<Alert>* alerts);
+  void EvaluateVenueDays(const std::string& venue, TimestampMs a,
+                         std::vector<Alert>* alerts);
   void EvaluateCommunity(const std::string& community, TimestampMs a,
                          std::vector<Alert>* alerts);
   void EvaluateClinicDay(const std::string& clinic, TimestampMs end_of_day,
                          std::vector<Alert>* alerts);
   // Adds the cases to the window's episode (a new one if none is alive at a)
   // and announces a version when the member count reaches the next step.
-  void Grow(ClusterSubject subject, const std::string& key, CaseWindow& w,
-            TimestampMs a, DurationMs window,
+  void Grow(ClusterSubject subject, const std::string& key, bool& has_episode,
+            ClusterEpisode& episode, TimestampMs a, DurationMs window,
             const std::vector<const CaseLink*>& cases, TimestampMs latest,
             const ClusterTest& test, std::vector<Alert>* alerts);
   void Sweep();
   // Drops from one state what no evaluation at or after the horizon reads.
   void PruneVenue(CaseWindow& w) const;
   void PruneCommunity(CaseWindow& w) const;
+  void PruneVenueDays(VenueDayWindow& w) const;
   void PruneClinic(ClinicState& c) const;
   void PruneActivity(VenueActivity& a) const;
   // Evaluations run up to here (watermark minus the evaluation delay).
@@ -144,6 +152,7 @@ class ClusterStage {
   std::string watermark_key_;
   StateTable<CaseWindow> venues_;
   StateTable<CaseWindow> communities_;
+  StateTable<VenueDayWindow> venue_days_;
   StateTable<ClinicState> clinics_;
   StateTable<VenueActivity> activity_;
   GlobalAggregate aggregate_;

@@ -31,6 +31,8 @@ bool RepartitionRouter::IsBroadcast(ClusterRecordKind kind) {
     case ClusterRecordKind::kVenueVisitors:
     case ClusterRecordKind::kCommunityFever:
     case ClusterRecordKind::kClinicVisit:
+    case ClusterRecordKind::kVenueDayVisitor:
+    case ClusterRecordKind::kVenueDayLink:
       return false;
   }
   return true;

@@ -2,7 +2,8 @@
 // goes to.
 //
 // Records keyed by venue, community or clinic that only their key's state
-// reads (kFeverLink, kVenueVisitors, kCommunityFever, kClinicVisit) go to one
+// reads (kFeverLink, kVenueVisitors, kCommunityFever, kClinicVisit, and the
+// venue_day kinds kVenueDayVisitor, kVenueDayLink) go to one
 // partition, StableKeyHash(key) % Q. Records that feed city-wide figures
 // every partition reads (kCityCount: fever rate; kVenueScan: active venues V;
 // kCommunitySeen: communities with a population C, and the population of the

@@ -1,0 +1,156 @@
+#include "operators/cluster/venue_day_window.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "engine/byte_codec.h"
+
+namespace epistream {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+bool LinkLess(const CaseLink& a, const CaseLink& b) {
+  return std::tie(a.fever_ts, a.person_id, a.event_id) <
+         std::tie(b.fever_ts, b.person_id, b.event_id);
+}
+
+void EncodeLink(const CaseLink& l, ByteWriter* w) {
+  w->Str(l.person_id);
+  w->Str(l.event_id);
+  w->Str(l.clinic_id);
+  w->SignedVarint(l.fever_ts);
+  w->SignedVarint(l.fever_ts - l.scan_ts);
+}
+
+void DecodeLink(ByteReader* r, CaseLink* l) {
+  l->person_id = std::string(r->Str());
+  l->event_id = std::string(r->Str());
+  l->clinic_id = std::string(r->Str());
+  l->fever_ts = r->SignedVarint();
+  l->scan_ts = l->fever_ts - r->SignedVarint();
+}
+
+}  // namespace
+
+bool VenueDay::AddLink(const CaseLink& link) {
+  for (CaseLink& l : links) {
+    if (l.person_id == link.person_id && l.event_id == link.event_id) {
+      l.scan_ts = std::max(l.scan_ts, link.scan_ts);
+      return false;
+    }
+  }
+  links.insert(std::upper_bound(links.begin(), links.end(), link, LinkLess),
+               link);
+  return true;
+}
+
+bool VenueDay::HasFeverAt(TimestampMs a) const {
+  return std::any_of(links.begin(), links.end(),
+                     [a](const CaseLink& l) { return l.fever_ts == a; });
+}
+
+std::vector<const CaseLink*> VenueDay::CasesUpTo(TimestampMs to,
+                                                 TimestampMs* latest) const {
+  std::vector<const CaseLink*> out;
+  *latest = kMinTimestamp;
+  // links are sorted by time: the first link of a person is its earliest.
+  for (const CaseLink& l : links) {
+    if (l.fever_ts > to) break;
+    *latest = std::max(*latest, l.fever_ts);
+    const bool seen = std::any_of(
+        out.begin(), out.end(),
+        [&](const CaseLink* o) { return o->person_id == l.person_id; });
+    if (!seen) out.push_back(&l);
+  }
+  return out;
+}
+
+VenueDay& VenueDayWindow::Day(int64_t day) {
+  auto it =
+      std::lower_bound(days.begin(), days.end(), day,
+                       [](const VenueDay& d, int64_t x) { return d.day < x; });
+  if (it != days.end() && it->day == day) return *it;
+  it = days.insert(it, VenueDay());
+  it->day = day;
+  return *it;
+}
+
+void VenueDayWindow::Prune(int64_t first_day, TimestampMs episode_horizon,
+                           TimestampMs count_horizon) {
+  days.erase(days.begin(), std::lower_bound(days.begin(), days.end(), first_day,
+                                            [](const VenueDay& d, int64_t x) {
+                                              return d.day < x;
+                                            }));
+  for (VenueDay& d : days) d.visitors.Compact(count_horizon);
+  if (has_episode && episode.last_ts < episode_horizon) {
+    has_episode = false;
+    episode = ClusterEpisode();
+  }
+}
+
+bool VenueDayWindow::Empty() const { return days.empty() && !has_episode; }
+
+void VenueDayWindow::Encode(std::string* out) const {
+  out->clear();
+  ByteWriter w(out);
+  w.U8(kVersion);
+  w.Varint(days.size());
+  for (const VenueDay& d : days) {
+    w.SignedVarint(d.day);
+    d.visitors.Encode(&w);
+    w.Varint(d.links.size());
+    for (const CaseLink& l : d.links) EncodeLink(l, &w);
+  }
+  w.U8(has_episode ? 1 : 0);
+  if (has_episode) {
+    const ClusterEpisode& e = episode;
+    w.Str(e.cluster_id);
+    w.SignedVarint(e.started_at);
+    w.SignedVarint(e.version);
+    w.Varint(e.reported_count);
+    w.SignedVarint(e.first_ts);
+    w.SignedVarint(e.last_ts);
+    w.Varint(e.members.size());
+    for (const CaseLink& m : e.members) EncodeLink(m, &w);
+  }
+}
+
+Status VenueDayWindow::Decode(std::string_view bytes) {
+  *this = VenueDayWindow();
+  ByteReader r(bytes);
+  if (r.U8() != kVersion)
+    return Status::Corruption("venue-day window: unknown version");
+  // A count can never exceed the bytes left: guards the resize.
+  auto count = [&]() -> size_t {
+    const uint64_t n = r.Varint();
+    return n > bytes.size() ? 0 : static_cast<size_t>(n);
+  };
+  days.resize(count());
+  bool ok = true;
+  for (VenueDay& d : days) {
+    d.day = r.SignedVarint();
+    ok = d.visitors.Decode(&r) && ok;
+    d.links.resize(count());
+    for (CaseLink& l : d.links) DecodeLink(&r, &l);
+  }
+  has_episode = r.U8() != 0;
+  if (has_episode) {
+    ClusterEpisode& e = episode;
+    e.cluster_id = std::string(r.Str());
+    e.started_at = r.SignedVarint();
+    e.version = static_cast<int32_t>(r.SignedVarint());
+    e.reported_count = r.Varint();
+    e.first_ts = r.SignedVarint();
+    e.last_ts = r.SignedVarint();
+    e.members.resize(count());
+    for (CaseLink& m : e.members) DecodeLink(&r, &m);
+  }
+  if (!ok || !r.ok() || !r.done()) {
+    *this = VenueDayWindow();
+    return Status::Corruption("venue-day window: truncated or trailing bytes");
+  }
+  return Status::Ok();
+}
+
+}  // namespace epistream
