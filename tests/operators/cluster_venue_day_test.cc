@@ -103,6 +103,12 @@ class VenueDayTest : public ::testing::Test {
     co.sweep_interval = sweep_interval_;
     cluster_ = std::make_unique<ClusterStage>(co, &store_);
     ASSERT_OK(cluster_->Open());
+    parts_.clear();
+    for (uint16_t q = 0; q < q_count_; ++q) {
+      co.key_prefix = ClusterPartitionKeyPrefix(q);
+      parts_.push_back(std::make_unique<ClusterStage>(co, &store_));
+      ASSERT_OK(parts_.back()->Open());
+    }
   }
 
   // A checkpoint, then new stages over the same store (a process restart).
@@ -114,12 +120,27 @@ class VenueDayTest : public ::testing::Test {
   void Checkpoint() {
     ASSERT_OK(person_->Flush());
     ASSERT_OK(cluster_->Flush());
+    for (auto& p : parts_) ASSERT_OK(p->Flush());
     ASSERT_OK(store_.Commit());
   }
 
+  // Records to the one cluster stage, or (q_count_ > 0) through the wire
+  // form and the repartition router to Q partition stages instead.
   void Drain() {
-    for (size_t i = 0; i < records_.size(); ++i)
-      ASSERT_OK(cluster_->OnRecord(records_[i]));
+    std::string bytes;
+    std::vector<uint16_t> to;
+    const RepartitionRouter router(q_count_);
+    for (size_t i = 0; i < records_.size(); ++i) {
+      if (parts_.empty()) {
+        ASSERT_OK(cluster_->OnRecord(records_[i]));
+        continue;
+      }
+      records_[i].Encode(&bytes);
+      ClusterRecord r;
+      ASSERT_OK(r.Decode(bytes));
+      router.Route(r, &to);
+      for (uint16_t q : to) ASSERT_OK(parts_[q]->OnRecord(r));
+    }
     records_.Clear();
   }
   void Advance(TimestampMs wm) {
@@ -127,7 +148,11 @@ class VenueDayTest : public ::testing::Test {
     wm_ = std::max(wm_, wm);
     ASSERT_OK(person_->OnWatermark(wm_, &person_alerts_));
     Drain();
-    ASSERT_OK(cluster_->OnWatermark(wm_, &alerts_));
+    if (parts_.empty()) {
+      ASSERT_OK(cluster_->OnWatermark(wm_, &alerts_));
+    } else {
+      for (auto& p : parts_) ASSERT_OK(p->OnWatermark(wm_, &alerts_));
+    }
   }
   // One event, then the watermark (max ts seen - 5 min), like the pipeline.
   void Feed(const Event& e) {
@@ -255,6 +280,8 @@ class VenueDayTest : public ::testing::Test {
     Start();
   }
 
+  uint16_t q_count_ = 0;  // > 0: repartitioned cluster stages
+  std::vector<std::unique_ptr<ClusterStage>> parts_;
   RulesConfig rules_;
   DurationMs sweep_interval_ = kDayMs;
   MemKvStore store_;
@@ -473,6 +500,27 @@ TEST_F(VenueDayTest,
     FeedAll(ev, variant == 1 ? 3001 : 0, variant == 2 ? 977 : 0);
     EXPECT_EQ(Signature(alerts_), base) << "variant " << variant;
   }
+}
+
+// The scale-out edge: the venue_day records through their wire form and the
+// router to Q = 3 partition stages give the same alerts as one stage.
+TEST_F(VenueDayTest, RepartitionedStagesMatchOneStage) {
+  UseVenueDay();
+  std::vector<Event> ev = GrowingOutbreak();
+  for (int i = 0; i < 2000; ++i)
+    ev.push_back(
+        Scan(P(i), "mall", At(3, 15) + i * kSecondMs, VenueKind::kMall));
+  Run(ev);
+  std::vector<std::string> one = Signature(alerts_);
+  ASSERT_GE(one.size(), 3u);
+  alerts_.clear();
+  q_count_ = 3;
+  ResetState();
+  Run(ev);
+  std::vector<std::string> three = Signature(alerts_);
+  std::sort(one.begin(), one.end());
+  std::sort(three.begin(), three.end());
+  EXPECT_EQ(one, three);
 }
 
 }  // namespace
