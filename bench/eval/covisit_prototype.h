@@ -1,6 +1,9 @@
 // A sketch of a point-source detector, run offline on a CityCensus to see
 // whether it would beat the contract's fever_cluster test before anyone
-// builds it into the cluster stage. It is NOT an engine option.
+// built it into the cluster stage. The engine now has it as an option,
+// rules.cluster_method = venue_day (operators/cluster/README.md), scored by
+// EvalOptions::venue_day; this sketch stays as an offline reference (it sees
+// whole-day visitor counts, the engine counts visitors up to the evaluation).
 //
 // The contract's test pools a venue's cases over 7 days against its 14-day
 // visitors N, with a Bonferroni bound over V venues: at r ~ 3e-3 and V ~ 400
@@ -15,10 +18,9 @@
 //   fires when k >= 3 and P(X >= k; N r) < alpha / (7 V): a Bonferroni bound
 //   over the 7 V venue-days that could be tested.
 // One alert per venue-day, at the fever visit that makes it significant.
-// In the engine, N per venue-day could come from the kVenueScan records the
-// cluster stage already receives (scans per venue and day), and D from the
-// fever link's aux_ts; this sketch uses exact distinct visitors and every
-// visit day (a small look-ahead: r and V of day(a) use that whole day).
+// This sketch uses exact distinct visitors of the whole day D and every
+// visit day (a small look-ahead: r and V of day(a) use that whole day); the
+// engine uses the counts at the evaluation time a.
 // Header-only (see cluster_eval.h). Threading: single-threaded.
 #pragma once
 
