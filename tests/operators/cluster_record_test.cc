@@ -63,8 +63,18 @@ TEST(ClusterRecordTest, EveryKindRoundTrips) {
     bytes.resize(bytes.size() - 2);
     EXPECT_FALSE(back.Decode(bytes).ok());
   }
-  EXPECT_FALSE(ClusterRecord().Decode(std::string("\x01\x09", 2)).ok())
-      << "unknown kind";
+  {
+    // A whole, valid record but for its kind byte (after the version).
+    ClusterRecord scan;
+    scan.kind = ClusterRecordKind::kVenueScan;
+    scan.key = "rst-1";
+    scan.ts = 1663603200000;
+    std::string bytes;
+    scan.Encode(&bytes);
+    ASSERT_OK(ClusterRecord().Decode(bytes));
+    bytes[1] = static_cast<char>(static_cast<uint8_t>(ClusterRecordKind::kVenueDayLink) + 1);
+    EXPECT_FALSE(ClusterRecord().Decode(bytes).ok()) << "unknown kind";
+  }
   EXPECT_FALSE(ClusterRecord().Decode(std::string("\x07", 1)).ok())
       << "unknown version";
 }
