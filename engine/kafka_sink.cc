@@ -71,6 +71,26 @@ Status KafkaSink::Recover(const std::string& position, const TableReaderOptions&
       timeout_ms);
 }
 
+Status KafkaSink::AddRecovery(const std::string& position, const TableReaderOptions& reader,
+                              int timeout_ms,
+                              const std::function<bool(std::string_view key)>& keep) {
+  if (position.empty()) return Status::Ok();
+  std::map<int32_t, int64_t> ends;
+  if (!DecodePosition(position, &ends)) return Status::Corruption("sink position of " + topic_);
+  std::map<TopicPartition, int64_t> start;
+  for (const auto& [p, end] : ends) start[TopicPartition{topic_, p}] = end;
+  TableReaderOptions opts = reader;
+  opts.topics = {topic_};
+  auto r = TableReader::Open(opts, start);
+  if (!r.ok()) return r.status();
+  return (*r)->ReadToEnd(
+      [&](const KafkaMessage& m) {
+        if (!keep || keep(m.key)) seen_.insert(id_(m.key, m.value));
+        return Status::Ok();
+      },
+      timeout_ms);
+}
+
 Status KafkaSink::Write(std::string_view key, std::string_view value) {
   if (!seen_.empty()) {
     auto it = seen_.find(id_(key, value));

@@ -40,6 +40,16 @@ class KafkaSink : public RecordSink {
   // Position() at the last checkpoint). Call before the first Write.
   Status Recover(const std::string& position, const TableReaderOptions& reader, int timeout_ms);
 
+  // Scale-out (a partition taken over from another instance): also reads
+  // what was written after `position` (that partition's position at its
+  // last checkpoint, in Position()'s format) and remembers the ids of the
+  // records `keep` accepts (by key; null keeps all). May be called at any
+  // time; does not change Position(). Ids of other partitions' records
+  // that are kept are never regenerated: ForgetPending() clears them once
+  // the input is caught up.
+  Status AddRecovery(const std::string& position, const TableReaderOptions& reader, int timeout_ms,
+                     const std::function<bool(std::string_view key)>& keep);
+
   Status Write(std::string_view key, std::string_view value) override;
   // Waits for every queued record, then captures the topic's end offsets.
   // Unavailable while replayed output is still expected (see Recover): the

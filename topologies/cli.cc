@@ -61,6 +61,11 @@ int RunCli(int argc, char** argv) {
   run->add_option("--deadletter", deadletter, "dead letters output file (default beside alerts)");
   run->add_option("--batch-size", batch_size, "events per checkpoint in file mode");
   run->add_option("--stop-after", stop_after, "file mode: checkpoint and stop after N input lines");
+  bool scale_out = false, repartition = false;
+  run->add_flag("--scale-out", scale_out,
+                "several instances share --group: changelog, restore on rebalance (scale_out.enabled)");
+  run->add_flag("--repartition", repartition,
+                "cluster stage input through the repartition topic (scale_out.repartition)");
 
   // demo
   CLI::App* demo = app.add_subcommand("demo", "Everything on one machine: broker, city, engine");
@@ -124,6 +129,8 @@ int RunCli(int argc, char** argv) {
   if (!brokers.empty()) cfg.engine.kafka.brokers = brokers;
   if (!group.empty()) cfg.engine.kafka.group = group;
   if (metrics_port >= 0) cfg.engine.metrics.port = metrics_port;
+  if (scale_out) cfg.engine.scale_out.enabled = true;
+  if (repartition) cfg.engine.scale_out.repartition = true;
   if (!input.empty()) {
     if (alerts.empty()) {
       std::fprintf(stderr, "epistream run: --input needs --alerts\n");
