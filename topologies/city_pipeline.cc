@@ -255,6 +255,13 @@ Status CityPipeline::Checkpoint() {
   return st;
 }
 
+void CityPipeline::RewindWatermark(TimestampMs to) {
+  watermark_ = WatermarkTracker(engine_.watermark);
+  if (to != kMinTimestamp) watermark_.AdvanceTo(to);
+  stage_ = PersonStage(StageOptions(engine_, rules_), store_, &areas_, &registry_);
+  stage_.set_cluster_output(&cluster_records_);
+}
+
 void CityPipeline::ForgetPosition(std::string_view source, int32_t partition) {
   positions_.erase({std::string(source), partition});
   last_position_ = nullptr;  // may have pointed into the erased entry

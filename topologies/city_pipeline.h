@@ -95,6 +95,13 @@ class CityPipeline {
   // flushed, right before the store commit; a failure skips the commit
   // (scale-out: the changelog is written there, engine/changelog_writer.h).
   void set_before_commit(std::function<Status()> hook) { before_commit_ = std::move(hook); }
+  // Scale-out, with no partition assigned (after an eager rebalance revoked
+  // them all): restarts event time at `to`, the lowest watermark stored
+  // with the partitions about to be assigned. A partition taken over from
+  // an instance that was behind this one then replays at its own pace: its
+  // events are not too_late and its timers fire in event order. The person
+  // stage is recreated (it holds no partition then; its timers are stored).
+  void RewindWatermark(TimestampMs to);
   // Stops checkpointing the position of a source partition no longer owned
   // (its stored offset stays; a new owner may be advancing it elsewhere).
   void ForgetPosition(std::string_view source, int32_t partition);

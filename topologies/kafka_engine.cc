@@ -52,6 +52,7 @@ constexpr int kTableTimeoutMs = 120000;
 // Longest an event waits in the merger for a topic that says nothing.
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
+constexpr TimestampMs kNoRewind = INT64_MAX;
 
 }  // namespace
 
@@ -88,10 +89,17 @@ struct KafkaEngine::Impl {
   TableReaderOptions sink_reader;   // for per-partition sink recovery
   std::set<int32_t> taken_over;     // partitions restored in this assignment
   uint64_t changelog_seq = 0;
+  // Lowest stored watermark of the partitions being taken over; applied
+  // (CityPipeline::RewindWatermark) before the first of them is added.
+  bool rewind_pending = false;
+  TimestampMs rewind_to = kNoRewind;
 
   static std::string MarkKey(int32_t p) { return state_keys::Meta("changelog:" + std::to_string(p)); }
   static std::string SinkKey(int32_t p, std::string_view sink) {
     return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', std::string("sink:").append(sink));
+  }
+  static std::string WatermarkKey(int32_t p) {
+    return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', "watermark");
   }
   bool IsPersonTopic(std::string_view topic) const {
     const std::optional<EventType> type = TypeOf(topic);
@@ -120,9 +128,12 @@ struct KafkaEngine::Impl {
     std::set<int32_t> owned;
     for (const auto& [p, refs] : partition_refs) owned.insert(p);
     if (owned.empty()) return Status::Ok();
+    std::string wm;
+    ByteWriter(&wm).BigEndian64(static_cast<uint64_t>(pipeline->watermark()));
     for (int32_t p : owned) {
       store->Put(SinkKey(p, "alerts"), alerts->Position());
       store->Put(SinkKey(p, "deadletters"), deadletters->Position());
+      store->Put(WatermarkKey(p), wm);
     }
     const uint64_t records = changelog->records_written(), bytes = changelog->bytes_written();
     auto marks = changelog->WriteCheckpoint(*store, [this](std::string_view k) { return Route(k); },
@@ -169,6 +180,19 @@ struct KafkaEngine::Impl {
       spdlog::info("partition {}: local state current", p);
     }
     if (probe) probe->observe_restore(r->records, r->bytes, r->seconds, r->current);
+    {
+      std::string wm;
+      bool found = false;
+      EPI_RETURN_IF_ERROR(store->Get(WatermarkKey(p), &wm, &found));
+      TimestampMs at = kMinTimestamp;
+      if (found) {
+        ByteReader reader(wm);
+        at = static_cast<TimestampMs>(reader.BigEndian64());
+        if (!reader.ok()) return Status::Corruption("stored watermark of partition " + std::to_string(p));
+      }
+      rewind_pending = true;
+      rewind_to = std::min(rewind_to, at);
+    }
     // This instance wrote p's last checkpoint and gave p up cleanly after
     // it: nothing of p was written since.
     const bool ours = r->current && mark->has_value() && (*mark)->writer == changelog->writer_id();
@@ -499,6 +523,14 @@ Status KafkaEngine::Run() {
         switch (ev.kind) {
           case PartitionEvent::Kind::kAssigned:
             spdlog::info("assigned {}/{} from offset {}", ev.tp.topic, ev.tp.partition, ev.offset);
+            if (m.rewind_pending && m.partition_refs.empty()) {
+              m.pipeline->RewindWatermark(m.rewind_to);
+              spdlog::info("event time restarts at {} for the new assignment",
+                           m.rewind_to == kMinTimestamp ? std::string("the beginning")
+                                                        : FormatRfc3339(m.rewind_to, 0));
+            }
+            m.rewind_pending = false;
+            m.rewind_to = kNoRewind;
             ++m.partition_refs[ev.tp.partition];
             EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
             break;

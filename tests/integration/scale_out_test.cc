@@ -135,6 +135,12 @@ class ScaleOutTest : public ::testing::Test {
       records_.push_back(Record{topic->second,
                                 type == "risk_area" ? FieldOf(line, "region") : FieldOf(line, "person_id"),
                                 RD_KAFKA_PARTITION_UA, line});
+      if (records_.size() % 97 == 0 && type != "risk_area" && type != "person") {
+        // Bad input beside it (cut short): a dead letter from every partition.
+        records_.push_back(Record{topic->second, FieldOf(line, "person_id"), RD_KAFKA_PARTITION_UA,
+                                  line.substr(0, line.size() / 2)});
+        ++bad_records_;
+      }
       if (auto ts = ParseRfc3339(FieldOf(line, "ts"))) max_ts = std::max(max_ts, *ts);
       file_input += line + "\n";
     }
@@ -201,6 +207,7 @@ class ScaleOutTest : public ::testing::Test {
 
   TempDir dir_;
   std::vector<Record> records_;
+  size_t bad_records_ = 0;
 };
 
 TEST_F(ScaleOutTest, RangeAssignorCoPartitionsThePersonTopics) {
@@ -266,6 +273,8 @@ TEST_F(ScaleOutTest, KillAndJoinGiveSingleInstanceOutputExactlyOnce) {
     want_dl = ReadTopic(brokers, "epi.deadletter");
   }
   ASSERT_GT(want_alerts.size(), 20u) << "the city should raise person alerts";
+  ASSERT_GE(want_dl.size(), bad_records_) << "every cut-short record is a dead letter";
+  ASSERT_GT(bad_records_, 10u);
   const auto ref_done = std::chrono::steady_clock::now();
 
   ChildProcess broker;
