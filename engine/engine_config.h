@@ -53,6 +53,10 @@ struct KafkaConfig {
 };
 
 // Several `epistream run` processes sharing one kafka.group (issue 8).
+// Set from the command line (`epistream run --scale-out`, `--repartition`)
+// and passed to KafkaEngine beside the AppConfig; not (yet) a YAML section:
+// that needs config/epistream.yaml and tests/topologies/app_config_test.cc
+// to list its keys.
 struct ScaleOutConfig {
   // Multi-instance mode: the person topics are assigned with the range
   // assignor (partition p of every topic to one instance), each checkpoint
@@ -107,7 +111,6 @@ struct EngineConfig {
   StateConfig state;
   CheckpointConfig checkpoint;
   KafkaConfig kafka;
-  ScaleOutConfig scale_out;
   MetricsConfig metrics;
   HttpConfig http;
   PrivacyConfig privacy;

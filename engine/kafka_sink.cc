@@ -1,5 +1,7 @@
 #include "engine/kafka_sink.h"
 
+#include <algorithm>
+
 #include "engine/byte_codec.h"
 
 namespace epistream {
@@ -44,8 +46,10 @@ std::string KafkaSink::AlertIdOf(std::string_view key, std::string_view value) {
 }
 
 size_t KafkaSink::ForgetPending() {
-  const size_t n = seen_.size();
+  const size_t n = seen_.size() + taken_seen_.size();
   seen_.clear();
+  taken_seen_.clear();
+  taken_pending_.clear();
   return n;
 }
 
@@ -73,7 +77,8 @@ Status KafkaSink::Recover(const std::string& position, const TableReaderOptions&
 
 Status KafkaSink::AddRecovery(const std::string& position, const TableReaderOptions& reader,
                               int timeout_ms,
-                              const std::function<bool(std::string_view key)>& keep) {
+                              const std::function<bool(std::string_view key)>& keep,
+                              int32_t partition) {
   if (position.empty()) return Status::Ok();
   std::map<int32_t, int64_t> ends;
   if (!DecodePosition(position, &ends)) return Status::Corruption("sink position of " + topic_);
@@ -85,17 +90,33 @@ Status KafkaSink::AddRecovery(const std::string& position, const TableReaderOpti
   if (!r.ok()) return r.status();
   return (*r)->ReadToEnd(
       [&](const KafkaMessage& m) {
-        if (!keep || keep(m.key)) seen_.insert(id_(m.key, m.value));
+        if (keep && !keep(m.key)) return Status::Ok();
+        std::vector<int32_t>& parts = taken_seen_[id_(m.key, m.value)];
+        if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
+          parts.push_back(partition);
+          ++taken_pending_[partition];
+        }
         return Status::Ok();
       },
       timeout_ms);
 }
 
 Status KafkaSink::Write(std::string_view key, std::string_view value) {
-  if (!seen_.empty()) {
-    auto it = seen_.find(id_(key, value));
+  if (!seen_.empty() || !taken_seen_.empty()) {
+    const std::string id = id_(key, value);
+    auto it = seen_.find(id);
     if (it != seen_.end()) {
       seen_.erase(it);
+      ++suppressed_;
+      return Status::Ok();
+    }
+    auto taken = taken_seen_.find(id);
+    if (taken != taken_seen_.end()) {
+      for (int32_t p : taken->second) {
+        auto count = taken_pending_.find(p);
+        if (count != taken_pending_.end() && --count->second == 0) taken_pending_.erase(count);
+      }
+      taken_seen_.erase(taken);
       ++suppressed_;
       return Status::Ok();
     }

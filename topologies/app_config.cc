@@ -129,17 +129,6 @@ Status ReadKafka(YamlSection& root, KafkaConfig* c) {
   return s.Finish();
 }
 
-Status ReadScaleOut(YamlSection& root, ScaleOutConfig* c) {
-  Result<YamlSection> r = root.Section("scale_out");
-  if (!r.ok()) return r.status();
-  YamlSection& s = *r;
-  EPI_RETURN_IF_ERROR(s.Bool("enabled", &c->enabled));
-  EPI_RETURN_IF_ERROR(s.Bool("repartition", &c->repartition));
-  EPI_RETURN_IF_ERROR(s.String("changelog_topic", &c->changelog_topic));
-  if (c->changelog_topic.empty()) return s.Invalid("changelog_topic", "must not be empty");
-  return s.Finish();
-}
-
 Status ReadMetrics(YamlSection& root, MetricsConfig* c) {
   Result<YamlSection> r = root.Section("metrics");
   if (!r.ok()) return r.status();
@@ -291,7 +280,6 @@ Result<AppConfig> ParseAppConfig(std::string_view yaml_text,
   EPI_RETURN_IF_ERROR(ReadState(s, &c.engine.state));
   EPI_RETURN_IF_ERROR(ReadCheckpoint(s, &c.engine.checkpoint));
   EPI_RETURN_IF_ERROR(ReadKafka(s, &c.engine.kafka));
-  EPI_RETURN_IF_ERROR(ReadScaleOut(s, &c.engine.scale_out));
   EPI_RETURN_IF_ERROR(ReadMetrics(s, &c.engine.metrics));
   EPI_RETURN_IF_ERROR(ReadHttp(s, &c.engine.http));
   EPI_RETURN_IF_ERROR(ReadPrivacy(s, &c.engine.privacy));
@@ -367,10 +355,6 @@ std::string DescribeAppConfig(const AppConfig& c) {
   out += fmt::format("kafka: brokers={} group={} properties=[{}]\n",
                      e.kafka.brokers, e.kafka.group,
                      fmt::join(property_names, ", "));
-  if (e.scale_out.enabled) {
-    out += fmt::format("scale_out: enabled changelog_topic={} repartition={}\n",
-                       e.scale_out.changelog_topic, e.scale_out.repartition);
-  }
   if (e.metrics.port == 0) {
     out += "metrics: disabled\n";
   } else {

@@ -63,9 +63,9 @@ int RunCli(int argc, char** argv) {
   run->add_option("--stop-after", stop_after, "file mode: checkpoint and stop after N input lines");
   bool scale_out = false, repartition = false;
   run->add_flag("--scale-out", scale_out,
-                "several instances share --group: changelog, restore on rebalance (scale_out.enabled)");
+                "several instances share --group: changelog, restore on rebalance");
   run->add_flag("--repartition", repartition,
-                "cluster stage input through the repartition topic (scale_out.repartition)");
+                "cluster stage input through the repartition topic (with --scale-out)");
 
   // demo
   CLI::App* demo = app.add_subcommand("demo", "Everything on one machine: broker, city, engine");
@@ -129,8 +129,6 @@ int RunCli(int argc, char** argv) {
   if (!brokers.empty()) cfg.engine.kafka.brokers = brokers;
   if (!group.empty()) cfg.engine.kafka.group = group;
   if (metrics_port >= 0) cfg.engine.metrics.port = metrics_port;
-  if (scale_out) cfg.engine.scale_out.enabled = true;
-  if (repartition) cfg.engine.scale_out.repartition = true;
   if (!input.empty()) {
     if (alerts.empty()) {
       std::fprintf(stderr, "epistream run: --input needs --alerts\n");
@@ -147,7 +145,10 @@ int RunCli(int argc, char** argv) {
     opts.rules = cfg.rules;
     return RunFileMode(opts);
   }
-  return RunKafkaMode(cfg);
+  ScaleOutConfig scale;
+  scale.enabled = scale_out;
+  scale.repartition = repartition;
+  return RunKafkaMode(cfg, scale);
 }
 
 }  // namespace epistream

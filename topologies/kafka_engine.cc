@@ -82,7 +82,8 @@ struct KafkaEngine::Impl {
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
 
-  // --- scale-out (engine.scale_out.enabled) ---
+  // --- scale-out (ScaleOutConfig::enabled) ---
+  ScaleOutConfig scale_cfg;
   bool scale_out = false;
   std::unique_ptr<ChangelogWriter> changelog;
   std::unique_ptr<ChangelogRestorer> restorer;
@@ -131,8 +132,12 @@ struct KafkaEngine::Impl {
     std::string wm;
     ByteWriter(&wm).BigEndian64(static_cast<uint64_t>(pipeline->watermark()));
     for (int32_t p : owned) {
-      store->Put(SinkKey(p, "alerts"), alerts->Position());
-      store->Put(SinkKey(p, "deadletters"), deadletters->Position());
+      // A partition still replaying output written before its take-over
+      // keeps its older position (see KafkaSink::AddRecovery).
+      if (alerts->pending_for(p) == 0) store->Put(SinkKey(p, "alerts"), alerts->Position());
+      if (deadletters->pending_for(p) == 0) {
+        store->Put(SinkKey(p, "deadletters"), deadletters->Position());
+      }
       store->Put(WatermarkKey(p), wm);
     }
     const uint64_t records = changelog->records_written(), bytes = changelog->bytes_written();
@@ -174,7 +179,7 @@ struct KafkaEngine::Impl {
       if (batch_empty) EPI_RETURN_IF_ERROR(store->Commit());
       spdlog::info("partition {} restored from {}: {} records, {} bytes, {} checkpoints in {:.3f} s"
                    " ({} records of interrupted checkpoints dropped)",
-                   p, cfg.engine.scale_out.changelog_topic, r->records, r->bytes, r->checkpoints,
+                   p, scale_cfg.changelog_topic, r->records, r->bytes, r->checkpoints,
                    r->seconds, r->dropped);
     } else {
       spdlog::info("partition {}: local state current", p);
@@ -193,10 +198,7 @@ struct KafkaEngine::Impl {
       rewind_pending = true;
       rewind_to = std::min(rewind_to, at);
     }
-    // This instance wrote p's last checkpoint and gave p up cleanly after
-    // it: nothing of p was written since.
-    const bool ours = r->current && mark->has_value() && (*mark)->writer == changelog->writer_id();
-    if (!ours) {
+    {
       for (auto [sink, name] : {std::pair<KafkaSink*, const char*>{alerts.get(), "alerts"},
                                 {deadletters.get(), "deadletters"}}) {
         std::string pos;
@@ -216,7 +218,7 @@ struct KafkaEngine::Impl {
           };
         }
         const size_t before = sink->pending_suppressions();
-        EPI_RETURN_IF_ERROR(sink->AddRecovery(pos, sink_reader, kTableTimeoutMs, keep));
+        EPI_RETURN_IF_ERROR(sink->AddRecovery(pos, sink_reader, kTableTimeoutMs, keep, p));
         if (sink->pending_suppressions() > before) {
           spdlog::info("recovery: partition {}: {} {} records written after its checkpoint will not be"
                        " re-emitted", p, sink->pending_suppressions() - before, name);
@@ -285,9 +287,11 @@ struct KafkaEngine::Impl {
   }
 };
 
-KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks)
+KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks,
+                         ScaleOutConfig scale_out)
     : impl_(std::make_unique<Impl>()) {
   impl_->cfg = cfg;
+  impl_->scale_cfg = std::move(scale_out);
   impl_->metrics = metrics;
   impl_->hooks = std::move(hooks);
 }
@@ -331,7 +335,7 @@ Status KafkaEngine::Start() {
   TableReaderOptions ropts;
   ropts.brokers = m.cfg.engine.kafka.brokers;
   ropts.properties = m.cfg.engine.kafka.properties;
-  m.scale_out = m.cfg.engine.scale_out.enabled;
+  m.scale_out = m.scale_cfg.enabled;
   m.sink_reader = ropts;
   auto apos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts");
   if (!apos.ok()) return apos.status();
@@ -367,7 +371,7 @@ Status KafkaEngine::Start() {
     ChangelogOptions clopts;
     clopts.brokers = m.cfg.engine.kafka.brokers;
     clopts.properties = m.cfg.engine.kafka.properties;
-    clopts.topic = m.cfg.engine.scale_out.changelog_topic;
+    clopts.topic = m.scale_cfg.changelog_topic;
     clopts.timeout_ms = kTableTimeoutMs;
     auto writer = ChangelogWriter::Create(clopts);
     if (!writer.ok()) return writer.status();
@@ -391,6 +395,9 @@ Status KafkaEngine::Start() {
     Impl* self = &m;
     m.pipeline->set_before_commit([self] { return self->BeforeCommit(); });
     spdlog::info("scale-out: changelog {} ({} partitions)", clopts.topic, *cl);
+    if (!m.scale_cfg.repartition) {
+      spdlog::warn("scale-out without repartition: cluster alerts see this instance's partitions only");
+    }
   }
 
   // Global tables first, to their end, from the checkpointed offsets.

@@ -281,7 +281,7 @@ TEST_F(ScaleOutTest, KillAndJoinGiveSingleInstanceOutputExactlyOnce) {
   const std::string brokers = StartBroker(&broker, "broker");
   ASSERT_FALSE(brokers.empty());
   // Produced while the instances run, so the kill lands mid-stream.
-  std::thread producer([&] { Produce(brokers, records_, std::chrono::seconds(12)); });
+  std::thread producer([&] { Produce(brokers, records_, std::chrono::seconds(10)); });
   std::vector<std::unique_ptr<ChildProcess>> engines;
   for (int i = 0; i < 3; ++i) {
     engines.push_back(std::make_unique<ChildProcess>());
