@@ -97,6 +97,11 @@ run_instances() {
     if [ -z "$first" ] && [ "$done_events" -gt 0 ]; then first=$(now); fi
     if [ "$done_events" -ge "$EVENTS" ]; then break; fi
     if (( SECONDS - started > 900 )); then echo "timeout at $done_events"; break; fi
+    for p in "${pids[@]}"; do
+      if ! kill -0 "$p" 2>/dev/null; then
+        echo "an instance exited early:"; tail -3 "$WORK"/run-"$n$mode"-*.log; exit 1
+      fi
+    done
     sleep 0.2
   done
   t1=$(now)
