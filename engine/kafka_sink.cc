@@ -75,26 +75,52 @@ Status KafkaSink::Recover(const std::string& position, const TableReaderOptions&
       timeout_ms);
 }
 
-Status KafkaSink::AddRecovery(const std::string& position, const TableReaderOptions& reader,
-                              int timeout_ms,
-                              const std::function<bool(std::string_view key)>& keep,
-                              int32_t partition) {
-  if (position.empty()) return Status::Ok();
-  std::map<int32_t, int64_t> ends;
-  if (!DecodePosition(position, &ends)) return Status::Corruption("sink position of " + topic_);
+Status KafkaSink::AddRecovery(const std::map<int32_t, std::string>& positions,
+                              const TableReaderOptions& reader, int timeout_ms,
+                              const std::function<bool(int32_t, std::string_view)>& keep) {
+  // One read from the lowest position over all the partitions; each record
+  // goes to the partitions whose own position it is at or after.
+  std::map<int32_t, std::map<int32_t, int64_t>> from;  // input partition -> sink ends
   std::map<TopicPartition, int64_t> start;
-  for (const auto& [p, end] : ends) start[TopicPartition{topic_, p}] = end;
+  bool any = false;
+  for (const auto& [partition, position] : positions) {
+    if (position.empty()) continue;
+    std::map<int32_t, int64_t>& ends = from[partition];
+    if (!DecodePosition(position, &ends)) return Status::Corruption("sink position of " + topic_);
+    for (const auto& [sp, end] : ends) {
+      auto it = start.find(TopicPartition{topic_, sp});
+      if (it == start.end()) {
+        start[TopicPartition{topic_, sp}] = end;
+      } else {
+        it->second = std::min(it->second, end);
+      }
+    }
+    any = true;
+  }
+  if (!any) return Status::Ok();
+  // A sink partition some position does not name is read from its start.
+  for (auto it = start.begin(); it != start.end();) {
+    bool everywhere = true;
+    for (const auto& [partition, ends] : from) everywhere = everywhere && ends.count(it->first.partition) != 0;
+    it = everywhere ? std::next(it) : start.erase(it);
+  }
   TableReaderOptions opts = reader;
   opts.topics = {topic_};
   auto r = TableReader::Open(opts, start);
   if (!r.ok()) return r.status();
   return (*r)->ReadToEnd(
       [&](const KafkaMessage& m) {
-        if (keep && !keep(m.key)) return Status::Ok();
-        std::vector<int32_t>& parts = taken_seen_[id_(m.key, m.value)];
-        if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
-          parts.push_back(partition);
-          ++taken_pending_[partition];
+        std::string id;
+        for (const auto& [partition, ends] : from) {
+          auto e = ends.find(m.partition);
+          if (e != ends.end() && m.offset < e->second) continue;  // before its checkpoint
+          if (keep && !keep(partition, m.key)) continue;
+          if (id.empty()) id = id_(m.key, m.value);
+          std::vector<int32_t>& parts = taken_seen_[id];
+          if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
+            parts.push_back(partition);
+            ++taken_pending_[partition];
+          }
         }
         return Status::Ok();
       },

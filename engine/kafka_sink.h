@@ -42,19 +42,20 @@ class KafkaSink : public RecordSink {
   // Position() at the last checkpoint). Call before the first Write.
   Status Recover(const std::string& position, const TableReaderOptions& reader, int timeout_ms);
 
-  // Scale-out (input partition `partition` assigned, maybe taken over from
-  // another instance): also reads what was written after `position` (the
-  // partition's position at its last checkpoint, in Position()'s format)
-  // and remembers the ids of the records `keep` accepts (by key; null keeps
-  // all) as expected from `partition`'s replay. May be called at any time;
+  // Scale-out (input partitions assigned, maybe taken over from another
+  // instance): for each input partition of `positions`, also reads what was
+  // written after its position (at its last checkpoint, in Position()'s
+  // format) and remembers the ids of the records `keep` accepts (by input
+  // partition and key; null keeps all) as expected from that partition's
+  // replay. One read of the topic for all of them. May be called at any time;
   // does not change Position(). Unlike Recover()'s, these ids do not make
   // Flush() postpone the checkpoint: the owner instead keeps the
   // partition's stored position where it was while pending_for(partition)
   // > 0, so a later recovery reads them again. (With several partitions'
   // output in one topic, ids of other partitions are kept too; they are
   // never regenerated and go at ForgetPending().)
-  Status AddRecovery(const std::string& position, const TableReaderOptions& reader, int timeout_ms,
-                     const std::function<bool(std::string_view key)>& keep, int32_t partition);
+  Status AddRecovery(const std::map<int32_t, std::string>& positions, const TableReaderOptions& reader,
+                     int timeout_ms, const std::function<bool(int32_t partition, std::string_view key)>& keep);
   // Ids from AddRecovery(..., partition) not yet regenerated.
   size_t pending_for(int32_t partition) const {
     auto it = taken_pending_.find(partition);

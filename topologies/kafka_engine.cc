@@ -89,6 +89,8 @@ struct KafkaEngine::Impl {
   std::unique_ptr<ChangelogRestorer> restorer;
   TableReaderOptions sink_reader;   // for per-partition sink recovery
   std::set<int32_t> taken_over;     // partitions restored in this assignment
+  // Sink positions of partitions just taken over, by sink, for RecoverSinks().
+  std::map<std::string, std::map<int32_t, std::string>> sink_recovery;
   uint64_t changelog_seq = 0;
   // Lowest stored watermark of the partitions being taken over; applied
   // (CityPipeline::RewindWatermark) before the first of them is added.
@@ -198,34 +200,44 @@ struct KafkaEngine::Impl {
       rewind_pending = true;
       rewind_to = std::min(rewind_to, at);
     }
-    {
-      for (auto [sink, name] : {std::pair<KafkaSink*, const char*>{alerts.get(), "alerts"},
-                                {deadletters.get(), "deadletters"}}) {
-        std::string pos;
-        bool found = false;
-        EPI_RETURN_IF_ERROR(store->Get(SinkKey(p, name), &pos, &found));
-        if (!found || pos.empty()) continue;
-        std::function<bool(std::string_view)> keep;
-        if (sink == deadletters.get()) {
-          // Dead letters name their source position: keep p's only.
-          keep = [this, p](std::string_view key) {
-            const size_t last = key.rfind(':');
-            if (last == std::string_view::npos || last == 0) return false;
-            const size_t mid = key.rfind(':', last - 1);
-            if (mid == std::string_view::npos) return false;
-            return IsPersonTopic(key.substr(0, mid)) &&
-                   key.substr(mid + 1, last - mid - 1) == std::to_string(p);
-          };
-        }
-        const size_t before = sink->pending_suppressions();
-        EPI_RETURN_IF_ERROR(sink->AddRecovery(pos, sink_reader, kTableTimeoutMs, keep, p));
-        if (sink->pending_suppressions() > before) {
-          spdlog::info("recovery: partition {}: {} {} records written after its checkpoint will not be"
-                       " re-emitted", p, sink->pending_suppressions() - before, name);
-        }
-      }
+    for (const char* name : {"alerts", "deadletters"}) {
+      std::string pos;
+      bool found = false;
+      EPI_RETURN_IF_ERROR(store->Get(SinkKey(p, name), &pos, &found));
+      if (found && !pos.empty()) sink_recovery[name][p] = std::move(pos);
     }
     taken_over.insert(p);
+    return Status::Ok();
+  }
+
+  // After a rebalance, before any message of it: reads back, in one pass per
+  // sink, the output written after each taken-over partition's checkpoint.
+  Status RecoverSinks() {
+    for (auto& [name, positions] : sink_recovery) {
+      KafkaSink* sink = name == "alerts" ? alerts.get() : deadletters.get();
+      std::function<bool(int32_t, std::string_view)> keep;
+      if (sink == deadletters.get()) {
+        // Dead letters name their source position: each partition keeps its own.
+        keep = [this](int32_t p, std::string_view key) {
+          const size_t last = key.rfind(':');
+          if (last == std::string_view::npos || last == 0) return false;
+          const size_t mid = key.rfind(':', last - 1);
+          if (mid == std::string_view::npos) return false;
+          return IsPersonTopic(key.substr(0, mid)) &&
+                 key.substr(mid + 1, last - mid - 1) == std::to_string(p);
+        };
+      }
+      const size_t before = sink->pending_suppressions();
+      const auto start = std::chrono::steady_clock::now();
+      EPI_RETURN_IF_ERROR(sink->AddRecovery(positions, sink_reader, kTableTimeoutMs, keep));
+      if (sink->pending_suppressions() > before) {
+        spdlog::info("recovery: {} {} records written after the checkpoints of {} assigned partitions"
+                     " will not be re-emitted ({:.3f} s)",
+                     sink->pending_suppressions() - before, name, positions.size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+    sink_recovery.clear();
     return Status::Ok();
   }
 
@@ -480,6 +492,7 @@ Status KafkaEngine::Start() {
         impl->pipeline->ForgetPosition(tp.topic, tp.partition);
         if (last) {
           impl->taken_over.erase(tp.partition);
+          for (auto& [name, positions] : impl->sink_recovery) positions.erase(tp.partition);
           if (!committed) {
             Status st = impl->DropLocalCopy(tp.partition);
             if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
@@ -522,6 +535,7 @@ Status KafkaEngine::Run() {
     // Events and messages in the order they happened: an end-of-partition
     // event before message i has batch_index i.
     std::vector<PartitionEvent> events = m.consumer->TakeEvents();
+    if (!m.sink_recovery.empty()) EPI_RETURN_IF_ERROR(m.RecoverSinks());
     size_t next_event = 0;
     auto apply_events_until = [&](size_t index) -> Status {
       for (; next_event < events.size() && events[next_event].batch_index <= index; ++next_event) {
