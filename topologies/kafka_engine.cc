@@ -404,6 +404,7 @@ Status KafkaEngine::Start() {
     }
     auto cl = m.changelog->EnsureTopic(inputs);
     if (!cl.ok()) return cl.status();
+    if (m.probe) m.probe->EnableScaleOut(*m.metrics);
     Impl* self = &m;
     m.pipeline->set_before_commit([self] { return self->BeforeCommit(); });
     spdlog::info("scale-out: changelog {} ({} partitions)", clopts.topic, *cl);
