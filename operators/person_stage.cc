@@ -98,7 +98,10 @@ Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
   s.last_ts = std::max(s.last_ts, e.ts);
   RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, e.person_id, s, alerts,
                   timers_[partition].get()};
-  if (cluster_out_ != nullptr) EmitClusterRecords(e, s, ctx.timers);
+  if (cluster_out_ != nullptr) {
+    cluster_out_->set_source(partition);
+    EmitClusterRecords(e, s, ctx.timers);
+  }
   switch (e.type) {
     case EventType::kTransport: {
       EntryRecord entry;
@@ -348,6 +351,7 @@ Status PersonStage::FireTimer(uint16_t partition, const Timer& t, std::vector<Al
   if (t.kind == kTimerPresence) {
     Result<PersonState*> got = cache_.Get(partition, t.key);
     if (!got.ok()) return got.status();
+    if (cluster_out_ != nullptr) cluster_out_->set_source(partition);
     ClosePresence(t.key, **got, timers_[partition].get());
     return Status::Ok();
   }

@@ -59,7 +59,8 @@ class PersonStage {
               const PersonRegistry* registry);
 
   // Where cluster records go (borrowed; the caller drains it after each
-  // call). Null (the default): no cluster records and no presence spans.
+  // call), each tagged with its input partition (ClusterRecordBuffer::source).
+  // Null (the default): no cluster records and no presence spans.
   void set_cluster_output(ClusterRecordBuffer* out) { cluster_out_ = out; }
 
   // Takes a partition (loads its timers; idempotent). A newly taken

@@ -2,9 +2,15 @@
 // config/epistream.yaml; every number is configurable.
 #pragma once
 
+#include <cstdint>
+
 #include "engine/event_time.h"
 
 namespace epistream {
+
+// The clinic_surge test. EARS C2 is the contract's rule; C3 (the sum of the
+// last 3 days' C2 excesses) is an option that also catches slower rises.
+enum class SurgeMethod : uint8_t { kEarsC2, kEarsC3 };
 
 struct RulesConfig {
   // A listing covers entries up to this long before it. Default: 14d
@@ -35,7 +41,9 @@ struct RulesConfig {
   // communities) tested: fires when P(X >= k) < alpha / V. Default: 0.2
   double cluster_alpha = 0.2;
 
-  // clinic_surge: EARS C2 on daily fever visits per clinic.
+  // clinic_surge: EARS C2 (or C3) on daily fever visits per clinic.
+  // The test: kEarsC2 (YAML "c2") or kEarsC3 ("c3"). Default: kEarsC2
+  SurgeMethod surge_method = SurgeMethod::kEarsC2;
   // Baseline length in days. Default: 7
   uint32_t surge_baseline_days = 7;
   // Days between the end of the baseline and the day tested. Default: 2
@@ -48,6 +56,12 @@ struct RulesConfig {
   uint32_t surge_min_visits = 5;
   // Days of history a clinic needs before it can alert. Default: 9
   uint32_t surge_min_history_days = 9;
+  // C3 only: day i adds max(0, C2_i - surge_c3_day_offset), C2_i = (visits -
+  // mean) / max(sd, surge_min_sd) on day i's own baseline. Default: 1.0
+  double surge_c3_day_offset = 1.0;
+  // C3 only: fires when the sum over the day tested and the 2 days before
+  // is strictly above this. Default: 2.0
+  double surge_c3_threshold = 2.0;
 };
 
 }  // namespace epistream

@@ -196,6 +196,17 @@ Status ReadRules(YamlSection& root, RulesConfig* c) {
       s.Uint("surge_min_visits", &c->surge_min_visits, 0, 1000000000));
   EPI_RETURN_IF_ERROR(
       s.Uint("surge_min_history_days", &c->surge_min_history_days, 1, 366));
+  std::string method = c->surge_method == SurgeMethod::kEarsC3 ? "c3" : "c2";
+  EPI_RETURN_IF_ERROR(s.String("surge_method", &method));
+  if (method != "c2" && method != "c3")
+    return s.Invalid("surge_method",
+                     "expected c2 or c3, got \"" + method + "\"");
+  c->surge_method =
+      method == "c3" ? SurgeMethod::kEarsC3 : SurgeMethod::kEarsC2;
+  EPI_RETURN_IF_ERROR(
+      s.Double("surge_c3_day_offset", &c->surge_c3_day_offset, 0.0, 1000.0));
+  EPI_RETURN_IF_ERROR(
+      s.Double("surge_c3_threshold", &c->surge_c3_threshold, 0.0, 1000.0));
   return s.Finish();
 }
 
@@ -250,7 +261,9 @@ Status CheckRetention(YamlSection& root, const AppConfig& c) {
       {"rules.cluster_population_window", r.cluster_population_window},
       {"rules.community_case_window", r.community_case_window},
       {"rules.surge_baseline_days + surge_guard_days + 1",
-       (int64_t{r.surge_baseline_days} + r.surge_guard_days + 1) * kDayMs},
+       (int64_t{r.surge_baseline_days} + r.surge_guard_days + 1 +
+        (r.surge_method == SurgeMethod::kEarsC3 ? 2 : 0)) *
+           kDayMs},
   };
   for (const auto& [name, window] : windows) {
     if (c.engine.state.retention < window) {

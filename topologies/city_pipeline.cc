@@ -131,7 +131,11 @@ Status CityPipeline::EmitAlertList(std::vector<Alert>* alerts, RecordSink* sink)
 
 Status CityPipeline::DrainClusterRecords() {
   for (size_t i = 0; i < cluster_records_.size(); ++i) {
-    EPI_RETURN_IF_ERROR(cluster_.OnRecord(cluster_records_[i]));
+    if (cluster_edge_ != nullptr) {
+      EPI_RETURN_IF_ERROR(cluster_edge_->OnRecord(cluster_records_.source(i), cluster_records_[i]));
+    } else {
+      EPI_RETURN_IF_ERROR(cluster_.OnRecord(cluster_records_[i]));
+    }
   }
   cluster_records_.Clear();
   return Status::Ok();
@@ -143,6 +147,7 @@ Status CityPipeline::OnRegistration(const Event& rec) {
   const PersonInfo* prev = registry_.Find(rec.person_id);
   const std::string before = prev != nullptr ? prev->community_id : std::string();
   registry_.Apply(rec);
+  if (cluster_edge_ != nullptr) return cluster_edge_->OnRegistration(before, rec.community_id);
   return cluster_.OnRegistration(before, rec.community_id);
 }
 
@@ -152,7 +157,11 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
   if (wm != before && probe_ != nullptr) probe_->set_watermark(wm);
   EPI_RETURN_IF_ERROR(stage_.OnWatermark(wm, &pending_alerts_));
   EPI_RETURN_IF_ERROR(DrainClusterRecords());
-  EPI_RETURN_IF_ERROR(cluster_.OnWatermark(wm, &pending_cluster_alerts_));
+  if (cluster_edge_ != nullptr) {
+    EPI_RETURN_IF_ERROR(cluster_edge_->OnWatermark(wm));
+  } else {
+    EPI_RETURN_IF_ERROR(cluster_.OnWatermark(wm, &pending_cluster_alerts_));
+  }
   return EmitAlerts();
 }
 
@@ -220,11 +229,16 @@ Status CityPipeline::EndOfInput() {
   return AdvanceWatermark(0);
 }
 
+Status CityPipeline::EndOfInputAt(TimestampMs ts) {
+  watermark_.AdvanceTo(std::max(ts, watermark_.max_seen()));
+  return AdvanceWatermark(0);
+}
+
 Status CityPipeline::Checkpoint() {
   const auto start = std::chrono::steady_clock::now();
   Status st = [&]() -> Status {
     EPI_RETURN_IF_ERROR(stage_.Flush());
-    EPI_RETURN_IF_ERROR(cluster_.Flush());
+    EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
     store_->Put(kWatermarkKey, watermark_.Encode());
     std::string value;
     for (const auto& [key, next] : positions_) {

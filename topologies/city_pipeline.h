@@ -39,6 +39,7 @@
 #include "engine/status.h"
 #include "engine/watermark_tracker.h"
 #include "operators/alert.h"
+#include "operators/cluster/cluster_edge.h"
 #include "operators/cluster/cluster_record.h"
 #include "operators/cluster/cluster_stage.h"
 #include "operators/event_parser.h"
@@ -88,6 +89,15 @@ class CityPipeline {
 
   // End of a bounded input: the watermark advances to the largest ts seen.
   Status EndOfInput();
+  // The same to at least `ts` (a partition of a larger input whose other
+  // partitions ran further: scale-out tests).
+  Status EndOfInputAt(TimestampMs ts);
+
+  // Scale-out (--repartition): the person stage's cluster records, the
+  // watermark advances and the registrations go to `edge` (borrowed; a
+  // RepartitionWriter) instead of the in-process cluster stage, which then
+  // stays idle. Set before the first call; null (default) = in process.
+  void set_cluster_edge(ClusterEdge* edge) { cluster_edge_ = edge; }
 
   // Stages state, watermark and positions, flushes sinks, commits atomically.
   Status Checkpoint();
@@ -146,6 +156,7 @@ class CityPipeline {
   PersonStage stage_;
   ClusterStage cluster_;
   ClusterRecordBuffer cluster_records_;
+  ClusterEdge* cluster_edge_ = nullptr;
   // privacy.pseudonymize: set by Open() when on, else null.
   std::unique_ptr<Pseudonymizer> pseudonymizer_;
   WatermarkTracker watermark_;

@@ -8,7 +8,9 @@
 //   ./build/bench/cluster_eval_bench --benchmark_filter='/20000/'
 // Prints the table on stdout and writes the JSON to $EPISTREAM_EVAL_JSON
 // (default cluster_eval.json); the benchmark counters repeat the totals.
-// Arguments: persons, days, number of seeds (1..n).
+// Arguments: persons, days, number of seeds (1..n);
+// EPISTREAM_EVAL_CITY=persons,days,seeds[,first seed] overrides them;
+// EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alert files.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -27,7 +29,20 @@ void BM_ClusterEval(benchmark::State& state) {
   CityConfig config;
   config.persons = static_cast<uint64_t>(state.range(0));
   config.days = static_cast<int>(state.range(1));
-  const int seeds = static_cast<int>(state.range(2));
+  int seeds = static_cast<int>(state.range(2));
+  int first_seed = 1;
+  // EPISTREAM_EVAL_CITY=persons,days,seeds[,first seed] overrides the
+  // arguments.
+  if (const char* city = std::getenv("EPISTREAM_EVAL_CITY")) {
+    unsigned long long p = 0;
+    int d = 0, n = 0, f = 1;
+    if (std::sscanf(city, "%llu,%d,%d,%d", &p, &d, &n, &f) >= 3) {
+      config.persons = p;
+      config.days = d;
+      seeds = n;
+      first_seed = f;
+    }
+  }
   std::string dir =
       (std::filesystem::temp_directory_path() / "epistream-eval-XXXXXX")
           .string();
@@ -35,9 +50,11 @@ void BM_ClusterEval(benchmark::State& state) {
     state.SkipWithError("no temporary directory");
     return;
   }
+  // EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alerts there.
+  const char* keep = std::getenv("EPISTREAM_EVAL_KEEP");
   std::vector<eval::CityEval> cities;
   for (auto _ : state) {
-    for (int s = 1; s <= seeds; ++s) {
+    for (int s = first_seed; s < first_seed + seeds; ++s) {
       config.seed = static_cast<uint64_t>(s);
       eval::CityEval c;
       Status st =
@@ -46,7 +63,27 @@ void BM_ClusterEval(benchmark::State& state) {
         state.SkipWithError(st.ToString().c_str());
         break;
       }
-      std::filesystem::remove_all(dir + "/seed" + std::to_string(s));
+      const std::string seed_dir = dir + "/seed" + std::to_string(s);
+      if (keep != nullptr && *keep != '\0') {
+        // Keep truth and alerts (not the large event files) for a look.
+        const std::string to = std::string(keep) + "/" +
+                               std::to_string(config.persons) + "_s" +
+                               std::to_string(s);
+        std::filesystem::create_directories(to);
+        for (const char* f :
+             {"truth.json", "alerts.jsonl", "null_alerts.jsonl"}) {
+          std::error_code ec;
+          std::filesystem::copy_file(
+              seed_dir + "/" + f, to + "/" + f,
+              std::filesystem::copy_options::overwrite_existing, ec);
+        }
+      }
+      std::filesystem::remove_all(seed_dir);
+      std::fprintf(stderr,
+                   "seed %d: %llu events, generate %.0f s, engine %.0f s, "
+                   "null engine %.0f s\n",
+                   s, static_cast<unsigned long long>(c.events),
+                   c.generate_seconds, c.engine_seconds, c.null_engine_seconds);
       cities.push_back(c);
     }
   }
@@ -73,8 +110,8 @@ void BM_ClusterEval(benchmark::State& state) {
 }
 
 BENCHMARK(BM_ClusterEval)
-    ->Args({20000, 14, 3})
-    ->Args({100000, 14, 2})
+    ->Args({20000, 14, 5})
+    ->Args({100000, 14, 5})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 #include "engine/byte_codec.h"
@@ -115,8 +116,11 @@ Status ClinicState::Decode(std::string_view bytes) {
   return Status::Ok();
 }
 
-EarsC2Result EvaluateEarsC2(const ClinicState& clinic, int64_t day,
-                            const RulesConfig& rules) {
+namespace {
+
+// Day `day`'s C2 baseline (mean, sample sd) and statistic.
+EarsC2Result C2Of(const ClinicState& clinic, int64_t day,
+                  const RulesConfig& rules) {
   EarsC2Result res;
   res.visits = clinic.VisitsOn(day);
   res.history_days =
@@ -132,6 +136,21 @@ EarsC2Result EvaluateEarsC2(const ClinicState& clinic, int64_t day,
     sq += x * x;
   }
   res.sd = n > 1 ? std::sqrt(sq / static_cast<double>(n - 1)) : 0.0;
+  const double scale = std::max(res.sd, rules.surge_min_sd);
+  const double excess = static_cast<double>(res.visits) - res.mean;
+  if (scale > 0) {
+    res.statistic = excess / scale;
+  } else {  // sd 0 and no floor: any rise is infinitely unusual
+    res.statistic = excess > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+  }
+  return res;
+}
+
+}  // namespace
+
+EarsC2Result EvaluateEarsC2(const ClinicState& clinic, int64_t day,
+                            const RulesConfig& rules) {
+  EarsC2Result res = C2Of(clinic, day, rules);
   res.threshold = res.mean + rules.surge_sd_multiplier *
                                  std::max(res.sd, rules.surge_min_sd);
   res.fires =
@@ -139,6 +158,39 @@ EarsC2Result EvaluateEarsC2(const ClinicState& clinic, int64_t day,
       res.visits >= rules.surge_min_visits &&
       res.history_days >= static_cast<int64_t>(rules.surge_min_history_days);
   return res;
+}
+
+EarsC2Result EvaluateEarsC3(const ClinicState& clinic, int64_t day,
+                            const RulesConfig& rules) {
+  EarsC2Result res = C2Of(clinic, day, rules);
+  res.method = SurgeMethod::kEarsC3;
+  const double offset = rules.surge_c3_day_offset;
+  double before = 0;  // the terms of d-2 and d-1
+  for (int64_t d = day - 2; d < day; ++d) {
+    before += std::max(0.0, C2Of(clinic, d, rules).statistic - offset);
+  }
+  res.statistic = before + std::max(0.0, res.statistic - offset);
+  const double room = rules.surge_c3_threshold - before;
+  res.threshold =
+      room >= 0
+          ? res.mean + (offset + room) * std::max(res.sd, rules.surge_min_sd)
+          : 0.0;
+  res.fires = res.statistic > rules.surge_c3_threshold &&
+              res.visits >= rules.surge_min_visits &&
+              res.history_days >=
+                  static_cast<int64_t>(rules.surge_min_history_days) + 2;
+  return res;
+}
+
+EarsC2Result EvaluateClinicSurge(const ClinicState& clinic, int64_t day,
+                                 const RulesConfig& rules) {
+  return rules.surge_method == SurgeMethod::kEarsC3
+             ? EvaluateEarsC3(clinic, day, rules)
+             : EvaluateEarsC2(clinic, day, rules);
+}
+
+const char* SurgeMethodName(SurgeMethod method) {
+  return method == SurgeMethod::kEarsC3 ? "EARS C3" : "EARS C2";
 }
 
 }  // namespace epistream

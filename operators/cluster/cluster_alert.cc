@@ -204,10 +204,11 @@ Alert ClinicSurgeAlert(std::string_view clinic, const ClinicDay& day,
   }
   e.EndArray();
   a.explanation = fmt::format(
-      "{} fever visits at clinic {} on {}, above the EARS C2 threshold {:.2f} "
+      "{} fever visits at clinic {} on {}, above the {} threshold {:.2f} "
       "(baseline mean "
       "{:.2f}, sd {:.2f})",
-      ears.visits, clinic, date, ears.threshold, ears.mean, ears.sd);
+      ears.visits, clinic, date, SurgeMethodName(ears.method), ears.threshold,
+      ears.mean, ears.sd);
   return a;
 }
 

@@ -84,7 +84,11 @@ bool ClusterRecord::operator==(const ClusterRecord& o) const {
 }
 
 ClusterRecord& ClusterRecordBuffer::Add() {
-  if (size_ == records_.size()) records_.emplace_back();
+  if (size_ == records_.size()) {
+    records_.emplace_back();
+    sources_.push_back(0);
+  }
+  sources_[size_] = source_;
   ClusterRecord& r = records_[size_++];
   r.kind = ClusterRecordKind::kVenueScan;
   r.key.clear();

@@ -77,19 +77,28 @@ struct ClusterRecord {
 };
 
 // An append-only batch of records that keeps its elements (and their string
-// capacity) across Clear(), so the hot path does not allocate.
+// capacity) across Clear(), so the hot path does not allocate. Each record
+// is tagged with the input partition that made it (set_source before adding;
+// the repartition edge frames records per upstream partition).
 class ClusterRecordBuffer {
  public:
-  // A record slot to fill: every field reset except string capacity.
+  // A record slot to fill: every field reset except string capacity; tagged
+  // with the current source partition.
   ClusterRecord& Add();
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   const ClusterRecord& operator[](size_t i) const { return records_[i]; }
+  // The input partition record i came from.
+  uint16_t source(size_t i) const { return sources_[i]; }
+  // The input partition of the records added from now on. Default: 0
+  void set_source(uint16_t partition) { source_ = partition; }
   void Clear() { size_ = 0; }
 
  private:
   std::vector<ClusterRecord> records_;
+  std::vector<uint16_t> sources_;
   size_t size_ = 0;
+  uint16_t source_ = 0;
 };
 
 }  // namespace epistream

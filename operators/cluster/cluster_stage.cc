@@ -18,25 +18,38 @@ enum ClusterTimerKind : uint8_t {
   kTimerClinicDay = 4,  // key clinic: EARS C2 of the local day ending at `when`
 };
 
-std::string Prefix(char sub) {
-  return state_keys::Global('C', std::string(1, sub));
+std::string Sub(const std::string& prefix, char sub) {
+  return prefix + sub;
 }
-
-// The stage's own watermark, so a restarted stage knows which records are
-// late before the pipeline advances it again.
-const std::string kWatermarkKey = state_keys::Global('C', "W");
 
 }  // namespace
 
+std::string ClusterPartitionKeyPrefix(uint16_t q) {
+  std::string k(1, 'Q');
+  ByteWriter(&k).BigEndian16(q);
+  return k;
+}
+
+std::string ClusterStageKeyPrefix(const ClusterStageOptions& opts) {
+  return opts.key_prefix.empty() ? state_keys::Global('C', "")
+                                 : opts.key_prefix;
+}
+
+// Sub-keys under the prefix: V venues, K communities, L clinics, A venue
+// activity, N<counter> city counters, X timers, W the stage's own watermark
+// (so a restarted stage knows which records are late before its input
+// advances it again).
 ClusterStage::ClusterStage(const ClusterStageOptions& opts, KvStore* store)
     : opts_(opts),
       store_(store),
-      venues_(store, Prefix('V')),
-      communities_(store, Prefix('K')),
-      clinics_(store, Prefix('L')),
-      activity_(store, Prefix('A')),
-      aggregate_(store),
-      timers_(store, Prefix('X')) {}
+      prefix_(ClusterStageKeyPrefix(opts)),
+      watermark_key_(Sub(prefix_, 'W')),
+      venues_(store, Sub(prefix_, 'V')),
+      communities_(store, Sub(prefix_, 'K')),
+      clinics_(store, Sub(prefix_, 'L')),
+      activity_(store, Sub(prefix_, 'A')),
+      aggregate_(store, prefix_),
+      timers_(store, Sub(prefix_, 'X')) {}
 
 Status ClusterStage::Open() {
   EPI_RETURN_IF_ERROR(venues_.Load());
@@ -46,7 +59,7 @@ Status ClusterStage::Open() {
   EPI_RETURN_IF_ERROR(aggregate_.Load());
   std::string wm;
   bool found = false;
-  EPI_RETURN_IF_ERROR(store_->Get(kWatermarkKey, &wm, &found));
+  EPI_RETURN_IF_ERROR(store_->Get(watermark_key_, &wm, &found));
   if (found) {
     ByteReader r(wm);
     watermark_ = r.OrderedI64();
@@ -89,14 +102,15 @@ Status ClusterStage::OnRecord(const ClusterRecord& r) {
       w.AddLink(link);
       const uint8_t kind = venue ? kTimerVenue : kTimerCommunity;
       timers_.Schedule(r.ts, kind, r.key);
-      if (r.ts < watermark_) {
+      const TimestampMs evaluated = EvalWatermark();
+      if (r.ts < evaluated) {
         // Late: evaluations already made at later fever visits of this key
         // whose window holds r.ts counted one case too few; run them again.
         const DurationMs window = venue ? opts_.rules.cluster_case_window
                                         : opts_.rules.community_case_window;
         for (const CaseLink& l : w.links) {
           if (l.fever_ts > r.ts && l.fever_ts <= r.ts + window &&
-              l.fever_ts <= watermark_) {
+              l.fever_ts <= evaluated) {
             timers_.Schedule(l.fever_ts, kind, r.key);
           }
         }
@@ -151,6 +165,17 @@ Status ClusterStage::OnRegistration(std::string_view before,
     EPI_RETURN_IF_ERROR(OnRecord(r));
   }
   return Status::Ok();
+}
+
+void ClusterStage::SetRegisteredCounts(
+    const std::map<std::string, int64_t>& counts) {
+  communities_.Update([&](const std::string& key, CaseWindow& w) {
+    auto it = counts.find(key);
+    w.registered = it == counts.end() ? 0 : it->second;
+  });
+  for (const auto& [community, n] : counts) {
+    if (n != 0) communities_.Get(community).registered = n;
+  }
 }
 
 void ClusterStage::FireActivity(const std::string& venue) {
@@ -266,7 +291,7 @@ void ClusterStage::EvaluateClinicDay(const std::string& clinic,
   const int64_t day = LocalDay(end_of_day, opts_.tz_offset_minutes);
   ClinicDay* d = c->Day(day);
   if (d == nullptr || d->alerted) return;
-  const EarsC2Result r = EvaluateEarsC2(*c, day, opts_.rules);
+  const EarsC2Result r = EvaluateClinicSurge(*c, day, opts_.rules);
   if (!r.fires) return;
   d->alerted = true;
   alerts->push_back(
@@ -276,7 +301,7 @@ void ClusterStage::EvaluateClinicDay(const std::string& clinic,
 Status ClusterStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
   watermark_ = std::max(watermark_, wm);
   Timer t;
-  while (timers_.PopDue(watermark_, &t)) {
+  while (timers_.PopDue(EvalWatermark(), &t)) {
     switch (t.kind) {
       case kTimerActivity:
         FireActivity(t.key);
@@ -334,7 +359,7 @@ void ClusterStage::PruneClinic(ClinicState& c) const {
       day -
       static_cast<int64_t>(opts_.rules.surge_baseline_days +
                            opts_.rules.surge_guard_days) -
-      1;
+      1 - (opts_.rules.surge_method == SurgeMethod::kEarsC3 ? 2 : 0);
   c.Prune(keep_from, day - 1);
 }
 
@@ -367,7 +392,7 @@ Status ClusterStage::Flush() {
   if (watermark_ != kMinTimestamp) {
     std::string wm;
     ByteWriter(&wm).OrderedI64(watermark_);
-    store_->Put(kWatermarkKey, wm);
+    store_->Put(watermark_key_, wm);
   }
   return Status::Ok();
 }

@@ -12,10 +12,12 @@
 // is tested by EARS C2 when the watermark passes its last millisecond.
 //
 // State: CaseWindows (venues, communities), ClinicStates, VenueActivity and
-// the city-wide GlobalAggregate, all under the global prefix G C (one
-// instance owns every cluster key, see README), with event-time timers
-// under G C X. Everything is staged by Flush and commits with the
-// checkpoint, so a restart resumes exactly.
+// the city-wide GlobalAggregate, all under one key prefix (options
+// key_prefix: G C when one instance owns every cluster key, Q<be16 q> for
+// repartition partition q, so several stages share one store and each one's
+// keys are one range), with event-time timers under <prefix> X. Everything
+// is staged by Flush and commits with the checkpoint, so a restart resumes
+// exactly.
 //
 // Lifecycle: construct, Open (loads state and timers), then OnRecord /
 // OnWatermark; Flush before every checkpoint commit.
@@ -24,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,7 +56,25 @@ struct ClusterStageOptions {
   DurationMs retention = 21 * kDayMs;
   // Event time between full prunes of every cluster key. Default: 1d
   DurationMs sweep_interval = kDayMs;
+  // Evaluations (fever_cluster, clinic_surge) at time a run once the
+  // watermark reaches a + this. 0: as soon as it reaches a; a record stamped
+  // <= a that arrives later (late, within the allowed lateness) re-runs the
+  // venue's or community's later evaluations, so versions can depend on how
+  // input partitions interleaved. allowed_lateness + 1 ms: every record an
+  // accepted event can still produce stamped <= a is in by then, so outputs
+  // depend only on the input, not on its interleaving across partitions or
+  // instances, at the price of alerts that much later. Default: 0
+  DurationMs evaluation_delay = 0;
+  // Prefix of every store key of the stage (states, counters, timers,
+  // watermark). Empty: the single-process prefix G C (state_keys::Global('C'));
+  // a repartition partition q uses ClusterPartitionKeyPrefix(q). Default: ""
+  std::string key_prefix;
 };
+
+// The key prefix of repartition partition q's cluster stage: 'Q' + be16(q).
+std::string ClusterPartitionKeyPrefix(uint16_t q);
+// The prefix a stage with these options uses (resolves the empty default).
+std::string ClusterStageKeyPrefix(const ClusterStageOptions& opts);
 
 class ClusterStage {
  public:
@@ -66,6 +87,10 @@ class ClusterStage {
   // A person's registered community changed in epi.persons (from `before`,
   // empty if none, to `after`): the registered populations follow.
   Status OnRegistration(std::string_view before, std::string_view after);
+  // Replaces every community's registered population by counts[community]
+  // (0 if absent): a stage that (re)joins an instance takes the instance's
+  // view of epi.persons, a table, instead of deltas it may have missed.
+  void SetRegisteredCounts(const std::map<std::string, int64_t>& counts);
   // The watermark reached `wm`: fires due timers in (time, kind, key) order.
   Status OnWatermark(TimestampMs wm, std::vector<Alert>* alerts);
   // Stages every changed state (call before the checkpoint's Commit).
@@ -79,6 +104,8 @@ class ClusterStage {
   int64_t CommunitiesWithPopulationAt(TimestampMs a) const;
   size_t pending_timers() const { return timers_.size(); }
   size_t venues() const { return venues_.size(); }
+  TimestampMs watermark() const { return watermark_; }
+  const std::string& key_prefix() const { return prefix_; }
 
  private:
   void ScheduleActivityTimer(const std::string& venue, VenueActivity& act,
@@ -102,10 +129,19 @@ class ClusterStage {
   void PruneCommunity(CaseWindow& w) const;
   void PruneClinic(ClinicState& c) const;
   void PruneActivity(VenueActivity& a) const;
-  TimestampMs Horizon() const { return watermark_ - opts_.allowed_lateness; }
+  // Evaluations run up to here (watermark minus the evaluation delay).
+  TimestampMs EvalWatermark() const {
+    return watermark_ == kMinTimestamp ? kMinTimestamp
+                                       : watermark_ - opts_.evaluation_delay;
+  }
+  TimestampMs Horizon() const {
+    return watermark_ - opts_.allowed_lateness - opts_.evaluation_delay;
+  }
 
   ClusterStageOptions opts_;
   KvStore* store_;
+  std::string prefix_;
+  std::string watermark_key_;
   StateTable<CaseWindow> venues_;
   StateTable<CaseWindow> communities_;
   StateTable<ClinicState> clinics_;

@@ -1,13 +1,15 @@
 #include "operators/cluster/global_aggregate.h"
 
-#include "engine/state_keys.h"
+#include "engine/byte_codec.h"
+
 
 namespace epistream {
 
-std::string GlobalAggregate::StoreKey(CityCounter c) {
-  std::string rest = "N";
-  rest.append(CityCounterName(c));
-  return state_keys::Global('C', rest);
+std::string GlobalAggregate::StoreKey(CityCounter c) const {
+  std::string k = prefix_;
+  k.push_back('N');
+  k.append(CityCounterName(c));
+  return k;
 }
 
 Status GlobalAggregate::Load() {

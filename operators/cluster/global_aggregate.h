@@ -4,12 +4,15 @@
 //
 // Every instance would read all of it (a small global table); in one
 // process it is fed by kCityCount records and by the venue activity spans.
-// Persisted under G C N<counter name>, staged by Flush with the checkpoint.
+// Persisted under <stage prefix> N<counter name> (default prefix G C), staged
+// by Flush with the checkpoint.
 //
 // Threading: owned by the cluster stage thread.
 #pragma once
 
 #include <array>
+#include <string>
+#include <utility>
 
 #include "engine/kv_store.h"
 #include "engine/status.h"
@@ -20,7 +23,9 @@ namespace epistream {
 
 class GlobalAggregate {
  public:
-  explicit GlobalAggregate(KvStore* store) : store_(store) {}
+  // `prefix`: the owning stage's key prefix (ClusterStageKeyPrefix).
+  GlobalAggregate(KvStore* store, std::string prefix)
+      : store_(store), prefix_(std::move(prefix)) {}
 
   Status Load();
   void Add(CityCounter c, TimestampMs ts, int64_t delta);
@@ -30,10 +35,11 @@ class GlobalAggregate {
   // Stages the counters changed since the last Flush.
   void Flush();
 
-  static std::string StoreKey(CityCounter c);
+  std::string StoreKey(CityCounter c) const;
 
  private:
   KvStore* store_;
+  std::string prefix_;
   std::array<DeltaCounter, kNumCityCounters> counters_{};
   std::array<bool, kNumCityCounters> dirty_{};
   std::string scratch_;

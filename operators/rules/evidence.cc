@@ -43,26 +43,29 @@ void Scan(const Event& s, int tz, std::string* out) {
   w.EndObject();
 }
 
-void Fever(const Event& f, int tz, std::string* out) {
+namespace {
+
+// A fever visit, from the event or from the person's state.
+void FeverVisit(std::string_view event_id, TimestampMs ts, std::string_view clinic_id,
+                double temp_c, int tz, std::string* out) {
   JsonWriter w = Begin(out);
   w.BeginObject();
-  w.Field("event_id", f.event_id);
+  w.Field("event_id", event_id);
   w.Field("type", "fever");
-  w.Field("ts", FormatRfc3339(f.ts, tz));
-  w.Field("clinic_id", f.clinic_id);
-  w.Field("temp_c", f.temp_c);
+  w.Field("ts", FormatRfc3339(ts, tz));
+  w.Field("clinic_id", clinic_id);
+  w.Field("temp_c", temp_c);
   w.EndObject();
 }
 
+}  // namespace
+
+void Fever(const Event& f, int tz, std::string* out) {
+  FeverVisit(f.event_id, f.ts, f.clinic_id, f.temp_c, tz, out);
+}
+
 void FeverRecord(const struct FeverRecord& f, int tz, std::string* out) {
-  JsonWriter w = Begin(out);
-  w.BeginObject();
-  w.Field("event_id", f.event_id);
-  w.Field("type", "fever");
-  w.Field("ts", FormatRfc3339(f.ts, tz));
-  w.Field("clinic_id", f.clinic_id);
-  w.Field("temp_c", f.temp_c);
-  w.EndObject();
+  FeverVisit(f.event_id, f.ts, f.clinic_id, f.temp_c, tz, out);
 }
 
 void Listing(std::string_view area, std::string_view event_id, TimestampMs ts, RiskLevel level,

@@ -12,6 +12,7 @@
 #include "engine/kafka_producer.h"
 #include "engine/table_reader.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/shared_broker_test.h"
 
 namespace epistream {
 namespace {
@@ -24,19 +25,8 @@ std::string Num(const char* prefix, int i) {
 
 // One broker for the suite (stopping one can take a second); each test
 // uses its own topics.
-class EmbeddedBrokerTest : public ::testing::Test {
+class EmbeddedBrokerTest : public testing::SharedBrokerTest {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = EmbeddedBroker::Start();
-    ASSERT_OK(broker.status());
-    broker_ = std::move(broker).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete broker_;
-    broker_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(broker_, nullptr); }
-
   // Produces n records "k<i>" -> value(i), flushed.
   template <typename ValueFn>
   void Produce(const std::string& topic, int n, const std::string& compression,
@@ -76,10 +66,7 @@ class EmbeddedBrokerTest : public ::testing::Test {
     return wm;
   }
 
-  static EmbeddedBroker* broker_;
 };
-
-EmbeddedBroker* EmbeddedBrokerTest::broker_ = nullptr;
 
 TEST_F(EmbeddedBrokerTest, ListensOnLoopbackAndCreatesTopics) {
   EXPECT_EQ(broker_->bootstrap_servers().rfind("127.0.0.1:", 0), 0u)

@@ -16,6 +16,7 @@
 #include "engine/embedded_broker.h"
 #include "engine/kafka_producer.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/shared_broker_test.h"
 
 namespace epistream {
 namespace {
@@ -36,19 +37,10 @@ std::string V(int i) {
 
 // One broker for the suite (stopping one takes a second); every test uses
 // its own topic and group names.
-class KafkaConsumerTest : public ::testing::Test {
+class KafkaConsumerTest : public testing::SharedBrokerTest {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = EmbeddedBroker::Start();
-    ASSERT_OK(broker.status());
-    broker_ = std::move(broker).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete broker_;
-    broker_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(broker_, nullptr);
+    SharedBrokerTest::SetUp();
     test_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     in_ = test_ + ".in";
   }
@@ -132,12 +124,9 @@ class KafkaConsumerTest : public ::testing::Test {
     return list->elems[0].offset;
   }
 
-  static EmbeddedBroker* broker_;
   std::string test_;
   std::string in_;  // the test's input topic
 };
-
-EmbeddedBroker* KafkaConsumerTest::broker_ = nullptr;
 
 // The mock broker elects a group leader 3 s after the first member joins
 // (fixed in librdkafka 2.0.2), so each test joins as few groups as it can.

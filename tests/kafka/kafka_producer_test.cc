@@ -12,6 +12,7 @@
 #include "engine/embedded_broker.h"
 #include "engine/table_reader.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/shared_broker_test.h"
 
 namespace epistream {
 namespace {
@@ -64,29 +65,8 @@ int32_t JavaPartition(std::string_view key, int32_t partitions) {
   return (JavaMurmur2(key) & 0x7fffffff) % partitions;
 }
 
-class KafkaProducerTest : public ::testing::Test {
+class KafkaProducerTest : public testing::SharedBrokerTest {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = EmbeddedBroker::Start();
-    ASSERT_OK(broker.status());
-    broker_ = std::move(broker).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete broker_;
-    broker_ = nullptr;
-  }
-
-  // The test's own name for a topic: the broker is shared by the suite.
-  std::string T(const char* name) const {
-    std::string s =
-        ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    s += '.';
-    s += name;
-    return s;
-  }
-
-  void SetUp() override { ASSERT_NE(broker_, nullptr); }
-
   std::unique_ptr<KafkaProducer> MakeProducer(
       std::map<std::string, std::string> props = {}) {
     KafkaProducerOptions opts;
@@ -115,10 +95,7 @@ class KafkaProducerTest : public ::testing::Test {
     return keys;
   }
 
-  static EmbeddedBroker* broker_;
 };
-
-EmbeddedBroker* KafkaProducerTest::broker_ = nullptr;
 
 TEST_F(KafkaProducerTest, DeliversAndTracksEndOffsets) {
   ASSERT_OK(broker_->CreateTopic(T("out"), 3));

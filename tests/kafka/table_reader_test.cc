@@ -13,6 +13,7 @@
 #include "engine/embedded_broker.h"
 #include "engine/kafka_producer.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/shared_broker_test.h"
 
 namespace epistream {
 namespace {
@@ -25,29 +26,10 @@ std::string Num(const char* prefix, int i) {
   return s;
 }
 
-class TableReaderTest : public ::testing::Test {
+class TableReaderTest : public testing::SharedBrokerTest {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = EmbeddedBroker::Start();
-    ASSERT_OK(broker.status());
-    broker_ = std::move(broker).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete broker_;
-    broker_ = nullptr;
-  }
-
-  // The test's own name for a topic: the broker is shared by the suite.
-  std::string T(const char* name) const {
-    std::string s =
-        ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    s += '.';
-    s += name;
-    return s;
-  }
-
   void SetUp() override {
-    ASSERT_NE(broker_, nullptr);
+    SharedBrokerTest::SetUp();
     KafkaProducerOptions opts;
     opts.brokers = broker_->bootstrap_servers();
     auto producer = KafkaProducer::Create(opts);
@@ -70,11 +52,8 @@ class TableReaderTest : public ::testing::Test {
     return opts;
   }
 
-  static EmbeddedBroker* broker_;
   std::unique_ptr<KafkaProducer> producer_;
 };
-
-EmbeddedBroker* TableReaderTest::broker_ = nullptr;
 
 TEST_F(TableReaderTest, ReadsToEndThenFollowsNewMessages) {
   ASSERT_OK(broker_->CreateTopic(T("table"), 3));

@@ -49,7 +49,7 @@ static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
 static_assert(FieldCount<HttpConfig>() == 3);
 static_assert(FieldCount<PrivacyConfig>() == 2);
-static_assert(FieldCount<RulesConfig>() == 18);
+static_assert(FieldCount<RulesConfig>() == 21);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
     (FieldCount<EngineConfig>() - 7) + FieldCount<WatermarkConfig>() +
@@ -106,6 +106,9 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("rules.surge_min_sd", rules.surge_min_sd);
   EPI_DIFF("rules.surge_min_visits", rules.surge_min_visits);
   EPI_DIFF("rules.surge_min_history_days", rules.surge_min_history_days);
+  EPI_DIFF("rules.surge_method", rules.surge_method);
+  EPI_DIFF("rules.surge_c3_day_offset", rules.surge_c3_day_offset);
+  EPI_DIFF("rules.surge_c3_threshold", rules.surge_c3_threshold);
   EPI_DIFF("topics.scans", topics.scans);
   EPI_DIFF("topics.transport", topics.transport);
   EPI_DIFF("topics.fever", topics.fever);
@@ -166,6 +169,9 @@ constexpr KeyCase kKeyCases[] = {
     {"rules.surge_min_sd", "1"},
     {"rules.surge_min_visits", "3"},
     {"rules.surge_min_history_days", "12"},
+    {"rules.surge_method", "c3"},
+    {"rules.surge_c3_day_offset", "0.5"},
+    {"rules.surge_c3_threshold", "3"},
     {"topics.scans", "city.scans"},
     {"topics.transport", "city.transport"},
     {"topics.fever", "city.fever"},
