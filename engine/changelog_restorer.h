@@ -41,14 +41,16 @@ struct RestoreResult {
 class ChangelogRestorer {
  public:
   // Connects to options.brokers; options.topic is the changelog.
-  static Result<std::unique_ptr<ChangelogRestorer>> Create(const ChangelogOptions& options);
+  static Result<std::unique_ptr<ChangelogRestorer>> Create(
+      const ChangelogOptions& options);
   ~ChangelogRestorer();
   ChangelogRestorer(const ChangelogRestorer&) = delete;
   ChangelogRestorer& operator=(const ChangelogRestorer&) = delete;
 
   // Restores changelog partition `partition` into `store` (staged). `from`:
   // the local copy's mark, nullopt to read from the beginning.
-  Result<RestoreResult> Restore(int32_t partition, const std::optional<ChangelogMark>& from,
+  Result<RestoreResult> Restore(int32_t partition,
+                                const std::optional<ChangelogMark>& from,
                                 KvStore* store);
 
  private:

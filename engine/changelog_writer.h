@@ -78,7 +78,8 @@ class ChangelogWriter {
   // Changelog partition of a store key, or -1 to leave the key out.
   using RouteFn = std::function<int32_t(std::string_view key)>;
 
-  static Result<std::unique_ptr<ChangelogWriter>> Create(const ChangelogOptions& options);
+  static Result<std::unique_ptr<ChangelogWriter>> Create(
+      const ChangelogOptions& options);
   ~ChangelogWriter();
   ChangelogWriter(const ChangelogWriter&) = delete;
   ChangelogWriter& operator=(const ChangelogWriter&) = delete;
@@ -96,28 +97,30 @@ class ChangelogWriter {
   // "complete up to here"); waits until all are delivered. Unavailable on a
   // flush timeout (nothing may be committed locally then). The marks, by
   // partition, to store locally with the commit.
-  Result<std::map<int32_t, ChangelogMark>> WriteCheckpoint(const KvStore& store, const RouteFn& route,
-                                                           const std::set<int32_t>& partitions,
-                                                           uint64_t seq);
+  Result<std::map<int32_t, ChangelogMark>> WriteCheckpoint(
+      const KvStore& store, const RouteFn& route,
+      const std::set<int32_t>& partitions, uint64_t seq);
 
   uint64_t writer_id() const { return writer_id_; }
   uint64_t records_written() const { return records_; }
   uint64_t bytes_written() const { return bytes_; }
 
  private:
-  ChangelogWriter(KafkaHandle rk, std::string topic, int timeout_ms, uint64_t writer_id);
+  ChangelogWriter(KafkaHandle rk, std::string topic, int timeout_ms,
+                  uint64_t writer_id);
   // The topic's partition count, 0 if it does not exist (no auto-creation).
   Result<int32_t> PartitionsIfExists();
-  static void DeliveryTrampoline(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
-  Status Produce(int32_t partition, std::string_view key, const std::string_view* value,
-                 const std::string& header);
+  static void DeliveryTrampoline(rd_kafka_t* rk, const rd_kafka_message_t* m,
+                                 void* opaque);
+  Status Produce(int32_t partition, std::string_view key,
+                 const std::string_view* value, const std::string& header);
 
   KafkaHandle rk_;
   std::string topic_;
   int timeout_ms_;
   uint64_t writer_id_;
   rd_kafka_topic_t* rkt_ = nullptr;  // owned
-  Status delivery_error_;            // first failed delivery since the last flush
+  Status delivery_error_;  // first failed delivery since the last flush
   std::map<int32_t, int64_t> delivered_end_;  // last delivered offset + 1
   uint64_t records_ = 0;
   uint64_t bytes_ = 0;

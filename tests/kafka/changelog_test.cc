@@ -36,19 +36,24 @@ int32_t Route(std::string_view key) {
 std::map<std::string, std::string> Dump(KvStore* store, uint16_t partition) {
   std::map<std::string, std::string> out;
   const std::string prefix = state_keys::PartitionPrefix(partition);
-  EXPECT_OK(store->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    out.emplace(k, v);
-    return true;
-  }));
+  EXPECT_OK(store->Scan(prefix, PrefixEnd(prefix),
+                        [&](std::string_view k, std::string_view v) {
+                          out.emplace(k, v);
+                          return true;
+                        }));
   return out;
 }
 
 // What a writer that dies mid-checkpoint leaves: tagged writes, no marker.
-void ProduceUnmarked(const std::string& brokers, const std::string& topic, int32_t partition,
-                     const std::map<std::string, std::string>& writes, uint64_t writer, uint64_t seq) {
+void ProduceUnmarked(const std::string& brokers, const std::string& topic,
+                     int32_t partition,
+                     const std::map<std::string, std::string>& writes,
+                     uint64_t writer, uint64_t seq) {
   char err[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err), RD_KAFKA_CONF_OK);
+  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err,
+                              sizeof err),
+            RD_KAFKA_CONF_OK);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   ASSERT_NE(rk, nullptr) << err;
   std::string tag;
@@ -56,12 +61,14 @@ void ProduceUnmarked(const std::string& brokers, const std::string& topic, int32
   w.BigEndian64(writer);
   w.BigEndian64(seq);
   for (const auto& [k, v] : writes) {
-    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                                RD_KAFKA_V_KEY(k.data(), k.size()),
-                                RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
-                                RD_KAFKA_V_HEADER(kChangelogHeader, tag.data(), 16),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(
+        rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+            RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(k.data(), k.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
+            RD_KAFKA_V_HEADER(kChangelogHeader, tag.data(), 16),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_EQ(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(rk);
@@ -105,7 +112,8 @@ TEST_F(ChangelogTest, RestoreEqualsSourceIncludingTombstones) {
     source.Put(state_keys::Partitioned(1, 'S', Num("person", i)), Num("v", i));
     source.Put(state_keys::Partitioned(2, 'S', Num("other", i)), "w");
   }
-  source.Put(state_keys::Global('P', "registry"), "global: not in any changelog");
+  source.Put(state_keys::Global('P', "registry"),
+             "global: not in any changelog");
   auto marks = (*writer)->WriteCheckpoint(source, Route, {1, 2}, 1);
   ASSERT_OK(marks.status());
   ASSERT_OK(source.Commit());
@@ -134,8 +142,10 @@ TEST_F(ChangelogTest, RestoreEqualsSourceIncludingTombstones) {
   EXPECT_EQ(r->dropped, 0u);
   EXPECT_EQ(r->mark.end_offset, marks2->at(1).end_offset);
   EXPECT_EQ(Dump(&target, 1), Dump(&source, 1));
-  EXPECT_EQ(Dump(&target, 1).count(state_keys::Partitioned(1, 'S', "person4")), 0u);
-  EXPECT_TRUE(Dump(&target, 2).empty()) << "only the asked partition is restored";
+  EXPECT_EQ(Dump(&target, 1).count(state_keys::Partitioned(1, 'S', "person4")),
+            0u);
+  EXPECT_TRUE(Dump(&target, 2).empty())
+      << "only the asked partition is restored";
 
   // Incrementally, from the first checkpoint's mark: the delete reaches a
   // copy that still has the key.
@@ -143,7 +153,8 @@ TEST_F(ChangelogTest, RestoreEqualsSourceIncludingTombstones) {
   auto r1 = (*restorer)->Restore(1, std::nullopt, &stale);
   ASSERT_OK(r1.status());
   ASSERT_OK(stale.Commit());
-  stale.Put(state_keys::Partitioned(1, 'S', "person4"), "v4");  // as after checkpoint 1
+  stale.Put(state_keys::Partitioned(1, 'S', "person4"),
+            "v4");  // as after checkpoint 1
   ASSERT_OK(stale.Commit());
   auto r2 = (*restorer)->Restore(1, marks->at(1), &stale);
   ASSERT_OK(r2.status());
@@ -172,10 +183,11 @@ TEST_F(ChangelogTest, InterruptedCheckpointIsDropped) {
   // A writer that dies after producing its writes, before the marker: its
   // records are in the topic with a tag no marker will ever close (the same
   // sequence number the next owner uses: only the writer id tells them apart).
-  ASSERT_NO_FATAL_FAILURE(ProduceUnmarked(broker_->bootstrap_servers(), "cl.interrupted", 0,
-                                          {{state_keys::Partitioned(0, 'S', "a"), "uncommitted"},
-                                           {state_keys::Partitioned(0, 'S', "ghost"), "uncommitted"}},
-                                          12345, 2));
+  ASSERT_NO_FATAL_FAILURE(ProduceUnmarked(
+      broker_->bootstrap_servers(), "cl.interrupted", 0,
+      {{state_keys::Partitioned(0, 'S', "a"), "uncommitted"},
+       {state_keys::Partitioned(0, 'S', "ghost"), "uncommitted"}},
+      12345, 2));
   // A new owner (another writer id) writes a complete checkpoint after them.
   auto next = ChangelogWriter::Create(Options("cl.interrupted"));
   ASSERT_OK(next.status());
@@ -194,8 +206,9 @@ TEST_F(ChangelogTest, InterruptedCheckpointIsDropped) {
   EXPECT_EQ(Dump(&target, 0), Dump(&source, 0));
 
   // Records after the last marker (a checkpoint cut short now) are dropped too.
-  ASSERT_NO_FATAL_FAILURE(ProduceUnmarked(broker_->bootstrap_servers(), "cl.interrupted", 0,
-                                          {{state_keys::Partitioned(0, 'S', "late"), "x"}}, 777, 9));
+  ASSERT_NO_FATAL_FAILURE(ProduceUnmarked(
+      broker_->bootstrap_servers(), "cl.interrupted", 0,
+      {{state_keys::Partitioned(0, 'S', "late"), "x"}}, 777, 9));
   MemKvStore again;
   auto r2 = (*restorer)->Restore(0, std::nullopt, &again);
   ASSERT_OK(r2.status());
@@ -211,7 +224,8 @@ TEST_F(ChangelogTest, TopicIsCreatedWhenMissing) {
   ASSERT_OK(parts.status());
   EXPECT_GE(*parts, 3);
   // More partitions than the topic has is an error, not a silent mismatch.
-  EXPECT_EQ((*writer)->EnsureTopic(*parts + 1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*writer)->EnsureTopic(*parts + 1).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(ChangelogStagedTest, RocksStoreVisitsStagedWritesInCallOrder) {
@@ -233,10 +247,13 @@ TEST(ChangelogStagedTest, RocksStoreVisitsStagedWritesInCallOrder) {
   }));
   // Indexed writes first, then the plain ones (PutForCommit's contract:
   // per key, still call order).
-  EXPECT_EQ(seen, (std::vector<std::string>{"a=1", "c=<del>", "a=3", "b=2", "d=<del>"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"a=1", "c=<del>", "a=3", "b=2",
+                                            "d=<del>"}));
   ASSERT_OK(s.Commit());
   seen.clear();
-  ASSERT_OK(s.ForEachStaged([&](std::string_view k, const std::string_view*) { seen.emplace_back(k); }));
+  ASSERT_OK(s.ForEachStaged([&](std::string_view k, const std::string_view*) {
+    seen.emplace_back(k);
+  }));
   EXPECT_TRUE(seen.empty());
 }
 
