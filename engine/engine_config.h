@@ -52,6 +52,27 @@ struct KafkaConfig {
   std::map<std::string, std::string> properties;
 };
 
+// Several `epistream run` processes sharing one kafka.group (issue 8).
+// Set from the command line (`epistream run --scale-out`, `--repartition`)
+// and passed to KafkaEngine beside the AppConfig; not (yet) a YAML section:
+// that needs config/epistream.yaml and tests/topologies/app_config_test.cc
+// to list its keys.
+struct ScaleOutConfig {
+  // Multi-instance mode: the person topics are assigned with the range
+  // assignor (partition p of every topic to one instance), each checkpoint
+  // also goes to the changelog topic, a partition taken over is restored
+  // from it (or from a current local copy) before it is processed, and
+  // replayed output is suppressed per partition. Off: one instance owns
+  // everything (the single-instance behaviour). Default: false
+  bool enabled = false;
+  // Send the cluster stage's input through a repartition topic (the cluster
+  // side of issue 8; needs enabled). Default: false
+  bool repartition = false;
+  // Compacted changelog topic of the person state, one partition per input
+  // partition; created if missing. Default: "epistream.changelog"
+  std::string changelog_topic = "epistream.changelog";
+};
+
 struct MetricsConfig {
   // Port of the process's one HTTP server (/metrics, /healthz, /readyz and,
   // when enabled, /v1 queries); 0 disables it. Default: 9464

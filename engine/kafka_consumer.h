@@ -19,7 +19,9 @@
 // from any thread.
 //
 // Rebalances (cooperative-sticky by default, so a rebalance moves only the
-// partitions that change owner):
+// partitions that change owner; an eager assignor such as range, set through
+// properties["partition.assignment.strategy"], revokes the whole assignment
+// at every rebalance and assigns the new one, through the same callbacks):
 //  - assign: for each new partition, offset_lookup(topic, partition) gives
 //    the next offset to process; nullopt means "no state for it" and the
 //    partition starts from the beginning (or from the group's committed

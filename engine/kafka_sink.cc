@@ -1,5 +1,7 @@
 #include "engine/kafka_sink.h"
 
+#include <algorithm>
+
 #include "engine/byte_codec.h"
 
 namespace epistream {
@@ -44,8 +46,10 @@ std::string KafkaSink::AlertIdOf(std::string_view key, std::string_view value) {
 }
 
 size_t KafkaSink::ForgetPending() {
-  const size_t n = seen_.size();
+  const size_t n = seen_.size() + taken_seen_.size();
   seen_.clear();
+  taken_seen_.clear();
+  taken_pending_.clear();
   return n;
 }
 
@@ -71,11 +75,74 @@ Status KafkaSink::Recover(const std::string& position, const TableReaderOptions&
       timeout_ms);
 }
 
+Status KafkaSink::AddRecovery(const std::map<int32_t, std::string>& positions,
+                              const TableReaderOptions& reader, int timeout_ms,
+                              const std::function<bool(int32_t, std::string_view)>& keep) {
+  // One read from the lowest position over all the partitions; each record
+  // goes to the partitions whose own position it is at or after.
+  std::map<int32_t, std::map<int32_t, int64_t>> from;  // input partition -> sink ends
+  std::map<TopicPartition, int64_t> start;
+  bool any = false;
+  for (const auto& [partition, position] : positions) {
+    if (position.empty()) continue;
+    std::map<int32_t, int64_t>& ends = from[partition];
+    if (!DecodePosition(position, &ends)) return Status::Corruption("sink position of " + topic_);
+    for (const auto& [sp, end] : ends) {
+      auto it = start.find(TopicPartition{topic_, sp});
+      if (it == start.end()) {
+        start[TopicPartition{topic_, sp}] = end;
+      } else {
+        it->second = std::min(it->second, end);
+      }
+    }
+    any = true;
+  }
+  if (!any) return Status::Ok();
+  // A sink partition some position does not name is read from its start.
+  for (auto it = start.begin(); it != start.end();) {
+    bool everywhere = true;
+    for (const auto& [partition, ends] : from) everywhere = everywhere && ends.count(it->first.partition) != 0;
+    it = everywhere ? std::next(it) : start.erase(it);
+  }
+  TableReaderOptions opts = reader;
+  opts.topics = {topic_};
+  auto r = TableReader::Open(opts, start);
+  if (!r.ok()) return r.status();
+  return (*r)->ReadToEnd(
+      [&](const KafkaMessage& m) {
+        std::string id;
+        for (const auto& [partition, ends] : from) {
+          auto e = ends.find(m.partition);
+          if (e != ends.end() && m.offset < e->second) continue;  // before its checkpoint
+          if (keep && !keep(partition, m.key)) continue;
+          if (id.empty()) id = id_(m.key, m.value);
+          std::vector<int32_t>& parts = taken_seen_[id];
+          if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
+            parts.push_back(partition);
+            ++taken_pending_[partition];
+          }
+        }
+        return Status::Ok();
+      },
+      timeout_ms);
+}
+
 Status KafkaSink::Write(std::string_view key, std::string_view value) {
-  if (!seen_.empty()) {
-    auto it = seen_.find(id_(key, value));
+  if (!seen_.empty() || !taken_seen_.empty()) {
+    const std::string id = id_(key, value);
+    auto it = seen_.find(id);
     if (it != seen_.end()) {
       seen_.erase(it);
+      ++suppressed_;
+      return Status::Ok();
+    }
+    auto taken = taken_seen_.find(id);
+    if (taken != taken_seen_.end()) {
+      for (int32_t p : taken->second) {
+        auto count = taken_pending_.find(p);
+        if (count != taken_pending_.end() && --count->second == 0) taken_pending_.erase(count);
+      }
+      taken_seen_.erase(taken);
       ++suppressed_;
       return Status::Ok();
     }

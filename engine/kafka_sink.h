@@ -21,7 +21,9 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "engine/kafka_producer.h"
 #include "engine/record_sink.h"
@@ -40,6 +42,26 @@ class KafkaSink : public RecordSink {
   // Position() at the last checkpoint). Call before the first Write.
   Status Recover(const std::string& position, const TableReaderOptions& reader, int timeout_ms);
 
+  // Scale-out (input partitions assigned, maybe taken over from another
+  // instance): for each input partition of `positions`, also reads what was
+  // written after its position (at its last checkpoint, in Position()'s
+  // format) and remembers the ids of the records `keep` accepts (by input
+  // partition and key; null keeps all) as expected from that partition's
+  // replay. One read of the topic for all of them. May be called at any time;
+  // does not change Position(). Unlike Recover()'s, these ids do not make
+  // Flush() postpone the checkpoint: the owner instead keeps the
+  // partition's stored position where it was while pending_for(partition)
+  // > 0, so a later recovery reads them again. (With several partitions'
+  // output in one topic, ids of other partitions are kept too; they are
+  // never regenerated and go at ForgetPending().)
+  Status AddRecovery(const std::map<int32_t, std::string>& positions, const TableReaderOptions& reader,
+                     int timeout_ms, const std::function<bool(int32_t partition, std::string_view key)>& keep);
+  // Ids from AddRecovery(..., partition) not yet regenerated.
+  size_t pending_for(int32_t partition) const {
+    auto it = taken_pending_.find(partition);
+    return it == taken_pending_.end() ? 0 : it->second;
+  }
+
   Status Write(std::string_view key, std::string_view value) override;
   // Waits for every queued record, then captures the topic's end offsets.
   // Unavailable while replayed output is still expected (see Recover): the
@@ -52,7 +74,7 @@ class KafkaSink : public RecordSink {
 
   uint64_t written() const { return written_; }
   uint64_t suppressed() const { return suppressed_; }
-  size_t pending_suppressions() const { return seen_.size(); }
+  size_t pending_suppressions() const { return seen_.size() + taken_seen_.size(); }
 
   // The alert_id of an alert JSON object (its first field), or the whole key.
   static std::string AlertIdOf(std::string_view key, std::string_view value);
@@ -65,6 +87,9 @@ class KafkaSink : public RecordSink {
   int flush_timeout_ms_;
   std::string position_;
   std::unordered_set<std::string> seen_;
+  // AddRecovery's ids, each with the partitions whose recovery read it.
+  std::unordered_map<std::string, std::vector<int32_t>> taken_seen_;
+  std::map<int32_t, size_t> taken_pending_;
   uint64_t written_ = 0;
   uint64_t suppressed_ = 0;
 };

@@ -47,6 +47,17 @@ class KvStore {
   // Atomically and durably applies every staged write (one batch).
   virtual Status Commit() = 0;
 
+  // Visits every write staged since the last Commit(), in call order (a key
+  // written twice may be visited twice, the later visit wins); `value` is
+  // null for a delete. For changelogs (engine/changelog_writer.h): reading
+  // the batch at checkpoint time keeps Put/Delete free of any capture cost.
+  // Internal from stores that cannot enumerate their batch.
+  using StagedFn = std::function<void(std::string_view key, const std::string_view* value)>;
+  virtual Status ForEachStaged(const StagedFn& fn) const {
+    (void)fn;
+    return Status::Internal("this store cannot enumerate staged writes");
+  }
+
   // Bytes staged since the last Commit (to bound checkpoint size).
   virtual size_t StagedBytes() const = 0;
   // Approximate bytes of committed data (metrics, memory bench).

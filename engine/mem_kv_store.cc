@@ -68,6 +68,18 @@ Status MemKvStore::Scan(std::string_view begin, std::string_view end,
   }
 }
 
+Status MemKvStore::ForEachStaged(const StagedFn& fn) const {
+  for (const auto& [key, value] : staged_) {
+    if (value.has_value()) {
+      const std::string_view v = *value;
+      fn(key, &v);
+    } else {
+      fn(key, nullptr);
+    }
+  }
+  return Status::Ok();
+}
+
 Status MemKvStore::Commit() {
   for (auto& [key, value] : staged_) {
     auto c = committed_.find(key);

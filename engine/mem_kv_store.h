@@ -32,6 +32,8 @@ class MemKvStore final : public KvStore {
   Status Scan(std::string_view begin, std::string_view end,
               const ScanFn& fn) override;
   Status Commit() override;
+  // In key order, the latest staged write of each key.
+  Status ForEachStaged(const StagedFn& fn) const override;
   size_t StagedBytes() const override { return staged_bytes_; }
   uint64_t ApproximateSizeBytes() override { return committed_bytes_; }
 

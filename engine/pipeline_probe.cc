@@ -207,6 +207,44 @@ void PipelineProbe::observe_checkpoint(double seconds, uint64_t bytes) {
 
 void PipelineProbe::checkpoint_failed() { checkpoint_failures_->Increment(); }
 
+void PipelineProbe::EnableScaleOut(MetricsRegistry& m) {
+  if (restores_ != nullptr) return;
+  restore_records_ = Counter(m, "epistream_restore_records_total",
+                               "State records restored from the changelog");
+  restore_bytes_ = Counter(m, "epistream_restore_bytes_total",
+                             "State bytes (keys + values) restored from the changelog");
+  restores_ = Counter(m, "epistream_restores_total",
+                        "Partitions taken over with a changelog restore");
+  restores_current_ = Counter(m, "epistream_restores_local_current_total",
+                                "Partitions taken over whose local copy was current");
+  changelog_records_ = Counter(m, "epistream_changelog_records_total",
+                                 "Records (state writes and markers) written to the changelog");
+  changelog_bytes_ = Counter(m, "epistream_changelog_bytes_total",
+                               "State bytes (keys + values) written to the changelog");
+  restore_duration_ = Histogram(m, "epistream_restore_duration_seconds",
+                                  "Wall-clock seconds to restore one partition",
+                                 {0.001, 0.01, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0});
+}
+
+void PipelineProbe::observe_restore(uint64_t records, uint64_t bytes, double seconds,
+                                    bool current) {
+  if (restores_ == nullptr) return;
+  if (current) {
+    restores_current_->Increment();
+    return;
+  }
+  restores_->Increment();
+  restore_records_->Increment(static_cast<double>(records));
+  restore_bytes_->Increment(static_cast<double>(bytes));
+  restore_duration_->Observe(seconds);
+}
+
+void PipelineProbe::changelog_written(uint64_t records, uint64_t bytes) {
+  if (changelog_records_ == nullptr) return;
+  changelog_records_->Increment(static_cast<double>(records));
+  changelog_bytes_->Increment(static_cast<double>(bytes));
+}
+
 void PipelineProbe::set_consumer_lag(std::string_view topic, int partition,
                                      int64_t lag) {
   const double value = static_cast<double>(lag);

@@ -80,6 +80,14 @@ class PipelineProbe {
   void observe_checkpoint(double seconds, uint64_t bytes);
   // A failed checkpoint -> epistream_checkpoint_failures_total.
   void checkpoint_failed();
+  // Registers the scale-out metrics (restore, changelog); until then the
+  // two calls below do nothing, and single-instance /metrics stays as is.
+  void EnableScaleOut(MetricsRegistry& m);
+  // A state partition restored from its changelog (scale-out): records and
+  // bytes applied, seconds taken; `current` when the local copy needed none.
+  void observe_restore(uint64_t records, uint64_t bytes, double seconds, bool current);
+  // Records and bytes written to the changelog by a checkpoint.
+  void changelog_written(uint64_t records, uint64_t bytes);
   // Messages behind the partition's end ->
   // epistream_consumer_lag{topic,partition}.
   void set_consumer_lag(std::string_view topic, int partition, int64_t lag);
@@ -129,6 +137,13 @@ class PipelineProbe {
   prometheus::Counter* duplicates_;
   prometheus::Counter* late_;
   prometheus::Counter* checkpoint_failures_;
+  prometheus::Counter* restore_records_ = nullptr;  // scale-out only
+  prometheus::Counter* restore_bytes_ = nullptr;
+  prometheus::Counter* restores_ = nullptr;
+  prometheus::Counter* restores_current_ = nullptr;
+  prometheus::Counter* changelog_records_ = nullptr;
+  prometheus::Counter* changelog_bytes_ = nullptr;
+  prometheus::Histogram* restore_duration_ = nullptr;
   prometheus::Gauge* watermark_;
   prometheus::Gauge* checkpoint_bytes_;
   prometheus::Gauge* state_entries_;

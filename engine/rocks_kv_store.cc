@@ -324,6 +324,34 @@ Status RocksKvStore::Scan(std::string_view begin, std::string_view end,
   return FromRocks(it->status(), "state scan");
 }
 
+namespace {
+
+// Forwards a write batch's records to a KvStore::StagedFn.
+class StagedVisitor : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit StagedVisitor(const KvStore::StagedFn& fn) : fn_(fn) {}
+  rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    const std::string_view v(value.data(), value.size());
+    fn_(std::string_view(key.data(), key.size()), &v);
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key) override {
+    fn_(std::string_view(key.data(), key.size()), nullptr);
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  const KvStore::StagedFn& fn_;
+};
+
+}  // namespace
+
+Status RocksKvStore::ForEachStaged(const StagedFn& fn) const {
+  StagedVisitor visitor(fn);
+  EPI_RETURN_IF_ERROR(FromRocks(batch_->Iterate(&visitor), "staged writes"));
+  return FromRocks(plain_->Iterate(&visitor), "staged writes");
+}
+
 Status RocksKvStore::Commit() {
   EPI_RETURN_IF_ERROR(write_error_);
   if (inflight_active_) EPI_RETURN_IF_ERROR(Sync());

@@ -94,6 +94,10 @@ class RocksKvStore final : public KvStore {
   // store is reopened: treat a failed Commit as fatal to the stage and resume
   // from the last committed checkpoint.
   Status Commit() override;
+  // The indexed batch, then the plain one (call order per key, see
+  // PutForCommit). Not with an async commit in flight's writes: they are
+  // no longer staged.
+  Status ForEachStaged(const StagedFn& fn) const override;
   // Async commit (file mode): Commit() hands the batch to a writer thread
   // and returns at once; the next Commit() or Sync() waits for it and
   // returns its failure (after which the store refuses writes, as after a

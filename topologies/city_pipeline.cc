@@ -254,6 +254,7 @@ Status CityPipeline::Checkpoint() {
       store_->Put(state_keys::Meta("sink:alerts_cluster"), cluster_sink_->Position());
     }
     store_->Put(state_keys::Meta("sink:deadletters"), deadletter_sink_->Position());
+    if (before_commit_) EPI_RETURN_IF_ERROR(before_commit_());
     const size_t bytes = store_->StagedBytes();
     EPI_RETURN_IF_ERROR(store_->Commit());
     ++counters_.checkpoints;
@@ -266,6 +267,20 @@ Status CityPipeline::Checkpoint() {
   }();
   if (!st.ok() && probe_ != nullptr) probe_->checkpoint_failed();
   return st;
+}
+
+void CityPipeline::RewindWatermark(TimestampMs to) {
+  watermark_ = WatermarkTracker(engine_.watermark);
+  if (to != kMinTimestamp) watermark_.AdvanceTo(to);
+  stage_ = PersonStage(StageOptions(engine_, rules_), store_, &areas_, &registry_);
+  stage_.set_cluster_output(&cluster_records_);
+}
+
+void CityPipeline::ForgetPosition(std::string_view source, int32_t partition) {
+  positions_.erase({std::string(source), partition});
+  last_position_ = nullptr;  // may have pointed into the erased entry
+  last_topic_ = nullptr;
+  last_partition_ = -1;
 }
 
 Result<std::optional<int64_t>> CityPipeline::StoredOffset(std::string_view source,

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -100,6 +101,20 @@ class CityPipeline {
 
   // Stages state, watermark and positions, flushes sinks, commits atomically.
   Status Checkpoint();
+  // Runs inside Checkpoint() after everything is staged and the sinks are
+  // flushed, right before the store commit; a failure skips the commit
+  // (scale-out: the changelog is written there, engine/changelog_writer.h).
+  void set_before_commit(std::function<Status()> hook) { before_commit_ = std::move(hook); }
+  // Scale-out, with no partition assigned (after an eager rebalance revoked
+  // them all): restarts event time at `to`, the lowest watermark stored
+  // with the partitions about to be assigned. A partition taken over from
+  // an instance that was behind this one then replays at its own pace: its
+  // events are not too_late and its timers fire in event order. The person
+  // stage is recreated (it holds no partition then; its timers are stored).
+  void RewindWatermark(TimestampMs to);
+  // Stops checkpointing the position of a source partition no longer owned
+  // (its stored offset stays; a new owner may be advancing it elsewhere).
+  void ForgetPosition(std::string_view source, int32_t partition);
 
   // The next offset to read for a source partition, from the last checkpoint.
   Result<std::optional<int64_t>> StoredOffset(std::string_view source, int32_t partition);
@@ -154,6 +169,7 @@ class CityPipeline {
   std::string scratch_;
   PipelineCounters counters_;
   std::chrono::steady_clock::time_point receive_time_{};
+  std::function<Status()> before_commit_;
 };
 
 }  // namespace epistream

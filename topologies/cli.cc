@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -61,6 +62,11 @@ int RunCli(int argc, char** argv) {
   run->add_option("--deadletter", deadletter, "dead letters output file (default beside alerts)");
   run->add_option("--batch-size", batch_size, "events per checkpoint in file mode");
   run->add_option("--stop-after", stop_after, "file mode: checkpoint and stop after N input lines");
+  bool scale_out = false, repartition = false;
+  run->add_flag("--scale-out", scale_out,
+                "several instances share --group: changelog, restore on rebalance");
+  run->add_flag("--repartition", repartition,
+                "cluster stage input through the repartition topic (with --scale-out)");
 
   // demo
   CLI::App* demo = app.add_subcommand("demo", "Everything on one machine: broker, city, engine");
@@ -84,6 +90,10 @@ int RunCli(int argc, char** argv) {
   CLI::App* broker = app.add_subcommand("broker", "The embedded Kafka-protocol broker alone");
   int partitions = 4;
   broker->add_option("--partitions", partitions, "partitions per topic")->capture_default_str()->check(CLI::Range(1, 256));
+  std::vector<std::string> extra_topics;
+  broker->add_option("--topic", extra_topics,
+                     "another topic to create with the same partition count (repeatable; the "
+                     "scale-out changelog is created by default: this broker has no CreateTopics)");
 
   // check-config
   CLI::App* check = app.add_subcommand("check-config", "Validate a config file");
@@ -107,7 +117,14 @@ int RunCli(int argc, char** argv) {
 
   if (*check) return RunCheckConfig(check_path);
   if (*state) return RunStateInspector(db_dir, person, digest);
-  if (*broker) return RunBrokerCommand(partitions, ContractTopics(TopicsConfig()));
+  if (*broker) {
+    std::vector<std::string> topics = ContractTopics(TopicsConfig());
+    topics.push_back(ScaleOutConfig().changelog_topic);
+    for (const std::string& t : extra_topics) {
+      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+    }
+    return RunBrokerCommand(partitions, topics);
+  }
   if (*gen) {
     Status st = GenerateCityToFiles(city, gen_out, gen_truth);
     if (!st.ok()) {
@@ -140,7 +157,10 @@ int RunCli(int argc, char** argv) {
     opts.rules = cfg.rules;
     return RunFileMode(opts);
   }
-  return RunKafkaMode(cfg);
+  ScaleOutConfig scale;
+  scale.enabled = scale_out;
+  scale.repartition = repartition;
+  return RunKafkaMode(cfg, scale);
 }
 
 }  // namespace epistream

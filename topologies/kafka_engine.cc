@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "engine/byte_codec.h"
+#include "engine/changelog_restorer.h"
+#include "engine/changelog_writer.h"
 #include "engine/kafka_consumer.h"
 #include "engine/kafka_producer.h"
 #include "engine/event_time_merger.h"
@@ -15,6 +19,7 @@
 #include "engine/pipeline_probe.h"
 #include "engine/process_probe.h"
 #include "engine/rocks_kv_store.h"
+#include "engine/state_keys.h"
 #include "engine/table_reader.h"
 
 namespace epistream {
@@ -47,6 +52,7 @@ constexpr int kTableTimeoutMs = 120000;
 // Longest an event waits in the merger for a topic that says nothing.
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
+constexpr TimestampMs kNoRewind = INT64_MAX;
 
 }  // namespace
 
@@ -75,6 +81,178 @@ struct KafkaEngine::Impl {
   bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
+
+  // --- scale-out (ScaleOutConfig::enabled) ---
+  ScaleOutConfig scale_cfg;
+  bool scale_out = false;
+  std::unique_ptr<ChangelogWriter> changelog;
+  std::unique_ptr<ChangelogRestorer> restorer;
+  TableReaderOptions sink_reader;   // for per-partition sink recovery
+  std::set<int32_t> taken_over;     // partitions restored in this assignment
+  // Sink positions of partitions just taken over, by sink, for RecoverSinks().
+  std::map<std::string, std::map<int32_t, std::string>> sink_recovery;
+  uint64_t changelog_seq = 0;
+  // Lowest stored watermark of the partitions being taken over; applied
+  // (CityPipeline::RewindWatermark) before the first of them is added.
+  bool rewind_pending = false;
+  TimestampMs rewind_to = kNoRewind;
+
+  static std::string MarkKey(int32_t p) { return state_keys::Meta("changelog:" + std::to_string(p)); }
+  static std::string SinkKey(int32_t p, std::string_view sink) {
+    return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', std::string("sink:").append(sink));
+  }
+  static std::string WatermarkKey(int32_t p) {
+    return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', "watermark");
+  }
+  bool IsPersonTopic(std::string_view topic) const {
+    const std::optional<EventType> type = TypeOf(topic);
+    return type.has_value() && *type <= EventType::kFever;
+  }
+
+  // Changelog partition of a store key: partition p's state ('P' + be16 p)
+  // and its input offsets; -1 for the rest (global tables, metadata).
+  int32_t Route(std::string_view key) const {
+    if (key.size() >= 3 && key[0] == state_keys::kPartitioned) {
+      return (static_cast<uint8_t>(key[1]) << 8) | static_cast<uint8_t>(key[2]);
+    }
+    if (key.size() > 6 && key[0] == state_keys::kOffset) {
+      const size_t nul = key.find('\0', 1);
+      if (nul == std::string_view::npos || key.size() != nul + 5) return -1;
+      if (!IsPersonTopic(key.substr(1, nul - 1))) return -1;
+      ByteReader r(key.substr(nul + 1));
+      return static_cast<int32_t>(r.BigEndian32());
+    }
+    return -1;
+  }
+
+  // Inside every checkpoint, before the local commit: each owned
+  // partition's sink positions, then its changelog records and marker.
+  Status BeforeCommit() {
+    std::set<int32_t> owned;
+    for (const auto& [p, refs] : partition_refs) owned.insert(p);
+    if (owned.empty()) return Status::Ok();
+    std::string wm;
+    ByteWriter(&wm).BigEndian64(static_cast<uint64_t>(pipeline->watermark()));
+    for (int32_t p : owned) {
+      // A partition still replaying output written before its take-over
+      // keeps its older position (see KafkaSink::AddRecovery).
+      if (alerts->pending_for(p) == 0) store->Put(SinkKey(p, "alerts"), alerts->Position());
+      if (deadletters->pending_for(p) == 0) {
+        store->Put(SinkKey(p, "deadletters"), deadletters->Position());
+      }
+      store->Put(WatermarkKey(p), wm);
+    }
+    const uint64_t records = changelog->records_written(), bytes = changelog->bytes_written();
+    auto marks = changelog->WriteCheckpoint(*store, [this](std::string_view k) { return Route(k); },
+                                            owned, ++changelog_seq);
+    if (!marks.ok()) return marks.status();
+    for (const auto& [p, mark] : *marks) store->Put(MarkKey(p), mark.Encode());
+    if (probe) {
+      probe->changelog_written(changelog->records_written() - records,
+                               changelog->bytes_written() - bytes);
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<ChangelogMark>> LoadMark(int32_t p) {
+    std::string value;
+    bool found = false;
+    EPI_RETURN_IF_ERROR(store->Get(MarkKey(p), &value, &found));
+    if (!found) return std::optional<ChangelogMark>();
+    std::optional<ChangelogMark> mark = ChangelogMark::Decode(value);
+    if (!mark) return Status::Corruption("changelog mark of partition " + std::to_string(p));
+    return mark;
+  }
+
+  // A partition assigned to this instance: bring its state up to the
+  // changelog's last complete checkpoint (unless the local copy is current),
+  // then read back the output written after that checkpoint so that the
+  // replay does not emit it again.
+  Status TakeOver(int32_t p) {
+    const bool batch_empty = store->StagedBytes() == 0;
+    auto mark = LoadMark(p);
+    if (!mark.ok()) return mark.status();
+    auto r = restorer->Restore(p, *mark, store.get());
+    if (!r.ok()) return r.status();
+    if (!r->current) {
+      store->Put(MarkKey(p), r->mark.Encode());
+      // Commit alone only if nothing else is staged (state written since the
+      // last checkpoint must not be committed without its offsets).
+      if (batch_empty) EPI_RETURN_IF_ERROR(store->Commit());
+      spdlog::info("partition {} restored from {}: {} records, {} bytes, {} checkpoints in {:.3f} s"
+                   " ({} records of interrupted checkpoints dropped)",
+                   p, scale_cfg.changelog_topic, r->records, r->bytes, r->checkpoints,
+                   r->seconds, r->dropped);
+    } else {
+      spdlog::info("partition {}: local state current", p);
+    }
+    if (probe) probe->observe_restore(r->records, r->bytes, r->seconds, r->current);
+    {
+      std::string wm;
+      bool found = false;
+      EPI_RETURN_IF_ERROR(store->Get(WatermarkKey(p), &wm, &found));
+      TimestampMs at = kMinTimestamp;
+      if (found) {
+        ByteReader reader(wm);
+        at = static_cast<TimestampMs>(reader.BigEndian64());
+        if (!reader.ok()) return Status::Corruption("stored watermark of partition " + std::to_string(p));
+      }
+      rewind_pending = true;
+      rewind_to = std::min(rewind_to, at);
+    }
+    for (const char* name : {"alerts", "deadletters"}) {
+      std::string pos;
+      bool found = false;
+      EPI_RETURN_IF_ERROR(store->Get(SinkKey(p, name), &pos, &found));
+      if (found && !pos.empty()) sink_recovery[name][p] = std::move(pos);
+    }
+    taken_over.insert(p);
+    return Status::Ok();
+  }
+
+  // After a rebalance, before any message of it: reads back, in one pass per
+  // sink, the output written after each taken-over partition's checkpoint.
+  Status RecoverSinks() {
+    for (auto& [name, positions] : sink_recovery) {
+      KafkaSink* sink = name == "alerts" ? alerts.get() : deadletters.get();
+      std::function<bool(int32_t, std::string_view)> keep;
+      if (sink == deadletters.get()) {
+        // Dead letters name their source position: each partition keeps its own.
+        keep = [this](int32_t p, std::string_view key) {
+          const size_t last = key.rfind(':');
+          if (last == std::string_view::npos || last == 0) return false;
+          const size_t mid = key.rfind(':', last - 1);
+          if (mid == std::string_view::npos) return false;
+          return IsPersonTopic(key.substr(0, mid)) &&
+                 key.substr(mid + 1, last - mid - 1) == std::to_string(p);
+        };
+      }
+      const size_t before = sink->pending_suppressions();
+      const auto start = std::chrono::steady_clock::now();
+      EPI_RETURN_IF_ERROR(sink->AddRecovery(positions, sink_reader, kTableTimeoutMs, keep));
+      if (sink->pending_suppressions() > before) {
+        spdlog::info("recovery: {} {} records written after the checkpoints of {} assigned partitions"
+                     " will not be re-emitted ({:.3f} s)",
+                     sink->pending_suppressions() - before, name, positions.size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+    sink_recovery.clear();
+    return Status::Ok();
+  }
+
+  // A partition given up without a committed final checkpoint: the local
+  // copy may hold state the changelog does not have, so it goes (the next
+  // take-over restores from the changelog).
+  Status DropLocalCopy(int32_t p) {
+    const std::string prefix = state_keys::PartitionPrefix(static_cast<uint16_t>(p));
+    EPI_RETURN_IF_ERROR(store->DeleteRange(prefix, PrefixEnd(prefix)));
+    for (const std::string* topic : {&cfg.topics.scans, &cfg.topics.transport, &cfg.topics.fever}) {
+      store->Delete(state_keys::Offset(*topic, p));
+    }
+    store->Delete(MarkKey(p));
+    return Status::Ok();
+  }
 
   // True when replayed output is still expected but every assigned
   // partition is at its end.
@@ -121,9 +299,11 @@ struct KafkaEngine::Impl {
   }
 };
 
-KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks)
+KafkaEngine::KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks,
+                         ScaleOutConfig scale_out)
     : impl_(std::make_unique<Impl>()) {
   impl_->cfg = cfg;
+  impl_->scale_cfg = std::move(scale_out);
   impl_->metrics = metrics;
   impl_->hooks = std::move(hooks);
 }
@@ -167,16 +347,21 @@ Status KafkaEngine::Start() {
   TableReaderOptions ropts;
   ropts.brokers = m.cfg.engine.kafka.brokers;
   ropts.properties = m.cfg.engine.kafka.properties;
+  m.scale_out = m.scale_cfg.enabled;
+  m.sink_reader = ropts;
   auto apos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts");
   if (!apos.ok()) return apos.status();
   spdlog::debug("start: state open, producer up");
-  EPI_RETURN_IF_ERROR(m.alerts->Recover(*apos, ropts, kTableTimeoutMs));
+  // Scale-out: person alerts and dead letters are recovered per partition
+  // when it is assigned (TakeOver), from that partition's positions.
+  EPI_RETURN_IF_ERROR(m.alerts->Recover(m.scale_out ? std::string() : *apos, ropts, kTableTimeoutMs));
   auto cpos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts_cluster");
   if (!cpos.ok()) return cpos.status();
   EPI_RETURN_IF_ERROR(m.alerts_cluster->Recover(*cpos, ropts, kTableTimeoutMs));
   auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
   if (!dpos.ok()) return dpos.status();
-  EPI_RETURN_IF_ERROR(m.deadletters->Recover(*dpos, ropts, kTableTimeoutMs));
+  EPI_RETURN_IF_ERROR(
+      m.deadletters->Recover(m.scale_out ? std::string() : *dpos, ropts, kTableTimeoutMs));
   if (m.alerts->pending_suppressions() > 0) {
     spdlog::info("recovery: {} alerts written after the last checkpoint will not be re-emitted",
                  m.alerts->pending_suppressions());
@@ -194,6 +379,39 @@ Status KafkaEngine::Start() {
   m.pipeline = std::make_unique<CityPipeline>(m.cfg.engine, m.cfg.rules, m.store.get(), alert_sink,
                                               cluster_sink, m.deadletters.get(), m.probe.get());
   EPI_RETURN_IF_ERROR(m.pipeline->Open());
+  if (m.scale_out) {
+    ChangelogOptions clopts;
+    clopts.brokers = m.cfg.engine.kafka.brokers;
+    clopts.properties = m.cfg.engine.kafka.properties;
+    clopts.topic = m.scale_cfg.changelog_topic;
+    clopts.timeout_ms = kTableTimeoutMs;
+    auto writer = ChangelogWriter::Create(clopts);
+    if (!writer.ok()) return writer.status();
+    m.changelog = std::move(writer).value();
+    auto restorer = ChangelogRestorer::Create(clopts);
+    if (!restorer.ok()) return restorer.status();
+    m.restorer = std::move(restorer).value();
+    int32_t inputs = 0;
+    for (const std::string* topic : {&t.scans, &t.transport, &t.fever}) {
+      auto n = m.producer->PartitionCount(*topic);
+      if (!n.ok()) return n.status();
+      if (inputs != 0 && *n != inputs) {
+        // The range assignor co-assigns partition p of every topic only when
+        // the counts are equal; person state of p must meet all three.
+        return Status::InvalidArgument("scale-out needs equal partition counts on the person topics");
+      }
+      inputs = *n;
+    }
+    auto cl = m.changelog->EnsureTopic(inputs);
+    if (!cl.ok()) return cl.status();
+    if (m.probe) m.probe->EnableScaleOut(*m.metrics);
+    Impl* self = &m;
+    m.pipeline->set_before_commit([self] { return self->BeforeCommit(); });
+    spdlog::info("scale-out: changelog {} ({} partitions)", clopts.topic, *cl);
+    if (!m.scale_cfg.repartition) {
+      spdlog::warn("scale-out without repartition: cluster alerts see this instance's partitions only");
+    }
+  }
 
   // Global tables first, to their end, from the checkpointed offsets.
   std::map<TopicPartition, int64_t> table_start;
@@ -231,9 +449,25 @@ Status KafkaEngine::Start() {
                       {"heartbeat.interval.ms", "1000"},
                       {"auto.offset.reset", "error"}};
   for (const auto& [k, v] : m.cfg.engine.kafka.properties) copts.properties[k] = v;
+  if (m.scale_out) {
+    // Partition p of the three person topics to one instance (equal
+    // partition counts): the state of partition p meets all of its events.
+    auto it = copts.properties.find("partition.assignment.strategy");
+    if (it != copts.properties.end() && it->second != "range") {
+      spdlog::warn("scale-out: partition.assignment.strategy {} replaced by range", it->second);
+    }
+    copts.properties["partition.assignment.strategy"] = "range";
+  }
   copts.topics = {t.scans, t.transport, t.fever};
   Impl* impl = impl_.get();
   auto lookup = [impl](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+    if (impl->scale_out && impl->taken_over.count(partition) == 0) {
+      Status st = impl->TakeOver(partition);
+      if (!st.ok()) {
+        impl->callback_error = st;
+        return std::nullopt;
+      }
+    }
     auto off = impl->pipeline->StoredOffset(topic, partition);
     if (!off.ok()) {
       impl->callback_error = off.status();
@@ -242,16 +476,30 @@ Status KafkaEngine::Start() {
     return *off;
   };
   auto on_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
+    const uint64_t checkpoints = impl->pipeline->counters().checkpoints;
     if (!lost && !impl->no_checkpoint_on_revoke) {
       Status st = impl->Checkpoint();
       if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
     }
+    const bool committed = impl->pipeline->counters().checkpoints > checkpoints;
     for (const TopicPartition& tp : parts) {
       const bool last = --impl->partition_refs[tp.partition] <= 0;
       if (last) impl->partition_refs.erase(tp.partition);
       const std::optional<EventType> type = impl->TypeOf(tp.topic);
       if (type) impl->merger.DropSource(static_cast<int>(*type), tp.partition);
       impl->pipeline->RemovePartition(tp.partition, type, last);
+      if (impl->scale_out) {
+        // Another instance may advance this position now: never write it again.
+        impl->pipeline->ForgetPosition(tp.topic, tp.partition);
+        if (last) {
+          impl->taken_over.erase(tp.partition);
+          for (auto& [name, positions] : impl->sink_recovery) positions.erase(tp.partition);
+          if (!committed) {
+            Status st = impl->DropLocalCopy(tp.partition);
+            if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
+          }
+        }
+      }
     }
   };
   auto consumer = KafkaConsumer::Create(copts, lookup, on_revoke);
@@ -288,6 +536,7 @@ Status KafkaEngine::Run() {
     // Events and messages in the order they happened: an end-of-partition
     // event before message i has batch_index i.
     std::vector<PartitionEvent> events = m.consumer->TakeEvents();
+    if (!m.sink_recovery.empty()) EPI_RETURN_IF_ERROR(m.RecoverSinks());
     size_t next_event = 0;
     auto apply_events_until = [&](size_t index) -> Status {
       for (; next_event < events.size() && events[next_event].batch_index <= index; ++next_event) {
@@ -296,6 +545,14 @@ Status KafkaEngine::Run() {
         switch (ev.kind) {
           case PartitionEvent::Kind::kAssigned:
             spdlog::info("assigned {}/{} from offset {}", ev.tp.topic, ev.tp.partition, ev.offset);
+            if (m.rewind_pending && m.partition_refs.empty()) {
+              m.pipeline->RewindWatermark(m.rewind_to);
+              spdlog::info("event time restarts at {} for the new assignment",
+                           m.rewind_to == kMinTimestamp ? std::string("the beginning")
+                                                        : FormatRfc3339(m.rewind_to, 0));
+            }
+            m.rewind_pending = false;
+            m.rewind_to = kNoRewind;
             ++m.partition_refs[ev.tp.partition];
             EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
             break;

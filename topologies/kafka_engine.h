@@ -5,6 +5,16 @@
 //  - The person-keyed topics are consumed in a group (cooperative-sticky);
 //    on assignment each partition starts at the offset stored in RocksDB with
 //    its state; on revocation the engine checkpoints first.
+//  - Scale-out (ScaleOutConfig::enabled, several instances in one group):
+//    the range assignor (eager) gives partition p of the three person topics
+//    to one instance. Each checkpoint writes, before the local commit, every
+//    staged write under p's prefix, p's offsets, p's sink positions and the
+//    watermark to the changelog (engine/changelog_writer.h). On assignment
+//    p is restored from the changelog unless the local copy is current,
+//    event time restarts at the assignment's lowest stored watermark, and
+//    output written after p's checkpoint is read back and suppressed
+//    (KafkaSink::AddRecovery). On revocation: checkpoint, drop p's memory
+//    (and the local copy if that checkpoint did not commit).
 //  - Alerts and dead letters go through one idempotent producer into
 //    KafkaSinks, exactly once across crashes (see engine/kafka_sink.h).
 //  - A checkpoint (every checkpoint.interval, or checkpoint.max_events) is
@@ -57,7 +67,9 @@ struct KafkaEngineHooks {
 
 class KafkaEngine {
  public:
-  KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks = {});
+  // `scale_out` (engine/engine_config.h): several instances in one group.
+  KafkaEngine(const AppConfig& cfg, MetricsRegistry* metrics, KafkaEngineHooks hooks = {},
+              ScaleOutConfig scale_out = {});
   ~KafkaEngine();
 
   // Opens the state, recovers the sinks, loads the global tables, subscribes.

@@ -13,7 +13,7 @@
 
 namespace epistream {
 
-int RunKafkaMode(const AppConfig& cfg) {
+int RunKafkaMode(const AppConfig& cfg, const ScaleOutConfig& scale_out) {
   MetricsRegistry metrics;
   KafkaEngineHooks hooks;
   hooks.on_second = [](const EngineSnapshot& s) {
@@ -34,7 +34,7 @@ int RunKafkaMode(const AppConfig& cfg) {
     metrics.EnableQueries(std::make_unique<StateQueries>(dir, cfg.engine.tz_offset_minutes),
                           std::move(token).value());
   }
-  KafkaEngine engine(cfg, &metrics, hooks);
+  KafkaEngine engine(cfg, &metrics, hooks, scale_out);
   // Before any other thread starts, so all of them inherit the signal mask.
   StopOnSignals([&engine] { engine.RequestStop(); });
   Status st = metrics.Serve(cfg.engine.metrics.bind, cfg.engine.metrics.port);

@@ -7,6 +7,6 @@ namespace epistream {
 
 // Returns the process exit code: 0 ok (stopped by SIGINT/SIGTERM), 1 runtime
 // failure, 2 config error.
-int RunKafkaMode(const AppConfig& cfg);
+int RunKafkaMode(const AppConfig& cfg, const ScaleOutConfig& scale_out = {});
 
 }  // namespace epistream

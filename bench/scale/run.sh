@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Scale-out bench (issue 8): throughput of 1, 2, 3 `epistream run --scale-out`
+# instances in one group on the embedded broker, and the changelog restore
+# rate (records/s, MB/s, extrapolated to seconds per GB of state).
+#
+# Usage: bench/scale/run.sh [build dir] [persons] [days] [partitions]
+#   defaults: build 20000 2 12
+# Needs: kcat, curl, python3. Prints one line per figure; see README.md.
+set -euo pipefail
+
+BUILD=${1:-build}
+PERSONS=${2:-20000}
+DAYS=${3:-2}
+PARTS=${4:-12}
+BIN=$(realpath "$BUILD/epistream")
+WORK=$(mktemp -d /tmp/epistream-scale-bench-XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+
+# --- input: one generated city, split per topic as key<TAB>value ---------
+"$BIN" gen --persons "$PERSONS" --days "$DAYS" --seed 8 --out "$WORK/city.jsonl"
+python3 - "$WORK" <<'EOF'
+import json, sys
+work = sys.argv[1]
+topics = {"scan": "epi.scans", "transport": "epi.transport", "fever": "epi.fever",
+          "risk_area": "epi.risk_areas", "person": "epi.persons"}
+out = {t: open(f"{work}/{t}.tsv", "w") for t in topics.values()}
+events = 0
+for line in open(f"{work}/city.jsonl"):
+    r = json.loads(line)
+    key = r["region"] if r["type"] == "risk_area" else r["person_id"]
+    out[topics[r["type"]]].write(key + "\t" + line.rstrip("\n") + "\n")
+    events += r["type"] in ("scan", "transport", "fever")
+open(f"{work}/events.count", "w").write(str(events))
+EOF
+EVENTS=$(cat "$WORK/events.count")
+echo "input: persons=$PERSONS days=$DAYS partitions=$PARTS person_events=$EVENTS"
+
+start_broker() {
+  "$BIN" broker --partitions "$PARTS" > "$WORK/broker.out" 2> "$WORK/broker.log" &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  for _ in $(seq 100); do
+    grep -q bootstrap.servers= "$WORK/broker.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  BROKERS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/broker.out")
+  for t in epi.persons epi.risk_areas epi.scans epi.transport epi.fever; do
+    kcat -P -b "$BROKERS" -t "$t" -K $'\t' -z lz4 < "$WORK/$t.tsv"
+  done
+}
+
+# Sum of epistream_events_total over the person event types and instances,
+# or 0 while any instance reports consumer lag (a replay after a rebalance
+# counts some events twice: the lag says when all input is really done).
+events_done() {
+  local sum=0 lag=0 port v l
+  for port in "$@"; do
+    read -r v l < <(curl -s "http://127.0.0.1:$port/metrics" 2>/dev/null |
+        awk '/^epistream_events_total\{.*type="(scan|transport|fever)"/ {s += $2}
+             /^epistream_consumer_lag\{/ {g += $2}
+             END {printf "%d %d\n", s, g}')
+    sum=$((sum + ${v:-0}))
+    lag=$((lag + ${l:-0}))
+  done
+  if [ "$lag" -gt 0 ]; then [ "$sum" -ge "$EVENTS" ] && sum=$((EVENTS - 1)); fi
+  echo "$sum"
+}
+
+# run_instances N [plain]: N instances on a fresh broker; prints events/s.
+# "plain": one instance without --scale-out (no changelog), the baseline.
+run_instances() {
+  local n=$1 mode=${2:-scale} ports=() pids=() i t0 t1 first=""
+  local flag=--scale-out
+  [ "$mode" = plain ] && flag=""
+  start_broker
+  for i in $(seq 0 $((n - 1))); do
+    local port=$((19600 + i))
+    ports+=("$port")
+    "$BIN" run $flag --brokers "$BROKERS" --group "bench$n$mode" --state "$WORK/state-$n$mode-$i" \
+        --metrics-port "$port" > "$WORK/run-$n$mode-$i.log" 2>&1 &
+    pids+=($!)
+    PIDS+=($!)
+  done
+  t0=$(now)
+  local started=$SECONDS
+  while :; do
+    local done_events
+    done_events=$(events_done "${ports[@]}")
+    if [ -z "$first" ] && [ "$done_events" -gt 0 ]; then first=$(now); fi
+    if [ "$done_events" -ge "$EVENTS" ]; then break; fi
+    if (( SECONDS - started > 900 )); then echo "timeout at $done_events"; break; fi
+    for p in "${pids[@]}"; do
+      if ! kill -0 "$p" 2>/dev/null; then
+        echo "an instance exited early:"; tail -3 "$WORK"/run-"$n$mode"-*.log; exit 1
+      fi
+    done
+    sleep 0.2
+  done
+  t1=$(now)
+  for p in "${pids[@]}"; do kill -TERM "$p"; done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  python3 -c "
+e=$EVENTS; t0=$t0; f=$first; t1=$t1
+print(f'mode=$mode instances=$n events={e} seconds_from_start={t1-t0:.1f} seconds_processing={t1-f:.1f} '
+      f'events_per_s={e/(t1-f):.0f} (from start: {e/(t1-t0):.0f})')"
+  if [ "$n" -lt 3 ] || [ "$mode" = plain ]; then kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true; fi
+}
+
+run_instances 1 plain
+run_instances 1
+run_instances 2
+run_instances 3
+
+# --- restore: a fresh instance takes over every partition of group bench3 ---
+"$BIN" run --scale-out --brokers "$BROKERS" --group bench3scale --state "$WORK/state-restore" \
+    --metrics-port 19650 > "$WORK/restore.log" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+for _ in $(seq 600); do
+  [ "$(grep -c 'restored from\|local state current' "$WORK/restore.log" || true)" -ge "$PARTS" ] && break
+  sleep 0.1
+done
+kill -TERM "$RPID"; wait "$RPID" || true
+python3 - "$WORK/restore.log" <<'EOF'
+import re, sys
+recs = byts = 0; secs = 0.0; n = 0
+for m in re.finditer(r"restored from \S+: (\d+) records, (\d+) bytes, \d+ checkpoints in ([0-9.]+) s",
+                     open(sys.argv[1]).read()):
+    n += 1; recs += int(m[1]); byts += int(m[2]); secs += float(m[3])
+if n == 0 or secs == 0:
+    print("restore: no restore measured"); sys.exit(0)
+mb = byts / 1e6
+print(f"restore: partitions={n} records={recs} state_mb={mb:.1f} seconds={secs:.2f} "
+      f"records_per_s={recs/secs:.0f} mb_per_s={mb/secs:.1f} seconds_per_gb={secs/(byts/1e9):.0f} "
+      f"seconds_per_million_records={secs/(recs/1e6):.1f}")
+EOF
