@@ -1,0 +1,191 @@
+// Crash loop (issue #7): the engine is SIGKILLed again and again at random
+// (seeded) moments while a generated city is produced into a broker that runs
+// in its own process (`epistream broker`). At the end:
+//  - the alerts equal an uninterrupted run's (file mode on the same events):
+//    same ids, none missing, none doubled, none extra;
+//  - the final state equals an uninterrupted Kafka-mode run's over the same
+//    topics (`epistream state --db DIR --digest`), that run reading the input
+//    in its own group and writing to its own alert topics.
+//
+// Kill points: half the kills land at a uniformly random moment after the
+// process starts (often during start-up: table load, sink recovery, group
+// join), half at a random moment after the engine has put out new alerts
+// (between output and the checkpoint covering it: the case exactly-once
+// output must get right).
+//
+// Size and seed come from the environment so bench/crash/run.sh can run the
+// same code at full size (EPISTREAM_CRASH_PERSONS, _DAYS, _KILLS, _SPREAD_S,
+// _PARTITIONS, _SEED); the defaults are the CI size (<= 90 s on 2 loaded
+// cores).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "tests/reliability/city_stream.h"
+#include "tests/reliability/reliability_util.h"
+#include "tests/testing/assert_ok.h"
+#include "tests/testing/child_process.h"
+
+namespace epistream {
+namespace {
+
+using ::epistream::testing::ChildProcess;
+using ::epistream::testing::CityStream;
+using ::epistream::testing::TempDir;
+using Clock = std::chrono::steady_clock;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+struct LoopConfig {
+  int persons = EnvInt("EPISTREAM_CRASH_PERSONS", 2000);
+  int days = EnvInt("EPISTREAM_CRASH_DAYS", 6);
+  int kills = EnvInt("EPISTREAM_CRASH_KILLS", 20);
+  int spread_s = EnvInt("EPISTREAM_CRASH_SPREAD_S", 40);
+  int partitions = EnvInt("EPISTREAM_CRASH_PARTITIONS", 4);
+  int seed = EnvInt("EPISTREAM_CRASH_SEED", 20221129);
+};
+
+// Engine config: frequent checkpoints (each kill loses little work, so the
+// loop makes progress) and a short session timeout (a killed member leaves
+// the group quickly, so a restart is assigned its partitions soon).
+constexpr char kEngineYaml[] =
+    "checkpoint:\n  interval: 1s\n"
+    "kafka:\n  properties:\n    session.timeout.ms: \"2000\"\n"
+    "    heartbeat.interval.ms: \"300\"\n";
+
+class CrashLoopTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    stream_ = new CityStream();
+    CityConfig city = CityConfig::Sample();
+    city.seed = static_cast<uint64_t>(cfg_.seed);
+    city.persons = static_cast<uint64_t>(cfg_.persons);
+    city.days = cfg_.days;
+    ASSERT_OK(::epistream::testing::BuildCityStream(city, cfg_.partitions, dir_->path(), stream_));
+    ASSERT_GT(stream_->expected.size(), 20u) << "the city should raise alerts";
+    std::string ref_yaml = kEngineYaml;
+    ref_yaml += "topics:\n  alerts_person: ref.alerts.person\n  alerts_cluster: ref.alerts.cluster\n"
+                "  deadletter: ref.deadletter\n";
+    ASSERT_TRUE(::epistream::testing::WriteFile(dir_->File("engine.yaml"), kEngineYaml));
+    ASSERT_TRUE(::epistream::testing::WriteFile(dir_->File("ref.yaml"), ref_yaml));
+  }
+  static void TearDownTestSuite() {
+    delete stream_;
+    delete dir_;
+  }
+
+  static std::vector<std::string> EngineArgs(const std::string& brokers, const std::string& config,
+                                             const std::string& group, const std::string& state) {
+    return {::epistream::testing::EngineBinary(), "run", "--config", config, "--brokers", brokers,
+            "--group", group, "--state", state, "--metrics-port", "0"};
+  }
+
+  static inline const LoopConfig cfg_{};
+  static TempDir* dir_;
+  static CityStream* stream_;
+};
+
+TempDir* CrashLoopTest::dir_ = nullptr;
+CityStream* CrashLoopTest::stream_ = nullptr;
+
+TEST_F(CrashLoopTest, RandomSigkillsLoseAndDoubleNothing) {
+  const auto t0 = Clock::now();
+  ChildProcess broker;
+  ASSERT_TRUE(broker.Start({::epistream::testing::EngineBinary(), "broker", "--partitions",
+                            std::to_string(cfg_.partitions)},
+                           dir_->File("broker.log")));
+  const std::string line = broker.WaitForLine("bootstrap.servers=", std::chrono::seconds(20));
+  ASSERT_FALSE(line.empty()) << broker.Log();
+  const std::string brokers = line.substr(std::string("bootstrap.servers=").size());
+
+  Status produced;
+  std::thread producer([&] {
+    produced = ::epistream::testing::ProduceRecords(brokers, stream_->records,
+                                                    std::chrono::seconds(cfg_.spread_s));
+  });
+  // The uninterrupted reference follows the same input in its own group.
+  ChildProcess reference;
+  ASSERT_TRUE(reference.Start(
+      EngineArgs(brokers, dir_->File("ref.yaml"), "reference", dir_->File("state-ref")),
+      dir_->File("ref.log")));
+
+  const std::string state = dir_->File("state-crash");
+  const std::string log_path = dir_->File("crash.log");
+  std::mt19937 rng(static_cast<uint32_t>(cfg_.seed));
+  int killed = 0;
+  size_t alerts_seen = 0;
+  double max_gap_s = 0;
+  for (int i = 0; i < cfg_.kills; ++i) {
+    ChildProcess engine;
+    const auto start = Clock::now();
+    ASSERT_TRUE(engine.Start(EngineArgs(brokers, dir_->File("engine.yaml"), "crash", state), log_path));
+    if (i % 2 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 3200));
+    } else {
+      // After new output (or 8 s), then up to 400 ms more.
+      const auto deadline = Clock::now() + std::chrono::seconds(8);
+      while (Clock::now() < deadline) {
+        auto now = ::epistream::testing::ReadValues(brokers, ::epistream::testing::AlertTopics());
+        if (now.ok() && now->size() > alerts_seen) {
+          alerts_seen = now->size();
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 400));
+    }
+    const int code = engine.Stop(SIGKILL, std::chrono::seconds(10));
+    ASSERT_EQ(code, 128 + SIGKILL) << "the engine stopped by itself:\n" << engine.Log().substr(0, 4000);
+    ++killed;
+    max_gap_s = std::max(max_gap_s, std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  producer.join();
+  ASSERT_OK(produced);
+
+  ChildProcess engine;
+  ASSERT_TRUE(engine.Start(EngineArgs(brokers, dir_->File("engine.yaml"), "crash", state), log_path));
+  const std::vector<std::string> got = ::epistream::testing::AwaitValues(
+      brokers, ::epistream::testing::AlertTopics(), stream_->expected.size(), std::chrono::seconds(150));
+  const std::vector<std::string> ref = ::epistream::testing::AwaitValues(
+      brokers, ::epistream::testing::AlertTopics("ref"), stream_->expected.size(),
+      std::chrono::seconds(60));
+  // Both stopped cleanly (final checkpoint) before their state is compared.
+  EXPECT_EQ(engine.Stop(SIGTERM, std::chrono::seconds(20)), 0) << engine.Log().substr(0, 4000);
+  EXPECT_EQ(reference.Stop(SIGTERM, std::chrono::seconds(20)), 0) << reference.Log().substr(0, 4000);
+
+  const ::epistream::testing::AlertDiff diff = ::epistream::testing::CompareAlerts(stream_->expected, got);
+  EXPECT_TRUE(diff.equal()) << diff.Describe();
+  const ::epistream::testing::AlertDiff ref_diff =
+      ::epistream::testing::CompareAlerts(stream_->expected, ref);
+  EXPECT_TRUE(ref_diff.equal()) << "uninterrupted Kafka run: " << ref_diff.Describe();
+  auto dead = ::epistream::testing::ReadValues(brokers, {"epi.deadletter"}, false);
+  ASSERT_TRUE(dead.ok()) << dead.status().ToString();
+  EXPECT_EQ(dead->size(), stream_->expected_deadletters);
+
+  const std::string digest = ::epistream::testing::StateDigest(state, dir_->File("digest.log"));
+  const std::string ref_digest =
+      ::epistream::testing::StateDigest(dir_->File("state-ref"), dir_->File("digest-ref.log"));
+  EXPECT_FALSE(digest.empty());
+  EXPECT_EQ(digest, ref_digest) << "final state differs from the uninterrupted run's";
+
+  std::string log;
+  ASSERT_TRUE(::epistream::testing::ReadFile(log_path, &log));
+  std::printf("crash_loop: kills=%d events=%zu alerts %s deadletters=%zu/%zu "
+              "restarts_with_suppression=%zu max_life_s=%.1f state %s (ref %s) seconds=%.1f\n",
+              killed, stream_->records.size(), diff.Describe().c_str(), dead->size(),
+              stream_->expected_deadletters, ::epistream::testing::CountOf(log, "recovery:"),
+              max_gap_s, digest.c_str(), ref_digest.c_str(),
+              std::chrono::duration<double>(Clock::now() - t0).count());
+  EXPECT_EQ(killed, cfg_.kills);
+}
+
+}  // namespace
+}  // namespace epistream
