@@ -134,7 +134,9 @@ inline Status ProduceRecords(const std::string& brokers, const std::vector<Strea
                                                     {"enable.idempotence", "true"},
                                                     {"compression.type", "lz4"},
                                                     {"message.timeout.ms", "300000"},
-                                                    {"linger.ms", "20"}};
+                                                    {"linger.ms", "20"},
+                                                    // Outages are injected on purpose.
+                                                    {"log_level", "2"}};
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
