@@ -11,10 +11,20 @@
 // process starts (often during start-up: table load, sink recovery, group
 // join), half at a random moment after the engine has put out new alerts
 // (between output and the checkpoint covering it: the case exactly-once
-// output must get right).
+// output must get right). Checkpoints every 300 events, so most kills also
+// land between two checkpoints with state work to throw away.
+//
+// The input is produced before the first start (catch-up, the restart case
+// after an outage). With EPISTREAM_CRASH_LIVE_S=N it is produced over N s
+// while the engine runs and is killed instead; the alerts must still be
+// equal, but the state digest is then not comparable: at the live edge the
+// order in which a person's events from different topics are applied
+// depends on fetch timing (EventTimeMerger's "caught up" is a snapshot), and
+// the person state's encoding keeps insertion order (seen event ids, fever
+// visits), so two uninterrupted live runs can differ byte-wise too.
 //
 // Size and seed come from the environment so bench/crash/run.sh can run the
-// same code at full size (EPISTREAM_CRASH_PERSONS, _DAYS, _KILLS, _SPREAD_S,
+// same code at full size (EPISTREAM_CRASH_PERSONS, _DAYS, _KILLS, _LIVE_S,
 // _PARTITIONS, _SEED); the defaults are the CI size (<= 90 s on 2 loaded
 // cores).
 #include <gtest/gtest.h>
@@ -26,6 +36,7 @@
 #include <random>
 #include <thread>
 
+#include "engine/state_keys.h"
 #include "tests/reliability/city_stream.h"
 #include "tests/reliability/reliability_util.h"
 #include "tests/testing/assert_ok.h"
@@ -45,10 +56,10 @@ int EnvInt(const char* name, int fallback) {
 }
 
 struct LoopConfig {
-  int persons = EnvInt("EPISTREAM_CRASH_PERSONS", 2000);
-  int days = EnvInt("EPISTREAM_CRASH_DAYS", 6);
+  int persons = EnvInt("EPISTREAM_CRASH_PERSONS", 7000);
+  int days = EnvInt("EPISTREAM_CRASH_DAYS", 8);
   int kills = EnvInt("EPISTREAM_CRASH_KILLS", 20);
-  int spread_s = EnvInt("EPISTREAM_CRASH_SPREAD_S", 40);
+  int live_s = EnvInt("EPISTREAM_CRASH_LIVE_S", 0);
   int partitions = EnvInt("EPISTREAM_CRASH_PARTITIONS", 4);
   int seed = EnvInt("EPISTREAM_CRASH_SEED", 20221129);
 };
@@ -57,8 +68,8 @@ struct LoopConfig {
 // loop makes progress) and a short session timeout (a killed member leaves
 // the group quickly, so a restart is assigned its partitions soon).
 constexpr char kEngineYaml[] =
-    "checkpoint:\n  interval: 1s\n"
-    "kafka:\n  properties:\n    session.timeout.ms: \"2000\"\n"
+    "checkpoint:\n  interval: 1s\n  max_events: 300\n"
+    "kafka:\n  properties:\n    session.timeout.ms: \"3500\"\n"
     "    heartbeat.interval.ms: \"300\"\n";
 
 class CrashLoopTest : public ::testing::Test {
@@ -112,8 +123,12 @@ TEST_F(CrashLoopTest, RandomSigkillsLoseAndDoubleNothing) {
   Status produced;
   std::thread producer([&] {
     produced = ::epistream::testing::ProduceRecords(brokers, stream_->records,
-                                                    std::chrono::seconds(cfg_.spread_s));
+                                                    std::chrono::seconds(cfg_.live_s));
   });
+  if (cfg_.live_s == 0) {
+    producer.join();
+    ASSERT_OK(produced);
+  }
   // The uninterrupted reference follows the same input in its own group.
   ChildProcess reference;
   ASSERT_TRUE(reference.Start(
@@ -124,34 +139,39 @@ TEST_F(CrashLoopTest, RandomSigkillsLoseAndDoubleNothing) {
   const std::string log_path = dir_->File("crash.log");
   std::mt19937 rng(static_cast<uint32_t>(cfg_.seed));
   int killed = 0;
-  size_t alerts_seen = 0;
+  size_t recoveries = 0;  // lives that found output written after their checkpoint
   double max_gap_s = 0;
   for (int i = 0; i < cfg_.kills; ++i) {
     ChildProcess engine;
     const auto start = Clock::now();
-    ASSERT_TRUE(engine.Start(EngineArgs(brokers, dir_->File("engine.yaml"), "crash", state), log_path));
+    const std::string life_log = dir_->File("crash-" + std::to_string(i) + ".log");
+    ASSERT_TRUE(engine.Start(EngineArgs(brokers, dir_->File("engine.yaml"), "crash", state), life_log));
     if (i % 2 == 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 3200));
     } else {
-      // After new output (or 8 s), then up to 400 ms more.
+      // Once it consumes (partitions assigned, or 8 s), then up to 1.5 s more.
       const auto deadline = Clock::now() + std::chrono::seconds(8);
-      while (Clock::now() < deadline) {
-        auto now = ::epistream::testing::ReadValues(brokers, ::epistream::testing::AlertTopics());
-        if (now.ok() && now->size() > alerts_seen) {
-          alerts_seen = now->size();
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::string life;
+      while (Clock::now() < deadline &&
+             (!::epistream::testing::ReadFile(life_log, &life) ||
+              life.find("assigned ") == std::string::npos)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 400));
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 1500));
     }
     const int code = engine.Stop(SIGKILL, std::chrono::seconds(10));
     ASSERT_EQ(code, 128 + SIGKILL) << "the engine stopped by itself:\n" << engine.Log().substr(0, 4000);
     ++killed;
+    std::string life;
+    if (::epistream::testing::ReadFile(life_log, &life) && life.find("recovery:") != std::string::npos) {
+      ++recoveries;
+    }
     max_gap_s = std::max(max_gap_s, std::chrono::duration<double>(Clock::now() - start).count());
   }
-  producer.join();
-  ASSERT_OK(produced);
+  if (cfg_.live_s > 0) {
+    producer.join();
+    ASSERT_OK(produced);
+  }
 
   ChildProcess engine;
   ASSERT_TRUE(engine.Start(EngineArgs(brokers, dir_->File("engine.yaml"), "crash", state), log_path));
@@ -164,28 +184,54 @@ TEST_F(CrashLoopTest, RandomSigkillsLoseAndDoubleNothing) {
   EXPECT_EQ(engine.Stop(SIGTERM, std::chrono::seconds(20)), 0) << engine.Log().substr(0, 4000);
   EXPECT_EQ(reference.Stop(SIGTERM, std::chrono::seconds(20)), 0) << reference.Log().substr(0, 4000);
 
-  const ::epistream::testing::AlertDiff diff = ::epistream::testing::CompareAlerts(stream_->expected, got);
+  // Identical to the uninterrupted Kafka run: same alerts byte for byte
+  // (cluster alerts by identity), none missing, none doubled, none extra.
+  const ::epistream::testing::AlertDiff diff = ::epistream::testing::CompareAlerts(ref, got);
   EXPECT_TRUE(diff.equal()) << diff.Describe();
-  const ::epistream::testing::AlertDiff ref_diff =
-      ::epistream::testing::CompareAlerts(stream_->expected, ref);
-  EXPECT_TRUE(ref_diff.equal()) << "uninterrupted Kafka run: " << ref_diff.Describe();
+  EXPECT_EQ(got.size(), ref.size());
+  // And the same findings as file mode: the same alert ids. (Not byte for
+  // byte: with the tables read to their end before the events, an alert
+  // naming one of two retroactive listings can name the other one; see
+  // tests/reliability/README.md.)
+  auto ids = [](const std::vector<std::string>& alerts) {
+    std::vector<std::string> out;
+    for (const std::string& a : alerts) out.push_back(::epistream::testing::AlertIdentity(a));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids(got), ids(stream_->expected));
+  const ::epistream::testing::AlertDiff file_diff =
+      ::epistream::testing::CompareAlerts(stream_->expected, got);
   auto dead = ::epistream::testing::ReadValues(brokers, {"epi.deadletter"}, false);
   ASSERT_TRUE(dead.ok()) << dead.status().ToString();
   EXPECT_EQ(dead->size(), stream_->expected_deadletters);
+  for (size_t i = 0; i < dead->size() && i < 3; ++i) {
+    std::printf("dead letter: %s\n", (*dead)[i].substr(0, 400).c_str());
+  }
 
+  // Final state: `epistream state --digest` of both, printed; compared key by
+  // key and byte for byte without the cluster stage's venue-activity records
+  // and timers (G C A / G C X): their lazily re-armed close timers depend on
+  // how the watermark advanced, which differs between any two Kafka runs
+  // (measured: 30 + 30 records, every other key equal).
   const std::string digest = ::epistream::testing::StateDigest(state, dir_->File("digest.log"));
   const std::string ref_digest =
       ::epistream::testing::StateDigest(dir_->File("state-ref"), dir_->File("digest-ref.log"));
   EXPECT_FALSE(digest.empty());
-  EXPECT_EQ(digest, ref_digest) << "final state differs from the uninterrupted run's";
+  std::string state_diff;
+  if (cfg_.live_s == 0) {
+    state_diff = ::epistream::testing::CompareStates(state, dir_->File("state-ref"),
+                                                      {state_keys::Global('C', "A"),
+                                                       state_keys::Global('C', "X")});
+    EXPECT_EQ(state_diff, "") << "final state differs from the uninterrupted run's";
+  }
 
-  std::string log;
-  ASSERT_TRUE(::epistream::testing::ReadFile(log_path, &log));
-  std::printf("crash_loop: kills=%d events=%zu alerts %s deadletters=%zu/%zu "
-              "restarts_with_suppression=%zu max_life_s=%.1f state %s (ref %s) seconds=%.1f\n",
-              killed, stream_->records.size(), diff.Describe().c_str(), dead->size(),
-              stream_->expected_deadletters, ::epistream::testing::CountOf(log, "recovery:"),
-              max_gap_s, digest.c_str(), ref_digest.c_str(),
+  std::printf("crash_loop: kills=%d events=%zu alerts %s (vs file mode: %zu differ in evidence) "
+              "deadletters=%zu/%zu lives_with_suppression=%zu max_life_s=%.1f state %s (ref %s)%s "
+              "seconds=%.1f\n",
+              killed, stream_->records.size(), diff.Describe().c_str(), file_diff.missing.size(),
+              dead->size(), stream_->expected_deadletters, recoveries, max_gap_s, digest.c_str(),
+              ref_digest.c_str(), state_diff.empty() ? " equal outside G C A/X" : " DIFFERENT",
               std::chrono::duration<double>(Clock::now() - t0).count());
   EXPECT_EQ(killed, cfg_.kills);
 }

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -28,6 +29,8 @@
 #include "bench/city/city_generator.h"
 #include "engine/embedded_broker.h"
 #include "engine/event_time.h"
+#include "engine/rocks_kv_store.h"
+#include "engine/state_keys.h"
 #include "engine/table_reader.h"
 #include "tests/testing/scenario.h"
 
@@ -215,7 +218,11 @@ inline std::vector<std::string> AwaitValues(const std::string& brokers,
   auto stable_since = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < deadline) {
     auto r = ReadValues(brokers, topics);
-    if (r.ok()) got = std::move(r).value();
+    if (r.ok()) {
+      got = std::move(r).value();
+    } else if (std::chrono::steady_clock::now() + std::chrono::seconds(1) > deadline) {
+      std::fprintf(stderr, "AwaitValues: %s\n", r.status().ToString().c_str());
+    }
     if (got.size() != last) {
       last = got.size();
       stable_since = std::chrono::steady_clock::now();
@@ -293,6 +300,51 @@ inline std::string StateDigest(const std::string& state_dir, const std::string& 
   const size_t at = r.output.find("keys=");
   if (at == std::string::npos) return {};
   return r.output.substr(at, r.output.find('\n', at) - at);
+}
+
+// Empty if the two state directories hold the same keys and values, leaving
+// out sink positions and keys starting with any of `skip`; else a summary.
+inline std::string CompareStates(const std::string& a_dir, const std::string& b_dir,
+                                 const std::vector<std::string>& skip) {
+  auto load = [&](const std::string& dir, std::map<std::string, std::string>* out) -> Status {
+    auto store = RocksKvStore::OpenReadOnly(dir);
+    if (!store.ok()) return store.status();
+    const std::string sinks = state_keys::Meta("sink:");
+    return (*store)->Scan("", "", [&](std::string_view k, std::string_view v) {
+      if (k.substr(0, sinks.size()) == sinks) return true;
+      for (const std::string& s : skip) {
+        if (k.substr(0, s.size()) == s) return true;
+      }
+      out->emplace(std::string(k), std::string(v));
+      return true;
+    });
+  };
+  std::map<std::string, std::string> a, b;
+  Status st = load(a_dir, &a);
+  if (st.ok()) st = load(b_dir, &b);
+  if (!st.ok()) return st.ToString();
+  size_t only_a = 0, only_b = 0, differ = 0;
+  std::string example;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) {
+      ++only_a;
+    } else if (it->second != v) {
+      ++differ;
+    } else {
+      continue;
+    }
+    if (example.empty()) example = k;
+  }
+  for (const auto& [k, v] : b) {
+    if (a.count(k) == 0) ++only_b;
+  }
+  if (only_a + only_b + differ == 0) return {};
+  std::string printable;
+  for (unsigned char c : example) printable += (c >= 32 && c < 127) ? static_cast<char>(c) : '.';
+  return std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " keys: " +
+         std::to_string(only_a) + " only in the first, " + std::to_string(only_b) +
+         " only in the second, " + std::to_string(differ) + " with other values; e.g. " + printable;
 }
 
 // Counts occurrences of `needle` in `hay`.
