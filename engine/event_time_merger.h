@@ -20,8 +20,10 @@
 //    lose alerts (found by tests/reliability/broker_fault_test.cc: a 10 s
 //    outage of the transport topic's broker lost 2 of 58 alerts when heads
 //    were released after 3 s). Only when a partition holds more than
-//    kMaxHeldPerPartition messages is the head released anyway (memory
-//    bound; logged), until the consumer can pause the other topics instead.
+//    kMaxHeldPerPartition messages (~45 MB; 8 s of a 50k/s stream over 4
+//    partitions) is the head released anyway (memory bound; logged). The
+//    better bound is for the engine to pause fetching the other topics of a
+//    partition while it waits (KafkaConsumer has no pause yet).
 //  - unknown: nothing heard since start or since DropSource (not assigned
 //    to this instance, or its first fetch still under way). A head waiting
 //    on it is released after max_wait_ms, so a topic partition owned by
@@ -66,7 +68,7 @@ class EventTimeMerger {
   uint64_t forced_releases() const { return forced_releases_; }
 
   // Messages one partition may hold while waiting for a known source.
-  static constexpr size_t kMaxHeldPerPartition = 1'000'000;
+  static constexpr size_t kMaxHeldPerPartition = 100'000;
 
   // The event time of a contract JSON message without a full parse: the
   // value of its top-level "ts" (RFC 3339 or epoch ms); kMinTimestamp when

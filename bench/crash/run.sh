@@ -9,7 +9,7 @@
 #   LIVE_S=120 bench/crash/run.sh               # produce while killing (alerts
 #                                               # compared; state digest not)
 #
-# Environment: BUILD (build dir, default build), PERSONS (120000), DAYS (16):
+# Environment: BUILD (build dir, default build), PERSONS (120000), DAYS (18):
 # the synthetic city, ~0.55 events per person and day; KILLS (30); PARTITIONS
 # per topic (8: the mock broker keeps ~5 MiB per partition, ~190k lz4-compressed
 # events); SEED (20221129); LIVE_S (0: the input is produced before the first
@@ -26,7 +26,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$repo/build}
 out=${OUT:-crash-out.log}
 export EPISTREAM_CRASH_PERSONS=${PERSONS:-120000}
-export EPISTREAM_CRASH_DAYS=${DAYS:-16}
+export EPISTREAM_CRASH_DAYS=${DAYS:-18}
 export EPISTREAM_CRASH_KILLS=${KILLS:-30}
 export EPISTREAM_CRASH_PARTITIONS=${PARTITIONS:-8}
 export EPISTREAM_CRASH_SEED=${SEED:-20221129}
