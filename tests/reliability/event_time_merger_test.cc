@@ -96,6 +96,7 @@ TEST_F(EventTimeMergerTest, PartitionsWaitIndependently) {
   merger_.SetCaughtUp(kFever, 0, true);
   merger_.SetCaughtUp(kTransport, 0, true);
   merger_.SetCaughtUp(kFever, 1, true);
+  merger_.SetCaughtUp(kScans, 1, true);
   Push(kTransport, 10, 1);
   EXPECT_EQ(Drain(0), std::vector<TimestampMs>({10}));
   Push(kScans, 200, 1);
