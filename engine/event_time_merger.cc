@@ -24,6 +24,12 @@ void EventTimeMerger::Push(int source, Item item) {
   ++queued_;
 }
 
+void EventTimeMerger::Assign(int source, int32_t partition) {
+  Partition& p = Get(partition);
+  p.caught_up[source] = false;
+  p.known[source] = true;
+}
+
 void EventTimeMerger::SetCaughtUp(int source, int32_t partition, bool caught_up) {
   Partition& p = Get(partition);
   // A message already queued behind the end-of-partition event is newer

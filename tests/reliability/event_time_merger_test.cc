@@ -67,6 +67,17 @@ TEST_F(EventTimeMergerTest, WaitsForAnUnknownTopicOnlyMaxWait) {
   EXPECT_EQ(Drain(kMaxWaitMs), std::vector<TimestampMs>({100}));
 }
 
+TEST_F(EventTimeMergerTest, AnAssignedTopicIsWaitedForBeforeItsFirstFetch) {
+  merger_.SetCaughtUp(kFever, 0, true);
+  merger_.Assign(kTransport, 0);
+  Push(kScans, 100);
+  EXPECT_TRUE(Drain(0).empty());
+  EXPECT_TRUE(Drain(kMaxWaitMs * 10).empty()) << "released ahead of an assigned topic";
+  Push(kTransport, 80);
+  merger_.SetCaughtUp(kTransport, 0, true);
+  EXPECT_EQ(Drain(kMaxWaitMs * 10), std::vector<TimestampMs>({80, 100}));
+}
+
 TEST_F(EventTimeMergerTest, DroppedTopicIsNoLongerWaitedFor) {
   merger_.SetCaughtUp(kFever, 0, true);
   Push(kTransport, 50);
