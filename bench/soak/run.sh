@@ -28,11 +28,10 @@
 # and the summary says "engine exited early". Lower RATE or raise PARTITIONS
 # if the host cannot sustain the rate.
 #
-# Memory (RSS budget 1 GiB): RSS - memtables - block cache is mostly the
-# decoded person states kept in front of RocksDB (state.cache_entries,
-# default 200 000: every person of the default soak city stays cached, and
-# each state grows with 21 days of event-time history); CACHE_ENTRIES
-# overrides it for a run (see bench/soak/README.md for measured figures).
+# Memory (RSS budget 1 GiB): RSS minus memtables minus block cache grows
+# ~150 B per processed event, whatever state.cache_entries (CACHE_ENTRIES
+# overrides it for a run) or MALLOC_ARENA_MAX; not yet explained, see
+# bench/soak/README.md for the measured runs.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
