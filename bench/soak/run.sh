@@ -16,17 +16,22 @@
 # then samples to OUT/samples.csv:
 #   elapsed_s, engine rss_kb, open fds, threads, CPU seconds; records handled
 #   (parsed + unparsable), alerts, dead letters (too_late included), consumer
-#   lag, RocksDB write stop and pending compaction MB (from /metrics); lines
-#   fed; broker rss_kb.
+#   lag, RocksDB write stop and pending compaction MB, memtable MB, block
+#   cache MB, cached person states (from /metrics); lines fed; broker rss_kb.
 # At the end it waits up to 60 s for the lag to drain, stops everything and
 # prints a summary (rates, RSS/fd/thread start, max and end). What to look for:
 # RSS and fds flat after warm-up (the state cache fills first), lag bounded,
 # records = fed lines, engine still up. The broker keeps only 5 MiB per
 # partition (engine/embedded_broker.h): when the engine falls that far behind,
-# its consumer gets OFFSET_OUT_OF_RANGE and librdkafka's auto.offset.reset
-# (earliest) skips to the new log start, so records are LOST without the
-# engine stopping (a known gap, measured with this script); the summary's
-# "lost" line shows it. Lower RATE if the host cannot sustain it.
+# unread records are deleted; the engine then stops with exit 1 and "input
+# data lost" (auto.offset.reset=error; tests/reliability/data_loss_test.cc)
+# and the summary says "engine exited early". Lower RATE or raise PARTITIONS
+# if the host cannot sustain the rate.
+#
+# Memory (RSS budget 1 GiB): RSS minus memtables minus block cache grows
+# ~150 B per processed event, whatever state.cache_entries (CACHE_ENTRIES
+# overrides it for a run) or MALLOC_ARENA_MAX; not yet explained, see
+# bench/soak/README.md for the measured runs.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +41,7 @@ rate=${RATE:-50000}
 persons=${PERSONS:-200000}
 partitions=${PARTITIONS:-4}
 interval=${INTERVAL:-10}
+cache_entries=${CACHE_ENTRIES:-}
 out=${OUT:-soak-out}
 days=$(( (duration * rate) / (persons * 35 / 10) + 2 ))
 
@@ -60,6 +66,7 @@ brokers=$(sed -n 's/^bootstrap.servers=//p' "$out/broker.log" | head -n1)
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'checkpoint:\n  interval: 1s\n' >"$out/engine.yaml"
+[[ -n $cache_entries ]] && printf 'state:\n  cache_entries: %s\n' "$cache_entries" >>"$out/engine.yaml"
 "$bin" run --config "$out/engine.yaml" --brokers "$brokers" --group soak --state "$out/state" \
   --metrics-port "$port" >"$out/engine.log" 2>&1 &
 engine_pid=$!
@@ -71,16 +78,18 @@ echo 0 >"$out/fed"
 feeder_pid=$!
 pids+=("$feeder_pid")
 
-metrics() {  # records alerts deadletters lag write_stopped pending_compaction_mb
+metrics() {  # records alerts deadletters lag write_stopped pending_compaction_mb memtable_mb block_cache_mb cached_persons
   python3 - "$port" <<'PY'
 import sys, urllib.request
 try:
     text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
 except Exception:
-    print("NA NA NA NA NA NA"); sys.exit()
+    print("NA NA NA NA NA NA NA NA NA"); sys.exit()
 sums = {"epistream_events_total": 0, "epistream_alerts_total": 0, "epistream_late_events_total": 0,
         "epistream_deadletters_total": 0, "epistream_consumer_lag": 0,
-        "epistream_rocksdb_write_stopped": 0, "epistream_rocksdb_pending_compaction_bytes": 0}
+        "epistream_rocksdb_write_stopped": 0, "epistream_rocksdb_pending_compaction_bytes": 0,
+        "epistream_rocksdb_memtable_bytes": 0, "epistream_rocksdb_block_cache_bytes": 0,
+        "epistream_state_cached_persons": 0}
 for line in text.splitlines():
     if line.startswith("#"): continue
     name = line.split("{")[0].split(" ")[0]
@@ -90,7 +99,10 @@ unparsable = sums["epistream_deadletters_total"] - sums["epistream_late_events_t
 print(int(sums["epistream_events_total"] + unparsable),
       int(sums["epistream_alerts_total"]), int(sums["epistream_deadletters_total"]),
       int(sums["epistream_consumer_lag"]), int(sums["epistream_rocksdb_write_stopped"]),
-      int(sums["epistream_rocksdb_pending_compaction_bytes"] / 1e6))
+      int(sums["epistream_rocksdb_pending_compaction_bytes"] / 1e6),
+      int(sums["epistream_rocksdb_memtable_bytes"] / 1e6),
+      int(sums["epistream_rocksdb_block_cache_bytes"] / 1e6),
+      int(sums["epistream_state_cached_persons"]))
 PY
 }
 status_of() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status" 2>/dev/null || echo NA; }
@@ -108,7 +120,7 @@ sample() {
   echo "$t,$rss,$fds,$thr,$cpu,${m// /,},$fed,$brss" >>"$out/samples.csv"
 }
 
-echo "elapsed_s,rss_kb,fds,threads,cpu_s,records,alerts,deadletters,lag,write_stopped,pending_compaction_mb,fed,broker_rss_kb" >"$out/samples.csv"
+echo "elapsed_s,rss_kb,fds,threads,cpu_s,records,alerts,deadletters,lag,write_stopped,pending_compaction_mb,memtable_mb,block_cache_mb,cached_persons,fed,broker_rss_kb" >"$out/samples.csv"
 echo "soak: ${duration}s at ${rate}/s, city of $persons persons over $days days; brokers=$brokers metrics=:$port out=$out"
 start=$(date +%s)
 while kill -0 "$feeder_pid" 2>/dev/null; do
@@ -148,7 +160,7 @@ rec = col("records")
 print(f"fed {fed} lines, engine processed {rec[-1] if rec else 'NA'} "
       f"({(rec[-1] / t) if rec and t else 0:.0f}/s over {t} s); lost: {fed - rec[-1] if rec else 'NA'}")
 for k in ("rss_kb", "fds", "threads", "cpu_s", "lag", "write_stopped", "pending_compaction_mb",
-          "broker_rss_kb"):
+          "memtable_mb", "block_cache_mb", "cached_persons", "broker_rss_kb"):
     v = col(k)
     if v:
         print(f"{k:14} first {v[0]:>9}  max {max(v):>9}  last {v[-1]:>9}")

@@ -1,0 +1,357 @@
+// CityStream: a generated city as Kafka records plus the alerts an
+// uninterrupted run must give, for the tests that disturb a Kafka-mode engine
+// (broker faults, crash loops) and compare its output with file mode's.
+// Header-only (tests/<folder>/ builds only *_test.cc files); used by
+// tests/reliability/broker_fault_test.cc and tests/integration/crash_loop_test.cc.
+//
+// The records are the city's events keyed as producers in the field key them
+// (person id; region for risk areas), followed by one sentinel event per
+// event topic and partition three days after the city's end, so every input
+// partition moves the watermark past every timer, as file mode's end of
+// input does. The expected alerts come from `epistream run --input` on the
+// same events (sentinels included).
+//
+// Threading: test-thread only; ProduceRecords may run on a helper thread.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/city/city_generator.h"
+#include "engine/embedded_broker.h"
+#include "engine/event_time.h"
+#include "engine/rocks_kv_store.h"
+#include "engine/state_keys.h"
+#include "engine/table_reader.h"
+#include "tests/testing/scenario.h"
+
+namespace epistream::testing {
+
+inline const std::vector<std::string>& ContractTopics() {
+  static const std::vector<std::string> kTopics = {
+      "epi.scans",      "epi.transport",     "epi.fever",          "epi.risk_areas",
+      "epi.persons",    "epi.alerts.person", "epi.alerts.cluster", "epi.deadletter"};
+  return kTopics;
+}
+
+struct StreamRecord {
+  std::string topic;
+  std::string key;
+  int32_t partition = RD_KAFKA_PARTITION_UA;  // explicit for sentinels
+  std::string value;
+};
+
+struct CityStream {
+  std::vector<StreamRecord> records;
+  std::vector<std::string> expected;  // file mode's alerts, emitted_at removed, sorted
+  size_t expected_deadletters = 0;    // file mode's dead letters
+};
+
+// The string value of "key" in a flat JSON line (enough for generated events).
+inline std::string JsonField(std::string_view line, std::string_view key) {
+  const std::string pat = "\"" + std::string(key) + "\":\"";
+  const size_t at = line.find(pat);
+  if (at == std::string_view::npos) return {};
+  const size_t start = at + pat.size();
+  return std::string(line.substr(start, line.find('"', start) - start));
+}
+
+// Generates `city` into dir, adds the sentinels for `partitions` partitions
+// and runs file mode for the expected alerts.
+inline Status BuildCityStream(const CityConfig& city, int partitions, const std::string& dir,
+                              CityStream* out) {
+  const std::string events = dir + "/city.jsonl";
+  EPI_RETURN_IF_ERROR(GenerateCityToFiles(city, events, dir + "/truth.json"));
+  static const std::map<std::string, std::string> kTopicOf = {
+      {"scan", "epi.scans"},           {"transport", "epi.transport"}, {"fever", "epi.fever"},
+      {"risk_area", "epi.risk_areas"}, {"person", "epi.persons"}};
+  TimestampMs max_ts = 0;
+  std::string file_input;
+  for (const std::string& line : ReadLines(events)) {
+    const std::string type = JsonField(line, "type");
+    auto topic = kTopicOf.find(type);
+    if (topic == kTopicOf.end()) return Status::InvalidArgument("unknown type in " + line);
+    out->records.push_back(StreamRecord{
+        topic->second, type == "risk_area" ? JsonField(line, "region") : JsonField(line, "person_id"),
+        RD_KAFKA_PARTITION_UA, line});
+    if (auto ts = ParseRfc3339(JsonField(line, "ts"))) max_ts = std::max(max_ts, *ts);
+    file_input += line;
+    file_input += '\n';
+  }
+  const std::string sentinel_ts = FormatRfc3339(max_ts + 3 * kDayMs, 480);
+  static const char* kTypes[] = {"scan", "transport", "fever"};
+  static const char* kTopics[] = {"epi.scans", "epi.transport", "epi.fever"};
+  for (int t = 0; t < 3; ++t) {
+    for (int p = 0; p < partitions; ++p) {
+      const std::string person = "sentinel-" + std::to_string(t) + "-" + std::to_string(p);
+      std::string v = "{\"event_id\":\"" + person + "\",\"ts\":\"" + sentinel_ts +
+                      "\",\"person_id\":\"" + person + "\",";
+      if (t == 0) v += "\"venue_id\":\"v-sentinel\",\"code_color\":\"green\"}";
+      if (t == 1) v += "\"hub_id\":\"h-sentinel\",\"mode\":\"rail\",\"origin_region\":\"99\"}";
+      if (t == 2) v += "\"clinic_id\":\"c-sentinel\",\"temp_c\":36.8}";
+      file_input += "{\"type\":\"" + std::string(kTypes[t]) + "\"," + v.substr(1) + "\n";
+      out->records.push_back(StreamRecord{kTopics[t], person, p, v});
+    }
+  }
+  if (!WriteFile(dir + "/file_input.jsonl", file_input)) return Status::IoError("write input");
+  auto run = RunProcess({EngineBinary(), "run", "--input", dir + "/file_input.jsonl", "--alerts",
+                         dir + "/expected.jsonl", "--deadletter", dir + "/expected.dead.jsonl"},
+                        dir + "/file_run.log", 600);
+  if (run.exit_code != 0) return Status::Internal("file mode failed: " + run.Describe());
+  for (const std::string& a : ReadLines(dir + "/expected.jsonl")) {
+    out->expected.push_back(WithoutEmittedAt(a));
+  }
+  std::sort(out->expected.begin(), out->expected.end());
+  out->expected_deadletters = ReadLines(dir + "/expected.dead.jsonl").size();
+  return Status::Ok();
+}
+
+inline Status CreateContractTopics(EmbeddedBroker* broker, int partitions) {
+  for (const std::string& t : ContractTopics()) {
+    EPI_RETURN_IF_ERROR(broker->CreateTopic(t, partitions));
+  }
+  return Status::Ok();
+}
+
+// Produces records [begin, end) with a plain idempotent librdkafka producer
+// (murmur2_random: Java-compatible key partitioning; lz4 so a partition holds
+// ~190k events within the mock's 5 MiB), spread evenly over `spread` (0: at
+// once). Waits for every delivery (a broker outage only delays it).
+inline Status ProduceRecords(const std::string& brokers, const std::vector<StreamRecord>& records,
+                             std::chrono::milliseconds spread, size_t begin = 0,
+                             size_t end = SIZE_MAX) {
+  end = std::min(end, records.size());
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::map<std::string, std::string> props = {{"bootstrap.servers", brokers},
+                                                    {"partitioner", "murmur2_random"},
+                                                    {"enable.idempotence", "true"},
+                                                    {"compression.type", "lz4"},
+                                                    {"message.timeout.ms", "300000"},
+                                                    {"linger.ms", "20"},
+                                                    // Outages are injected on purpose.
+                                                    {"log_level", "2"}};
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::InvalidArgument(err);
+    }
+  }
+  std::atomic<int> failed{0};
+  rd_kafka_conf_set_opaque(conf, &failed);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(opaque);
+  });
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) return Status::Internal(err);
+  const auto start = std::chrono::steady_clock::now();
+  const size_t n = end - begin;
+  Status st;
+  for (size_t i = begin; i < end && st.ok(); ++i) {
+    const StreamRecord& r = records[i];
+    if (spread.count() > 0 && (i - begin) % 200 == 0) {
+      std::this_thread::sleep_until(start + spread * (i - begin) / n);
+    }
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
+                RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+                RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk, 10);
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) st = Status::Internal(rd_kafka_err2str(e));
+    rd_kafka_poll(rk, 0);
+  }
+  const rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 300000);
+  rd_kafka_destroy(rk);
+  if (!st.ok()) return st;
+  if (fe != RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Internal("flush: " + std::string(rd_kafka_err2str(fe)));
+  if (failed.load() > 0) return Status::Internal(std::to_string(failed.load()) + " deliveries failed");
+  return Status::Ok();
+}
+
+// Every record value of `topics` now (emitted_at removed from alerts), sorted.
+inline Result<std::vector<std::string>> ReadValues(const std::string& brokers,
+                                                   const std::vector<std::string>& topics,
+                                                   bool strip_emitted_at = true) {
+  TableReaderOptions opts;
+  opts.brokers = brokers;
+  opts.topics = topics;
+  auto reader = TableReader::Open(opts);
+  if (!reader.ok()) return reader.status();
+  std::vector<std::string> out;
+  EPI_RETURN_IF_ERROR((*reader)->ReadToEnd(
+      [&](const KafkaMessage& m) {
+        const std::string v(m.value);
+        out.push_back(strip_emitted_at ? WithoutEmittedAt(v) : v);
+        return Status::Ok();
+      },
+      60000));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+inline std::vector<std::string> AlertTopics(const std::string& prefix = "epi") {
+  return {prefix + ".alerts.person", prefix + ".alerts.cluster"};
+}
+
+// Waits until `topics` hold at least `n` records and have not grown for
+// `quiet`; returns what they hold then (or at the timeout).
+inline std::vector<std::string> AwaitValues(const std::string& brokers,
+                                            const std::vector<std::string>& topics, size_t n,
+                                            std::chrono::seconds timeout,
+                                            std::chrono::milliseconds quiet = std::chrono::seconds(3)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::string> got;
+  size_t last = SIZE_MAX;
+  auto stable_since = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = ReadValues(brokers, topics);
+    if (r.ok()) {
+      got = std::move(r).value();
+    } else if (std::chrono::steady_clock::now() + std::chrono::seconds(1) > deadline) {
+      std::fprintf(stderr, "AwaitValues: %s\n", r.status().ToString().c_str());
+    }
+    if (got.size() != last) {
+      last = got.size();
+      stable_since = std::chrono::steady_clock::now();
+    } else if (got.size() >= n && std::chrono::steady_clock::now() - stable_since > quiet) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return got;
+}
+
+// How a Kafka run's alerts differ from the uninterrupted run's. Person alerts
+// are compared byte for byte; cluster alerts (fever_cluster, clinic_surge) by
+// identity (alert_id = cluster_id and version): their statistics read
+// city-wide aggregates fed by every partition, which Kafka mode may see at a
+// slightly different moment than file mode.
+struct AlertDiff {
+  std::vector<std::string> missing;  // expected, not there
+  std::vector<std::string> extra;    // there, not expected
+  std::vector<std::string> doubled;  // alert ids there more than once
+  size_t expected = 0;
+  size_t got = 0;
+
+  bool equal() const { return missing.empty() && extra.empty() && doubled.empty(); }
+  std::string Describe() const {
+    std::string out = "expected=" + std::to_string(expected) + " got=" + std::to_string(got) +
+                      " missing=" + std::to_string(missing.size()) +
+                      " extra=" + std::to_string(extra.size()) +
+                      " doubled=" + std::to_string(doubled.size()) + "\n";
+    for (size_t i = 0; i < missing.size() && i < 5; ++i) out += "missing: " + missing[i].substr(0, 700) + "\n";
+    for (size_t i = 0; i < extra.size() && i < 5; ++i) out += "extra:   " + extra[i].substr(0, 700) + "\n";
+    for (size_t i = 0; i < doubled.size() && i < 5; ++i) out += "doubled: " + doubled[i] + "\n";
+    return out;
+  }
+};
+
+inline std::string AlertIdentity(const std::string& alert) {
+  return alert.substr(0, alert.find("\",\"rule\""));
+}
+
+inline AlertDiff CompareAlerts(const std::vector<std::string>& expected,
+                               const std::vector<std::string>& got) {
+  auto project = [](const std::vector<std::string>& alerts) {
+    std::vector<std::string> out;
+    for (const std::string& a : alerts) {
+      const bool cluster = a.find("\"rule\":\"fever_cluster\"") != std::string::npos ||
+                           a.find("\"rule\":\"clinic_surge\"") != std::string::npos;
+      out.push_back(cluster ? AlertIdentity(a) : a);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  AlertDiff d;
+  d.expected = expected.size();
+  d.got = got.size();
+  std::map<std::string, int> ids;
+  for (const std::string& g : got) ++ids[AlertIdentity(g)];
+  for (const auto& [id, n] : ids) {
+    if (n > 1) d.doubled.push_back(id + " x" + std::to_string(n));
+  }
+  const std::vector<std::string> want = project(expected);
+  std::vector<std::string> have = project(got);
+  have.erase(std::unique(have.begin(), have.end()), have.end());  // doubles counted above
+  std::set_difference(want.begin(), want.end(), have.begin(), have.end(),
+                      std::back_inserter(d.missing));
+  std::set_difference(have.begin(), have.end(), want.begin(), want.end(),
+                      std::back_inserter(d.extra));
+  return d;
+}
+
+// `epistream state --db DIR --digest`: "keys=N sha256=HEX", or "" on failure.
+inline std::string StateDigest(const std::string& state_dir, const std::string& log_path) {
+  auto r = RunProcess({EngineBinary(), "state", "--db", state_dir, "--digest"}, log_path, 120);
+  if (r.exit_code != 0) return {};
+  const size_t at = r.output.find("keys=");
+  if (at == std::string::npos) return {};
+  return r.output.substr(at, r.output.find('\n', at) - at);
+}
+
+// Empty if the two state directories hold the same keys and values, leaving
+// out sink positions and keys starting with any of `skip`; else a summary.
+inline std::string CompareStates(const std::string& a_dir, const std::string& b_dir,
+                                 const std::vector<std::string>& skip) {
+  auto load = [&](const std::string& dir, std::map<std::string, std::string>* out) -> Status {
+    auto store = RocksKvStore::OpenReadOnly(dir);
+    if (!store.ok()) return store.status();
+    const std::string sinks = state_keys::Meta("sink:");
+    return (*store)->Scan("", "", [&](std::string_view k, std::string_view v) {
+      if (k.substr(0, sinks.size()) == sinks) return true;
+      for (const std::string& s : skip) {
+        if (k.substr(0, s.size()) == s) return true;
+      }
+      out->emplace(std::string(k), std::string(v));
+      return true;
+    });
+  };
+  std::map<std::string, std::string> a, b;
+  Status st = load(a_dir, &a);
+  if (st.ok()) st = load(b_dir, &b);
+  if (!st.ok()) return st.ToString();
+  size_t only_a = 0, only_b = 0, differ = 0;
+  std::string example;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) {
+      ++only_a;
+    } else if (it->second != v) {
+      ++differ;
+    } else {
+      continue;
+    }
+    if (example.empty()) example = k;
+  }
+  for (const auto& [k, v] : b) {
+    if (a.count(k) == 0) ++only_b;
+  }
+  if (only_a + only_b + differ == 0) return {};
+  std::string printable;
+  for (unsigned char c : example) printable += (c >= 32 && c < 127) ? static_cast<char>(c) : '.';
+  return std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " keys: " +
+         std::to_string(only_a) + " only in the first, " + std::to_string(only_b) +
+         " only in the second, " + std::to_string(differ) + " with other values; e.g. " + printable;
+}
+
+// Counts occurrences of `needle` in `hay`.
+inline size_t CountOf(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = 0; (at = hay.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
+  return n;
+}
+
+}  // namespace epistream::testing
