@@ -5,6 +5,9 @@
 #include "engine/byte_codec.h"
 
 namespace epistream {
+namespace {
+constexpr int64_t kRestoredOnly = INT64_MIN;
+}
 
 void WatermarkTracker::Assign(int32_t partition, int64_t wall_ms) {
   // Assigned now: it holds the watermark back (from its checkpointed max ts,
@@ -24,6 +27,7 @@ TimestampMs WatermarkTracker::Update(int64_t wall_ms) {
   TimestampMs low = INT64_MAX;
   bool any = false;
   for (const auto& [part, p] : partitions_) {
+    if (p.last_event_wall_ms == kRestoredOnly) continue;
     if (wall_ms - p.last_event_wall_ms > cfg_.idle_timeout) continue;  // idle
     any = true;
     low = std::min(low, p.max_ts == kMinTimestamp ? kMinTimestamp : p.max_ts - cfg_.out_of_orderness);
@@ -33,6 +37,7 @@ TimestampMs WatermarkTracker::Update(int64_t wall_ms) {
     // timers of a quiet city still fire once the data stops.
     low = kMinTimestamp;
     for (const auto& [part, p] : partitions_) {
+      if (p.last_event_wall_ms == kRestoredOnly) continue;
       if (p.max_ts != kMinTimestamp) low = std::max(low, p.max_ts - cfg_.out_of_orderness);
     }
   }
@@ -89,8 +94,9 @@ Status WatermarkTracker::Decode(std::string_view bytes) {
   floor_ = floor;
   watermark_ = watermark;
   for (const auto& [part, ts] : max_ts) {
-    PartitionProgress& p = partitions_[part];
-    p.max_ts = std::max(p.max_ts, ts);
+    auto [it, inserted] = partitions_.try_emplace(part);
+    if (inserted) it->second.last_event_wall_ms = kRestoredOnly;
+    it->second.max_ts = std::max(it->second.max_ts, ts);
   }
   return Status::Ok();
 }

@@ -43,6 +43,31 @@ TEST_F(WatermarkTrackerTest, IdlePartitionStopsHoldingItBack) {
   EXPECT_EQ(wm.Update(31 * kSecondMs), 11 * kHourMs - 5 * kMinuteMs);
 }
 
+// A restart decodes every partition's max ts, but a partition counts only
+// once it is assigned again: before the group hands it back it must neither
+// hold the watermark nor, as "idle", let the most advanced one move it
+// (found by the crash loop: 45 of 511 alerts lost, 15k events too_late).
+TEST_F(WatermarkTrackerTest, RestoredPartitionsWaitForTheirAssignment) {
+  WatermarkTracker before(cfg_);
+  before.Assign(0, 0);
+  before.Assign(1, 0);
+  before.Observe(0, 10 * kHourMs, 0);
+  before.Observe(1, 30 * kHourMs, 0);
+  ASSERT_EQ(before.Update(0), 10 * kHourMs - 5 * kMinuteMs);
+
+  WatermarkTracker wm(cfg_);
+  ASSERT_OK(wm.Decode(before.Encode()));
+  const TimestampMs restored = wm.current();
+  // An hour of wall clock passes before the assignment arrives.
+  EXPECT_EQ(wm.Update(kHourMs), restored);
+  wm.Assign(0, kHourMs);
+  wm.Assign(1, kHourMs);
+  EXPECT_EQ(wm.Update(kHourMs + 1), restored);
+  wm.Observe(0, 11 * kHourMs, kHourMs + 2);
+  wm.Observe(1, 31 * kHourMs, kHourMs + 2);
+  EXPECT_EQ(wm.Update(kHourMs + 3), 11 * kHourMs - 5 * kMinuteMs);
+}
+
 TEST_F(WatermarkTrackerTest, TooLateIsStrictlyOlderThanLateness) {
   WatermarkTracker wm(cfg_);
   wm.Assign(0, 0);
