@@ -50,6 +50,15 @@
 
 namespace epistream {
 
+// rules.community_method = weekly: an upper bound on the chance that a
+// Poisson process with mean `mu` per `window` brings the count of its
+// sliding window to >= k at some time in one week:
+//   P(X >= k; mu) + (7 d / window) mu P(X = k - 1; mu),
+// the chance of starting the week at >= k plus the expected number of
+// up-crossings from k - 1 to k (an arrival while the window holds k - 1:
+// rate (mu / window) P(X = k - 1)). At most 1. k >= 1.
+double CommunityWeeklyScanP(uint64_t k, double mu, DurationMs window);
+
 struct ClusterStageOptions {
   RulesConfig rules;
   // Allowed lateness of the watermark: nothing older than watermark minus
