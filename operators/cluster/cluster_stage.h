@@ -12,6 +12,8 @@
 // venue-day instead (VenueDayWindow): at each fever visit a, for each day D
 // on which the person visited the venue, k = persons who visited it on D with
 // a fever visit <= a, N = its visitors on D up to a, against alpha / (7 V).
+// With rules.community_method = weekly, a community's p is the bound on
+// its week's scan (CommunityWeeklyScanP) instead of one window's tail.
 // Significant findings open or grow a versioned cluster. A clinic's day
 // is tested by EARS C2 when the watermark passes its last millisecond.
 //
