@@ -20,6 +20,15 @@ enum class SurgeMethod : uint8_t { kEarsC2, kEarsC3 };
 // contract's test either way.
 enum class ClusterMethod : uint8_t { kContract, kVenueDay };
 
+// The community test of fever_cluster. kContract is the contract's rule
+// (P(X >= k) < alpha / C at each evaluation). A community is re-tested at
+// every fever visit over overlapping windows, so chance alarms accumulate
+// over time; kWeekly spends alpha per city-week instead: it bounds the
+// chance that the community's sliding window count reaches k at any time
+// in a week (a Poisson scan statistic, CommunityWeeklyScanP) and fires when
+// that is < alpha / C (operators/cluster/README.md).
+enum class CommunityMethod : uint8_t { kContract, kWeekly };
+
 struct RulesConfig {
   // A listing covers entries up to this long before it. Default: 14d
   DurationMs risk_lookback = 14 * kDayMs;
@@ -51,6 +60,9 @@ struct RulesConfig {
   // The venue test: kContract (YAML "contract") or kVenueDay ("venue_day").
   // Default: kContract
   ClusterMethod cluster_method = ClusterMethod::kContract;
+  // The community test: kContract (YAML "contract") or kWeekly ("weekly").
+  // Default: kContract
+  CommunityMethod community_method = CommunityMethod::kContract;
 
   // clinic_surge: EARS C2 (or C3) on daily fever visits per clinic.
   // The test: kEarsC2 (YAML "c2") or kEarsC3 ("c3"). Default: kEarsC2

@@ -195,6 +195,16 @@ Status ReadRules(YamlSection& root, RulesConfig* c) {
                          cluster_method + "\"");
   c->cluster_method = cluster_method == "venue_day" ? ClusterMethod::kVenueDay
                                                     : ClusterMethod::kContract;
+  std::string community_method =
+      c->community_method == CommunityMethod::kWeekly ? "weekly" : "contract";
+  EPI_RETURN_IF_ERROR(s.String("community_method", &community_method));
+  if (community_method != "contract" && community_method != "weekly")
+    return s.Invalid("community_method",
+                     "expected contract or weekly, got \"" +
+                         community_method + "\"");
+  c->community_method = community_method == "weekly"
+                            ? CommunityMethod::kWeekly
+                            : CommunityMethod::kContract;
   EPI_RETURN_IF_ERROR(
       s.Uint("surge_baseline_days", &c->surge_baseline_days, 2, 366));
   EPI_RETURN_IF_ERROR(s.Uint("surge_guard_days", &c->surge_guard_days, 0, 366));

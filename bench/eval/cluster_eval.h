@@ -614,6 +614,9 @@ struct EvalOptions {
   // Also run the engine with rules.cluster_method = venue_day (city and null
   // city), scored beside the rules' own method.
   bool venue_day = false;
+  // Also run the engine with rules.cluster_method = venue_day and
+  // rules.community_method = weekly (city and null city).
+  bool weekly = false;
 };
 
 // The co-visit sketch's alerts as cluster alert rows (one cluster per
@@ -656,6 +659,11 @@ struct CityEval {
   Score vd_null;
   double vd_engine_seconds = 0;
   double vd_null_engine_seconds = 0;
+  bool has_weekly = false;  // venue_day + community_method = weekly
+  Score wk_observed;
+  Score wk_null;
+  double wk_engine_seconds = 0;
+  double wk_null_engine_seconds = 0;
 };
 
 inline Status RunEngineOn(const std::string& input, const std::string& alerts,
@@ -724,6 +732,19 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
         ScoreRun(outbreaks, alerts, config.persons, config.days, false,
                  opts.rules.cluster_case_window, config.tz_offset_minutes);
   }
+  RulesConfig wk_rules = vd_rules;
+  wk_rules.community_method = CommunityMethod::kWeekly;
+  if (opts.weekly) {
+    out->has_weekly = true;
+    t0 = std::chrono::steady_clock::now();
+    EPI_RETURN_IF_ERROR(
+        RunEngineOn(events, dir + "/wk_alerts.jsonl", wk_rules));
+    out->wk_engine_seconds = SecondsSince(t0);
+    EPI_RETURN_IF_ERROR(LoadClusterAlerts(dir + "/wk_alerts.jsonl", &alerts));
+    out->wk_observed =
+        ScoreRun(outbreaks, alerts, config.persons, config.days, false,
+                 opts.rules.cluster_case_window, config.tz_offset_minutes);
+  }
   if (opts.prototype) {
     out->has_prototype = true;
     out->proto_observed = ScoreRun(
@@ -753,6 +774,17 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
         ScoreRun(outbreaks, alerts, config.persons, config.days, true,
                  opts.rules.cluster_case_window, config.tz_offset_minutes);
   }
+  if (opts.weekly) {
+    t0 = std::chrono::steady_clock::now();
+    EPI_RETURN_IF_ERROR(RunEngineOn(dir + "/null.jsonl",
+                                    dir + "/wk_null_alerts.jsonl", wk_rules));
+    out->wk_null_engine_seconds = SecondsSince(t0);
+    EPI_RETURN_IF_ERROR(
+        LoadClusterAlerts(dir + "/wk_null_alerts.jsonl", &alerts));
+    out->wk_null =
+        ScoreRun(outbreaks, alerts, config.persons, config.days, true,
+                 opts.rules.cluster_case_window, config.tz_offset_minutes);
+  }
   if (opts.prototype) {
     CityCensus null_census;
     EPI_RETURN_IF_ERROR(
@@ -765,14 +797,18 @@ inline Status EvaluateCity(const CityConfig& config, const std::string& dir,
 }
 
 // Totals over cities (prototype: the co-visit sketch's scores; venue_day:
-// the engine's with cluster_method = venue_day).
+// the engine's with cluster_method = venue_day; weekly: venue_day with
+// community_method = weekly).
 inline Score Total(const std::vector<CityEval>& cities, bool null_city,
-                   bool prototype = false, bool venue_day = false) {
+                   bool prototype = false, bool venue_day = false,
+                   bool weekly = false) {
   Score t;
   for (const CityEval& c : cities) {
     if (prototype && !c.has_prototype) continue;
     if (venue_day && !c.has_venue_day) continue;
+    if (weekly && !c.has_weekly) continue;
     const Score& s = prototype   ? (null_city ? c.proto_null : c.proto_observed)
+                     : weekly    ? (null_city ? c.wk_null : c.wk_observed)
                      : venue_day ? (null_city ? c.vd_null : c.vd_observed)
                                  : (null_city ? c.null_city : c.observed);
     t.outbreaks += s.outbreaks;
@@ -962,6 +998,36 @@ inline std::string FormatTable(const std::vector<CityEval>& cities) {
                   vn.cluster_alerts_per_day(), vt.max_alerts_day);
     out += buf;
   }
+  if (std::any_of(cities.begin(), cities.end(),
+                  [](const CityEval& c) { return c.has_weekly; })) {
+    out += "engine with rules.cluster_method = venue_day, community_method = weekly:\n";
+    double vd_secs = 0, vd_null_secs = 0;
+    for (const CityEval& c : cities) {
+      const std::string name = std::to_string(c.persons / 1000) + "k x" +
+                               std::to_string(c.days) + "d s" +
+                               std::to_string(c.seed) + " wk";
+      row(name, c.events, c.wk_engine_seconds, c.wk_observed, false);
+      row(name + " null", c.events, c.wk_null_engine_seconds, c.wk_null, true);
+      vd_secs += c.wk_engine_seconds;
+      vd_null_secs += c.wk_null_engine_seconds;
+    }
+    const Score vt = Total(cities, false, false, false, true),
+                vn = Total(cities, true, false, false, true);
+    row("total wk", events, vd_secs, vt, false);
+    row("total wk null", events, vd_null_secs, vn, true);
+    line("  point-source venue outbreaks (<=200/week):", vt.point);
+    line("  busy venue outbreaks (>200 visitors/week):", vt.busy);
+    line("  community outbreaks:", vt.community);
+    std::snprintf(buf, sizeof buf,
+                  "  false clusters per M person-weeks: observed %.1f (%d), "
+                  "null %.1f (%d); alerts per day %.2f (new %.2f), null %.2f; "
+                  "most on one day %d\n",
+                  vt.false_per_million_pw(), vt.false_clusters,
+                  vn.false_per_million_pw(), vn.false_clusters,
+                  vt.cluster_alerts_per_day(), vt.new_clusters_per_day(),
+                  vn.cluster_alerts_per_day(), vt.max_alerts_day);
+    out += buf;
+  }
   const SurgeCompare sc = TotalSurges(cities);
   std::snprintf(buf, sizeof buf,
                 "clinic_surge over %d clinic-days: engine (C2) %d; recomputed "
@@ -1134,6 +1200,13 @@ inline std::string ToJson(const std::vector<CityEval>& cities) {
     score(Total(cities, false, false, true), false);
     w.Key("venue_day_total_null");
     score(Total(cities, true, false, true), true);
+  }
+  if (std::any_of(cities.begin(), cities.end(),
+                  [](const CityEval& c) { return c.has_weekly; })) {
+    w.Key("weekly_total");
+    score(Total(cities, false, false, false, true), false);
+    w.Key("weekly_total_null");
+    score(Total(cities, true, false, false, true), true);
   }
   w.EndObject();
   return out;

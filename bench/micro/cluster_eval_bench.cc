@@ -12,7 +12,9 @@
 // EPISTREAM_EVAL_CITY=persons,days,seeds[,first seed] overrides them;
 // EPISTREAM_EVAL_KEEP=DIR keeps each city's truth and alert files;
 // EPISTREAM_EVAL_VENUE_DAY=0 skips the second engine run per city with
-// rules.cluster_method = venue_day (default: run and score it beside).
+// rules.cluster_method = venue_day (default: run and score it beside);
+// EPISTREAM_EVAL_WEEKLY=1 adds a run with venue_day and
+// rules.community_method = weekly (default: off).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -58,6 +60,8 @@ void BM_ClusterEval(benchmark::State& state) {
   eval::EvalOptions options;
   const char* vd = std::getenv("EPISTREAM_EVAL_VENUE_DAY");
   options.venue_day = vd == nullptr || std::string(vd) != "0";
+  const char* wk = std::getenv("EPISTREAM_EVAL_WEEKLY");
+  options.weekly = wk != nullptr && std::string(wk) == "1";
   for (auto _ : state) {
     for (int s = first_seed; s < first_seed + seeds; ++s) {
       config.seed = static_cast<uint64_t>(s);
@@ -76,7 +80,8 @@ void BM_ClusterEval(benchmark::State& state) {
                                std::to_string(s);
         std::filesystem::create_directories(to);
         for (const char* f : {"truth.json", "alerts.jsonl", "null_alerts.jsonl",
-                              "vd_alerts.jsonl", "vd_null_alerts.jsonl"}) {
+                              "vd_alerts.jsonl", "vd_null_alerts.jsonl",
+                              "wk_alerts.jsonl", "wk_null_alerts.jsonl"}) {
           std::error_code ec;
           std::filesystem::copy_file(
               seed_dir + "/" + f, to + "/" + f,
@@ -86,10 +91,12 @@ void BM_ClusterEval(benchmark::State& state) {
       std::filesystem::remove_all(seed_dir);
       std::fprintf(stderr,
                    "seed %d: %llu events, generate %.0f s, engine %.0f s, "
-                   "null engine %.0f s, venue_day %.0f s + %.0f s\n",
+                   "null engine %.0f s, venue_day %.0f s + %.0f s, "
+                   "weekly %.0f s + %.0f s\n",
                    s, static_cast<unsigned long long>(c.events),
                    c.generate_seconds, c.engine_seconds, c.null_engine_seconds,
-                   c.vd_engine_seconds, c.vd_null_engine_seconds);
+                   c.vd_engine_seconds, c.vd_null_engine_seconds,
+                   c.wk_engine_seconds, c.wk_null_engine_seconds);
       cities.push_back(c);
     }
   }
@@ -108,6 +115,12 @@ void BM_ClusterEval(benchmark::State& state) {
     state.counters["vd_sensitivity"] = vd.sensitivity();
     state.counters["vd_null_false_per_Mpw"] =
         eval::Total(cities, true, false, true).false_per_million_pw();
+  }
+  if (options.weekly) {
+    state.counters["wk_sensitivity"] =
+        eval::Total(cities, false, false, false, true).sensitivity();
+    state.counters["wk_null_false_per_Mpw"] =
+        eval::Total(cities, true, false, false, true).false_per_million_pw();
   }
   std::fputs(eval::FormatTable(cities).c_str(), stdout);
   const char* path = std::getenv("EPISTREAM_EVAL_JSON");

@@ -1,6 +1,7 @@
 #include "operators/cluster/cluster_stage.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "engine/byte_codec.h"
@@ -25,6 +26,18 @@ std::string Sub(const std::string& prefix, char sub) {
 }
 
 }  // namespace
+
+double CommunityWeeklyScanP(uint64_t k, double mu, DurationMs window) {
+  if (k == 0) return 1.0;
+  const double tail = PoissonUpperTail(k, mu);
+  if (!(mu > 0) || window <= 0) return tail;
+  // P(X = k - 1; mu) in log space (k up to thousands in large compounds).
+  const double km1 = static_cast<double>(k - 1);
+  const double pmf = std::exp(km1 * std::log(mu) - mu - std::lgamma(km1 + 1));
+  const double windows_per_week =
+      static_cast<double>(7 * kDayMs) / static_cast<double>(window);
+  return std::min(1.0, tail + windows_per_week * mu * pmf);
+}
 
 std::string ClusterPartitionKeyPrefix(uint16_t q) {
   std::string k(1, 'Q');
@@ -340,6 +353,10 @@ void ClusterStage::EvaluateCommunity(const std::string& community,
       static_cast<double>(active);
   t.expected = t.population * t.fever_rate;
   t.p_value = PoissonUpperTail(t.cases, t.expected);
+  // weekly: the p-value of the week's scan (chance of reaching k at any
+  // time in a week), not of this one window; alpha is then per city-week.
+  if (opts_.rules.community_method == CommunityMethod::kWeekly)
+    t.p_value = CommunityWeeklyScanP(t.cases, t.expected, window);
   t.tests = std::max<int64_t>(CommunitiesWithPopulationAt(a), 1);
   t.threshold = opts_.rules.cluster_alpha / static_cast<double>(t.tests);
   if (!(t.p_value < t.threshold)) return;

@@ -12,6 +12,8 @@
 // venue-day instead (VenueDayWindow): at each fever visit a, for each day D
 // on which the person visited the venue, k = persons who visited it on D with
 // a fever visit <= a, N = its visitors on D up to a, against alpha / (7 V).
+// With rules.community_method = weekly, a community's p is the bound on
+// its week's scan (CommunityWeeklyScanP) instead of one window's tail.
 // Significant findings open or grow a versioned cluster. A clinic's day
 // is tested by EARS C2 when the watermark passes its last millisecond.
 //
@@ -49,6 +51,15 @@
 #include "operators/rules_config.h"
 
 namespace epistream {
+
+// rules.community_method = weekly: an upper bound on the chance that a
+// Poisson process with mean `mu` per `window` brings the count of its
+// sliding window to >= k at some time in one week:
+//   P(X >= k; mu) + (7 d / window) mu P(X = k - 1; mu),
+// the chance of starting the week at >= k plus the expected number of
+// up-crossings from k - 1 to k (an arrival while the window holds k - 1:
+// rate (mu / window) P(X = k - 1)). At most 1. k >= 1.
+double CommunityWeeklyScanP(uint64_t k, double mu, DurationMs window);
 
 struct ClusterStageOptions {
   RulesConfig rules;

@@ -49,7 +49,7 @@ static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
 static_assert(FieldCount<HttpConfig>() == 3);
 static_assert(FieldCount<PrivacyConfig>() == 2);
-static_assert(FieldCount<RulesConfig>() == 22);
+static_assert(FieldCount<RulesConfig>() == 23);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
     (FieldCount<EngineConfig>() - 7) + FieldCount<WatermarkConfig>() +
@@ -101,6 +101,7 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("rules.cluster_min_cases", rules.cluster_min_cases);
   EPI_DIFF("rules.cluster_alpha", rules.cluster_alpha);
   EPI_DIFF("rules.cluster_method", rules.cluster_method);
+  EPI_DIFF("rules.community_method", rules.community_method);
   EPI_DIFF("rules.surge_baseline_days", rules.surge_baseline_days);
   EPI_DIFF("rules.surge_guard_days", rules.surge_guard_days);
   EPI_DIFF("rules.surge_sd_multiplier", rules.surge_sd_multiplier);
@@ -165,6 +166,7 @@ constexpr KeyCase kKeyCases[] = {
     {"rules.cluster_min_cases", "4"},
     {"rules.cluster_alpha", "0.05"},
     {"rules.cluster_method", "venue_day"},
+    {"rules.community_method", "weekly"},
     {"rules.surge_baseline_days", "8"},
     {"rules.surge_guard_days", "1"},
     {"rules.surge_sd_multiplier", "2.5"},
