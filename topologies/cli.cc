@@ -94,8 +94,8 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> extra_topics;
   broker->add_option("--topic", extra_topics,
                      "another topic to create with the same partition count (repeatable; the "
-                     "scale-out changelog and repartition topics are created by default: this broker has no "
-                     "CreateTopics)");
+                     "scale-out changelog is created by default: this broker has no CreateTopics; "
+                     "--repartition's topics are auto-created with 4 partitions)");
 
   // check-config
   CLI::App* check = app.add_subcommand("check-config", "Validate a config file");
@@ -122,10 +122,9 @@ int RunCli(int argc, char** argv) {
   if (*broker) {
     std::vector<std::string> topics = ContractTopics(TopicsConfig());
     topics.push_back(ScaleOutConfig().changelog_topic);
-    // The repartition edge and its changelog (--repartition) need the same
-    // partition count as the inputs (Q defaults to N).
-    topics.push_back(std::string(kRepartitionClusterTopic));
-    topics.push_back(std::string(kClusterChangelogTopic));
+    // (--repartition's epistream.repartition.cluster and
+    // epistream.changelog.cluster: auto-created with the broker's default of
+    // 4 partitions; pass them with --topic for another count.)
     for (const std::string& t : extra_topics) {
       if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
     }
