@@ -1,5 +1,6 @@
 // Runtime settings of the engine (no epidemic knowledge). Mirrors the
-// `engine:`, `state:`, `kafka:`, `metrics:`, `http:` and `privacy:` sections of
+// `engine:`, `state:`, `kafka:`, `metrics:`, `http:`, `privacy:` and
+// `scale_out:` sections of
 // config/epistream.yaml.
 #pragma once
 
@@ -53,10 +54,8 @@ struct KafkaConfig {
 };
 
 // Several `epistream run` processes sharing one kafka.group (issue 8).
-// Set from the command line (`epistream run --scale-out`, `--repartition`)
-// and passed to KafkaEngine beside the AppConfig; not (yet) a YAML section:
-// that needs config/epistream.yaml and tests/topologies/app_config_test.cc
-// to list its keys.
+// The `scale_out:` section of config/epistream.yaml; the command-line flags
+// `epistream run --scale-out` / `--repartition` switch it on as well.
 struct ScaleOutConfig {
   // Multi-instance mode: the person topics are assigned with the range
   // assignor (partition p of every topic to one instance), each checkpoint
@@ -65,8 +64,10 @@ struct ScaleOutConfig {
   // replayed output is suppressed per partition. Off: one instance owns
   // everything (the single-instance behaviour). Default: false
   bool enabled = false;
-  // Send the cluster stage's input through a repartition topic (the cluster
-  // side of issue 8; needs enabled). Default: false
+  // Send the cluster stage's input through the repartition topic
+  // epistream.repartition.cluster to one cluster stage per repartition
+  // partition (group <kafka.group>.cluster), so cluster alerts see every
+  // instance's input; needs enabled. Default: false
   bool repartition = false;
   // Compacted changelog topic of the person state, one partition per input
   // partition; created if missing. Default: "epistream.changelog"
@@ -114,6 +115,7 @@ struct EngineConfig {
   MetricsConfig metrics;
   HttpConfig http;
   PrivacyConfig privacy;
+  ScaleOutConfig scale_out;
   // Local timezone for calendar days (once-per-day rules, clinic days). Default: "+08:00"
   int tz_offset_minutes = 8 * 60;
   // Messages above this size are dead-lettered too_large. Default: 65536

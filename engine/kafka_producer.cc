@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <thread>
 #include <utility>
 
 namespace epistream {
@@ -91,6 +92,22 @@ Status KafkaProducer::FatalStatus() {
 
 Status KafkaProducer::Produce(const std::string& topic, std::string_view key,
                               std::string_view value) {
+  return ProduceImpl(topic, RD_KAFKA_PARTITION_UA, key, value);
+}
+
+Status KafkaProducer::ProduceToPartition(const std::string& topic,
+                                         int32_t partition,
+                                         std::string_view key,
+                                         std::string_view value) {
+  if (partition < 0) {
+    return Status::InvalidArgument("kafka producer: negative partition");
+  }
+  return ProduceImpl(topic, partition, key, value);
+}
+
+Status KafkaProducer::ProduceImpl(const std::string& topic, int32_t partition,
+                                  std::string_view key,
+                                  std::string_view value) {
   auto rkt = Topic(topic);
   if (!rkt.ok()) return rkt.status();
   if (++since_poll_ >= kPollEvery) {
@@ -104,7 +121,8 @@ Status KafkaProducer::Produce(const std::string& topic, std::string_view key,
                         std::chrono::milliseconds(queue_full_timeout_ms_);
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_RKT(*rkt), RD_KAFKA_V_KEY(key_ptr, key.size()),
+        rk_.get(), RD_KAFKA_V_RKT(*rkt), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_KEY(key_ptr, key.size()),
         RD_KAFKA_V_VALUE(value_ptr, value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
@@ -183,6 +201,67 @@ Result<int32_t> KafkaProducer::PartitionCount(const std::string& topic,
   EPI_RETURN_IF_ERROR(
       KafkaStatus(md->topics[0].err, "kafka producer: topic " + topic));
   return md->topics[0].partition_cnt;
+}
+
+Result<int32_t> KafkaProducer::EnsureTopic(const std::string& topic,
+                                           int32_t partitions,
+                                           int timeout_ms) {
+  // CreateTopics first; an error (exists, or a broker without the API) is
+  // only logged: the metadata request below says what there is.
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, nullptr, 0);
+  if (nt != nullptr) {
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk_.get());
+    rd_kafka_AdminOptions_t* ao =
+        rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    char err[256];
+    const int create_timeout_ms = std::min(timeout_ms, 5000);
+    if (rd_kafka_AdminOptions_set_request_timeout(
+            ao, create_timeout_ms, err, sizeof err) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::debug("kafka producer: admin timeout: {}", err);
+    }
+    rd_kafka_CreateTopics(rk_.get(), &nt, 1, ao, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, create_timeout_ms + 1000);
+    if (ev != nullptr) {
+      const rd_kafka_CreateTopics_result_t* res =
+          rd_kafka_event_CreateTopics_result(ev);
+      size_t n = 0;
+      const rd_kafka_topic_result_t** trs =
+          res != nullptr ? rd_kafka_CreateTopics_result_topics(res, &n)
+                         : nullptr;
+      const rd_kafka_resp_err_t e = n == 1 ? rd_kafka_topic_result_error(trs[0])
+                                           : rd_kafka_event_error(ev);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
+          e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        spdlog::debug("kafka producer: CreateTopics {}: {}", topic,
+                      rd_kafka_err2name(e));
+      }
+      rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto n = PartitionCount(topic, std::min(timeout_ms, 5000));
+    if (n.ok() && *n > 0) {
+      if (*n < partitions) {
+        return Status::InvalidArgument(
+            "topic " + topic + " has " + std::to_string(*n) +
+            " partitions, " + std::to_string(partitions) + " needed");
+      }
+      return *n;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return n.ok() ? Status::Unavailable("kafka producer: topic " + topic +
+                                          " has no partitions")
+                    : n.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace epistream

@@ -67,6 +67,18 @@ class KafkaProducer {
   // message.max.bytes (InvalidArgument).
   Status Produce(const std::string& topic, std::string_view key,
                  std::string_view value);
+  // As Produce, but to partition `partition` (>= 0) whatever the key: the
+  // repartition topic, whose partitions the caller chooses
+  // (operators/cluster/repartition_router.h). An empty key stays keyless.
+  Status ProduceToPartition(const std::string& topic, int32_t partition,
+                            std::string_view key, std::string_view value);
+
+  // Creates `topic` with `partitions` partitions (default config) if it does
+  // not exist; a broker without CreateTopics (the embedded one) auto-creates
+  // it on the metadata request instead. Returns its partition count,
+  // InvalidArgument if it has fewer than `partitions`.
+  Result<int32_t> EnsureTopic(const std::string& topic, int32_t partitions,
+                              int timeout_ms = 30000);
 
   // Serves delivery reports without blocking (or up to timeout_ms).
   void Poll(int timeout_ms = 0);
@@ -98,6 +110,8 @@ class KafkaProducer {
                                  void* opaque);
   void OnDelivery(const rd_kafka_message_t* m);
   Result<rd_kafka_topic_t*> Topic(const std::string& topic);
+  Status ProduceImpl(const std::string& topic, int32_t partition,
+                     std::string_view key, std::string_view value);
   Status FatalStatus();
 
   KafkaHandle rk_;

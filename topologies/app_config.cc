@@ -162,6 +162,21 @@ Status ReadPrivacy(YamlSection& root, PrivacyConfig* c) {
   return s.Finish();
 }
 
+Status ReadScaleOut(YamlSection& root, ScaleOutConfig* c) {
+  Result<YamlSection> r = root.Section("scale_out");
+  if (!r.ok()) return r.status();
+  YamlSection& s = *r;
+  EPI_RETURN_IF_ERROR(s.Bool("enabled", &c->enabled));
+  EPI_RETURN_IF_ERROR(s.Bool("repartition", &c->repartition));
+  EPI_RETURN_IF_ERROR(s.String("changelog_topic", &c->changelog_topic));
+  if (c->changelog_topic.empty()) {
+    return s.Invalid("changelog_topic", "must not be empty");
+  }
+  // repartition without enabled is refused when the engine starts (the
+  // command line may still switch enabled on).
+  return s.Finish();
+}
+
 Status ReadRules(YamlSection& root, RulesConfig* c) {
   Result<YamlSection> r = root.Section("rules");
   if (!r.ok()) return r.status();
@@ -315,6 +330,7 @@ Result<AppConfig> ParseAppConfig(std::string_view yaml_text,
   EPI_RETURN_IF_ERROR(ReadMetrics(s, &c.engine.metrics));
   EPI_RETURN_IF_ERROR(ReadHttp(s, &c.engine.http));
   EPI_RETURN_IF_ERROR(ReadPrivacy(s, &c.engine.privacy));
+  EPI_RETURN_IF_ERROR(ReadScaleOut(s, &c.engine.scale_out));
   EPI_RETURN_IF_ERROR(ReadRules(s, &c.rules));
   EPI_RETURN_IF_ERROR(ReadTopics(s, &c.topics));
   EPI_RETURN_IF_ERROR(s.Finish());
@@ -401,6 +417,9 @@ std::string DescribeAppConfig(const AppConfig& c) {
   out += fmt::format("privacy: pseudonymize={} key_file={}\n",
                      e.privacy.pseudonymize,
                      e.privacy.key_file.empty() ? "(none)" : e.privacy.key_file);
+  out += fmt::format("scale_out: enabled={} repartition={} changelog_topic={}\n",
+                     e.scale_out.enabled, e.scale_out.repartition,
+                     e.scale_out.changelog_topic);
   out += fmt::format(
       "rules: risk_lookback={} retroactive_window={} test_deadline={} "
       "quarantine_inbound={} "

@@ -2,7 +2,7 @@
 //
 // The YAML layout mirrors the structs: top-level sections `engine` (tz,
 // max_message_bytes, log_level), `watermark`, `state`, `checkpoint`, `kafka`,
-// `metrics`, `http`, `privacy` (the EngineConfig members), `rules` (RulesConfig) and
+// `metrics`, `http`, `privacy`, `scale_out` (the EngineConfig members), `rules` (RulesConfig) and
 // `topics` (TopicsConfig). config/epistream.yaml lists every key with its default;
 // tests/topologies/app_config_test.cc keeps that file and these structs equal.
 //

@@ -11,6 +11,7 @@
 #include "engine/broker_command.h"
 #include "engine/logging.h"
 #include "topologies/app_config.h"
+#include "topologies/cluster_side.h"
 #include "topologies/demo_runner.h"
 #include "topologies/file_runner.h"
 #include "topologies/kafka_runner.h"
@@ -93,7 +94,8 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> extra_topics;
   broker->add_option("--topic", extra_topics,
                      "another topic to create with the same partition count (repeatable; the "
-                     "scale-out changelog is created by default: this broker has no CreateTopics)");
+                     "scale-out changelog is created by default: this broker has no CreateTopics; "
+                     "--repartition's topics are auto-created with 4 partitions)");
 
   // check-config
   CLI::App* check = app.add_subcommand("check-config", "Validate a config file");
@@ -120,6 +122,9 @@ int RunCli(int argc, char** argv) {
   if (*broker) {
     std::vector<std::string> topics = ContractTopics(TopicsConfig());
     topics.push_back(ScaleOutConfig().changelog_topic);
+    // (--repartition's epistream.repartition.cluster and
+    // epistream.changelog.cluster: auto-created with the broker's default of
+    // 4 partitions; pass them with --topic for another count.)
     for (const std::string& t : extra_topics) {
       if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
     }
@@ -157,9 +162,14 @@ int RunCli(int argc, char** argv) {
     opts.rules = cfg.rules;
     return RunFileMode(opts);
   }
-  ScaleOutConfig scale;
-  scale.enabled = scale_out;
-  scale.repartition = repartition;
+  // The flags switch on what the config file's scale_out section may not.
+  ScaleOutConfig scale = cfg.engine.scale_out;
+  scale.enabled = scale.enabled || scale_out;
+  scale.repartition = scale.repartition || repartition;
+  if (scale.repartition && !scale.enabled) {
+    std::fprintf(stderr, "epistream run: --repartition needs --scale-out (or scale_out.enabled)\n");
+    return 2;
+  }
   return RunKafkaMode(cfg, scale);
 }
 

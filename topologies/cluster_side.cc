@@ -26,9 +26,14 @@ ClusterSide::ClusterSide(const ClusterSideOptions& opts, KvStore* store,
       store_(store),
       alert_sink_(cluster_alerts),
       deadletter_sink_(deadletters),
-      writer_(store, opts.repartition_partitions, frames,
-              opts.marker_interval) {
-  writer_.set_registration_listener(
+      frames_(frames) {
+  ResetWriter();
+}
+
+void ClusterSide::ResetWriter() {
+  writer_ = std::make_unique<RepartitionWriter>(
+      store_, opts_.repartition_partitions, frames_, opts_.marker_interval);
+  writer_->set_registration_listener(
       [this](std::string_view before, std::string_view after) {
         return OnRegistration(before, after);
       });

@@ -51,6 +51,9 @@ namespace epistream {
 
 inline constexpr std::string_view kRepartitionClusterTopic =
     "epistream.repartition.cluster";
+// Compacted changelog of the repartition partitions' ranges, partition q.
+inline constexpr std::string_view kClusterChangelogTopic =
+    "epistream.changelog.cluster";
 
 struct ClusterSideOptions {
   ClusterStageOptions stage;
@@ -77,8 +80,17 @@ class ClusterSide {
   Status Open();
 
   // ---- person side ----
-  ClusterEdge* edge() { return &writer_; }
-  RepartitionWriter& writer() { return writer_; }
+  // The edge may change at ResetWriter(): give the new one to the pipeline.
+  ClusterEdge* edge() { return writer_.get(); }
+  RepartitionWriter& writer() { return *writer_; }
+  // A fresh writer (no upstreams, no watermark), for when the person side's
+  // event time moved back (CityPipeline::RewindWatermark after a
+  // rebalance): markers then restart at the rewound watermark instead of
+  // the old writer's maximum, which a newly added upstream has not reached.
+  // Runners keep each upstream's highest marker, so lower ones are no-ops.
+  // Call after a committed checkpoint (the seq counters are in the store),
+  // then AddUpstream every owned partition.
+  void ResetWriter();
 
   // ---- cluster side (consumer of the repartition topic) ----
   // Takes repartition partition q: opens its runner on q's stored state.
@@ -116,7 +128,8 @@ class ClusterSide {
   KvStore* store_;
   RecordSink* alert_sink_;
   RecordSink* deadletter_sink_;
-  RepartitionWriter writer_;
+  RepartitionFrameSink* frames_;
+  std::unique_ptr<RepartitionWriter> writer_;
   std::map<uint16_t, Assigned> runners_;
   std::map<std::string, int64_t> registered_;
   std::set<std::string> registered_dirty_;

@@ -21,6 +21,7 @@
 #include "engine/rocks_kv_store.h"
 #include "engine/state_keys.h"
 #include "engine/table_reader.h"
+#include "topologies/cluster_side.h"
 
 namespace epistream {
 namespace {
@@ -53,6 +54,37 @@ constexpr int kTableTimeoutMs = 120000;
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
 constexpr TimestampMs kNoRewind = INT64_MAX;
+// A KafkaSink position naming no sink partition: recovery reads every sink
+// partition from its start (engine/kafka_sink.cc EncodePosition of {}).
+const std::string kSinkStart("\x01\x00", 2);
+
+// Frames of the repartition edge into their chosen partition of the
+// repartition topic, through the engine's idempotent producer.
+class KafkaFrameSink : public RepartitionFrameSink {
+ public:
+  KafkaFrameSink(KafkaProducer* producer, std::string topic)
+      : producer_(producer), topic_(std::move(topic)) {}
+  Status Write(uint16_t q, std::string_view key, std::string_view frame) override {
+    return producer_->ProduceToPartition(topic_, q, key, frame);
+  }
+  // Short enough that a slow broker postpones the checkpoint (Unavailable)
+  // rather than stalling the loop.
+  Status Flush() override { return producer_->Flush(30000); }
+
+ private:
+  KafkaProducer* producer_;
+  std::string topic_;
+};
+
+// The cluster stage's options, as CityPipeline builds them for its own.
+ClusterStageOptions ClusterStageOptionsOf(const EngineConfig& engine, const RulesConfig& rules) {
+  ClusterStageOptions o;
+  o.rules = rules;
+  o.allowed_lateness = engine.watermark.allowed_lateness;
+  o.tz_offset_minutes = engine.tz_offset_minutes;
+  o.retention = engine.state.retention;
+  return o;
+}
 
 }  // namespace
 
@@ -97,6 +129,30 @@ struct KafkaEngine::Impl {
   bool rewind_pending = false;
   TimestampMs rewind_to = kNoRewind;
 
+  // --- cluster side (ScaleOutConfig::repartition) ---
+  std::unique_ptr<KafkaFrameSink> frame_sink;
+  std::unique_ptr<ClusterSide> side;
+  std::unique_ptr<KafkaConsumer> cluster_consumer;
+  std::unique_ptr<ChangelogWriter> cluster_changelog;
+  std::unique_ptr<ChangelogRestorer> cluster_restorer;
+  std::set<int32_t> cluster_owned;  // repartition partitions with a runner
+  // Cluster-alert sink positions of repartition partitions just taken over.
+  std::map<int32_t, std::string> cluster_recovery;
+  uint64_t cluster_changelog_seq = 0;
+  uint64_t cluster_log_tick = 0;
+
+  static std::string ClusterMarkKey(int32_t q) {
+    return state_keys::Meta("changelog.cluster:" + std::to_string(q));
+  }
+  // Changelog partition q of a store key: repartition partition q's range
+  // (Q + be16 q: runner state, offset, sink position); -1 for the rest.
+  static int32_t ClusterRoute(std::string_view key) {
+    if (key.size() >= 3 && key[0] == 'Q') {
+      return (static_cast<uint8_t>(key[1]) << 8) | static_cast<uint8_t>(key[2]);
+    }
+    return -1;
+  }
+
   static std::string MarkKey(int32_t p) { return state_keys::Meta("changelog:" + std::to_string(p)); }
   static std::string SinkKey(int32_t p, std::string_view sink) {
     return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', std::string("sink:").append(sink));
@@ -128,6 +184,7 @@ struct KafkaEngine::Impl {
   // Inside every checkpoint, before the local commit: each owned
   // partition's sink positions, then its changelog records and marker.
   Status BeforeCommit() {
+    if (side) EPI_RETURN_IF_ERROR(ClusterBeforeCommit());
     std::set<int32_t> owned;
     for (const auto& [p, refs] : partition_refs) owned.insert(p);
     if (owned.empty()) return Status::Ok();
@@ -154,10 +211,109 @@ struct KafkaEngine::Impl {
     return Status::Ok();
   }
 
-  Result<std::optional<ChangelogMark>> LoadMark(int32_t p) {
+  // The cluster side's half of BeforeCommit: every owned repartition
+  // partition's staged range (ClusterSide::Checkpoint) and its marker.
+  Status ClusterBeforeCommit() {
+    if (cluster_owned.empty()) return Status::Ok();
+    const uint64_t records = cluster_changelog->records_written();
+    const uint64_t bytes = cluster_changelog->bytes_written();
+    auto marks = cluster_changelog->WriteCheckpoint(*store, &ClusterRoute, cluster_owned,
+                                                    ++cluster_changelog_seq);
+    if (!marks.ok()) return marks.status();
+    for (const auto& [q, mark] : *marks) store->Put(ClusterMarkKey(q), mark.Encode());
+    if (probe) {
+      probe->changelog_written(cluster_changelog->records_written() - records,
+                               cluster_changelog->bytes_written() - bytes);
+    }
+    return Status::Ok();
+  }
+
+  // Repartition partition q assigned: restore its range from
+  // epistream.changelog.cluster unless the local copy is current, open its
+  // runner, and note its cluster-alert sink position for the read-back.
+  Status ClusterTakeOver(int32_t q) {
+    const bool batch_empty = store->StagedBytes() == 0;
+    auto mark = LoadMark(q, ClusterMarkKey(q));
+    if (!mark.ok()) return mark.status();
+    auto r = cluster_restorer->Restore(q, *mark, store.get());
+    if (!r.ok()) return r.status();
+    if (!r->current) {
+      store->Put(ClusterMarkKey(q), r->mark.Encode());
+      if (batch_empty) EPI_RETURN_IF_ERROR(store->Commit());
+      spdlog::info("repartition partition {} restored from {}: {} records, {} bytes, {} checkpoints"
+                   " in {:.3f} s ({} records of interrupted checkpoints dropped)",
+                   q, kClusterChangelogTopic, r->records, r->bytes, r->checkpoints, r->seconds,
+                   r->dropped);
+    } else {
+      spdlog::info("repartition partition {}: local state current", q);
+    }
+    if (probe) probe->observe_restore(r->records, r->bytes, r->seconds, r->current);
+    EPI_RETURN_IF_ERROR(side->Assign(static_cast<uint16_t>(q)));
+    auto pos = side->StoredAlertSinkPosition(static_cast<uint16_t>(q));
+    if (!pos.ok()) return pos.status();
+    // No position: q never checkpointed; all its alerts came after.
+    cluster_recovery[q] = pos->empty() ? kSinkStart : std::move(pos).value();
+    cluster_owned.insert(q);
+    return Status::Ok();
+  }
+
+  // Repartition partition q given up without a committed final checkpoint.
+  Status DropClusterCopy(int32_t q) {
+    const std::string prefix = ClusterPartitionKeyPrefix(static_cast<uint16_t>(q));
+    EPI_RETURN_IF_ERROR(store->DeleteRange(prefix, PrefixEnd(prefix)));
+    store->Delete(ClusterMarkKey(q));
+    return Status::Ok();
+  }
+
+  // One poll of the repartition topic: assignments (restores), the
+  // read-back of cluster alerts written after the taken-over partitions'
+  // checkpoints, then the frames.
+  Status PollCluster(std::vector<KafkaMessage>* batch) {
+    EPI_RETURN_IF_ERROR(cluster_consumer->PollBatch(0, batch, kMaxBatch));
+    if (!callback_error.ok()) return callback_error;
+    for (const PartitionEvent& ev : cluster_consumer->TakeEvents()) {
+      if (ev.kind == PartitionEvent::Kind::kOffsetGap) {
+        return Status::OutOfRange("offset gap on " + ev.tp.topic + "/" +
+                                  std::to_string(ev.tp.partition) + ": expected " +
+                                  std::to_string(ev.expected) + ", broker has " +
+                                  std::to_string(ev.offset));
+      }
+      if (ev.kind == PartitionEvent::Kind::kError) {
+        if (ev.status.code() == StatusCode::kOutOfRange) {
+          return Status::OutOfRange("repartition data lost before it was processed (" +
+                                    ev.tp.topic + "/" + std::to_string(ev.tp.partition) +
+                                    "): " + ev.status.message());
+        }
+        spdlog::warn("kafka (repartition): {}", ev.status.ToString());
+      }
+      if (ev.kind == PartitionEvent::Kind::kAssigned) {
+        spdlog::info("assigned {}/{} from offset {}", ev.tp.topic, ev.tp.partition, ev.offset);
+      }
+    }
+    if (!cluster_recovery.empty()) {
+      const size_t before = alerts_cluster->pending_suppressions();
+      EPI_RETURN_IF_ERROR(
+          alerts_cluster->AddRecovery(cluster_recovery, sink_reader, kTableTimeoutMs, nullptr));
+      if (alerts_cluster->pending_suppressions() > before) {
+        spdlog::info("recovery: {} cluster alerts written after the checkpoints of {} repartition"
+                     " partitions will not be re-emitted",
+                     alerts_cluster->pending_suppressions() - before, cluster_recovery.size());
+      }
+      cluster_recovery.clear();
+    }
+    for (const KafkaMessage& msg : *batch) {
+      EPI_RETURN_IF_ERROR(
+          side->OnMessage(static_cast<uint16_t>(msg.partition), msg.offset, msg.value));
+    }
+    batch->clear();
+    return Status::Ok();
+  }
+
+  Result<std::optional<ChangelogMark>> LoadMark(int32_t p) { return LoadMark(p, MarkKey(p)); }
+  Result<std::optional<ChangelogMark>> LoadMark(int32_t p, const std::string& key) {
     std::string value;
     bool found = false;
-    EPI_RETURN_IF_ERROR(store->Get(MarkKey(p), &value, &found));
+    EPI_RETURN_IF_ERROR(store->Get(key, &value, &found));
     if (!found) return std::optional<ChangelogMark>();
     std::optional<ChangelogMark> mark = ChangelogMark::Decode(value);
     if (!mark) return Status::Corruption("changelog mark of partition " + std::to_string(p));
@@ -204,7 +360,9 @@ struct KafkaEngine::Impl {
       std::string pos;
       bool found = false;
       EPI_RETURN_IF_ERROR(store->Get(SinkKey(p, name), &pos, &found));
-      if (found && !pos.empty()) sink_recovery[name][p] = std::move(pos);
+      // No position: p was never checkpointed (its owner died before its
+      // first checkpoint), so everything of p in the topic came after it.
+      sink_recovery[name][p] = found && !pos.empty() ? std::move(pos) : kSinkStart;
     }
     taken_over.insert(p);
     return Status::Ok();
@@ -280,7 +438,10 @@ struct KafkaEngine::Impl {
   // A checkpoint; Unavailable (broker down, flush timed out) is not fatal:
   // nothing is committed and the next attempt includes everything.
   Status Checkpoint() {
-    Status st = pipeline->Checkpoint();
+    // The cluster side stages its ranges first: the pipeline's commit (and
+    // BeforeCommit's changelog) takes them with the person state.
+    Status st = side ? side->Checkpoint() : Status::Ok();
+    if (st.ok()) st = pipeline->Checkpoint();
     if (st.code() == StatusCode::kUnavailable) {
       spdlog::log(alerts->pending_suppressions() > 0 ? spdlog::level::debug : spdlog::level::warn,
                   "checkpoint postponed: {}", st.message());
@@ -315,6 +476,10 @@ KafkaEngine::~KafkaEngine() {
     impl_->no_checkpoint_on_revoke = true;
     impl_->consumer->Close().IgnoreError();
   }
+  if (impl_ && impl_->cluster_consumer) {
+    impl_->no_checkpoint_on_revoke = true;
+    impl_->cluster_consumer->Close().IgnoreError();
+  }
 }
 
 Status KafkaEngine::Start() {
@@ -348,6 +513,10 @@ Status KafkaEngine::Start() {
   ropts.brokers = m.cfg.engine.kafka.brokers;
   ropts.properties = m.cfg.engine.kafka.properties;
   m.scale_out = m.scale_cfg.enabled;
+  if (m.scale_cfg.repartition && !m.scale_out) {
+    return Status::InvalidArgument("repartition needs scale-out (--scale-out)");
+  }
+  const bool repartition = m.scale_out && m.scale_cfg.repartition;
   m.sink_reader = ropts;
   auto apos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts");
   if (!apos.ok()) return apos.status();
@@ -357,7 +526,9 @@ Status KafkaEngine::Start() {
   EPI_RETURN_IF_ERROR(m.alerts->Recover(m.scale_out ? std::string() : *apos, ropts, kTableTimeoutMs));
   auto cpos = CityPipeline::StoredSinkPosition(m.store.get(), "alerts_cluster");
   if (!cpos.ok()) return cpos.status();
-  EPI_RETURN_IF_ERROR(m.alerts_cluster->Recover(*cpos, ropts, kTableTimeoutMs));
+  // Repartition: per repartition partition when it is assigned.
+  EPI_RETURN_IF_ERROR(
+      m.alerts_cluster->Recover(repartition ? std::string() : *cpos, ropts, kTableTimeoutMs));
   auto dpos = CityPipeline::StoredSinkPosition(m.store.get(), "deadletters");
   if (!dpos.ok()) return dpos.status();
   EPI_RETURN_IF_ERROR(
@@ -408,8 +579,33 @@ Status KafkaEngine::Start() {
     Impl* self = &m;
     m.pipeline->set_before_commit([self] { return self->BeforeCommit(); });
     spdlog::info("scale-out: changelog {} ({} partitions)", clopts.topic, *cl);
-    if (!m.scale_cfg.repartition) {
+    if (!repartition) {
       spdlog::warn("scale-out without repartition: cluster alerts see this instance's partitions only");
+    } else {
+      const std::string rtopic(kRepartitionClusterTopic);
+      auto q_count = m.producer->EnsureTopic(rtopic, inputs, kTableTimeoutMs);
+      if (!q_count.ok()) return q_count.status();
+      ChangelogOptions ccl = clopts;
+      ccl.topic = std::string(kClusterChangelogTopic);
+      auto cw = ChangelogWriter::Create(ccl);
+      if (!cw.ok()) return cw.status();
+      m.cluster_changelog = std::move(cw).value();
+      auto cr = ChangelogRestorer::Create(ccl);
+      if (!cr.ok()) return cr.status();
+      m.cluster_restorer = std::move(cr).value();
+      auto ccount = m.cluster_changelog->EnsureTopic(*q_count);
+      if (!ccount.ok()) return ccount.status();
+      ClusterSideOptions so;
+      so.stage = ClusterStageOptionsOf(m.cfg.engine, m.cfg.rules);
+      so.upstream_partitions = static_cast<uint16_t>(inputs);
+      so.repartition_partitions = static_cast<uint16_t>(*q_count);
+      m.frame_sink = std::make_unique<KafkaFrameSink>(m.producer.get(), rtopic);
+      m.side = std::make_unique<ClusterSide>(so, m.store.get(), m.frame_sink.get(), cluster_sink,
+                                             m.deadletters.get());
+      EPI_RETURN_IF_ERROR(m.side->Open());
+      m.pipeline->set_cluster_edge(m.side->edge());
+      spdlog::info("repartition: {} ({} partitions), cluster changelog {} ({} partitions)", rtopic,
+                   *q_count, ccl.topic, *ccount);
     }
   }
 
@@ -492,6 +688,7 @@ Status KafkaEngine::Start() {
         // Another instance may advance this position now: never write it again.
         impl->pipeline->ForgetPosition(tp.topic, tp.partition);
         if (last) {
+          if (impl->side) impl->side->writer().RemoveUpstream(static_cast<uint16_t>(tp.partition));
           impl->taken_over.erase(tp.partition);
           for (auto& [name, positions] : impl->sink_recovery) positions.erase(tp.partition);
           if (!committed) {
@@ -505,6 +702,49 @@ Status KafkaEngine::Start() {
   auto consumer = KafkaConsumer::Create(copts, lookup, on_revoke);
   if (!consumer.ok()) return consumer.status();
   m.consumer = std::move(consumer).value();
+  if (m.side) {
+    // The cluster side: its own group on the repartition topic (range:
+    // partition q to one instance), offsets from q's checkpointed range.
+    KafkaConsumerOptions ccopts = copts;
+    ccopts.group = copts.group + ".cluster";
+    ccopts.topics = {std::string(kRepartitionClusterTopic)};
+    auto cluster_lookup = [impl](const std::string& /*topic*/,
+                                 int32_t q) -> std::optional<int64_t> {
+      if (impl->cluster_owned.count(q) == 0) {
+        Status st = impl->ClusterTakeOver(q);
+        if (!st.ok()) {
+          impl->callback_error = st;
+          return std::nullopt;
+        }
+      }
+      auto off = impl->side->StoredOffset(static_cast<uint16_t>(q));
+      if (!off.ok()) {
+        impl->callback_error = off.status();
+        return std::nullopt;
+      }
+      return *off;
+    };
+    auto cluster_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
+      const uint64_t checkpoints = impl->pipeline->counters().checkpoints;
+      if (!lost && !impl->no_checkpoint_on_revoke) {
+        Status st = impl->Checkpoint();
+        if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
+      }
+      const bool committed = impl->pipeline->counters().checkpoints > checkpoints;
+      for (const TopicPartition& tp : parts) {
+        impl->side->Revoke(static_cast<uint16_t>(tp.partition));
+        impl->cluster_owned.erase(tp.partition);
+        impl->cluster_recovery.erase(tp.partition);
+        if (!committed) {
+          Status st = impl->DropClusterCopy(tp.partition);
+          if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
+        }
+      }
+    };
+    auto cc = KafkaConsumer::Create(ccopts, cluster_lookup, cluster_revoke);
+    if (!cc.ok()) return cc.status();
+    m.cluster_consumer = std::move(cc).value();
+  }
   return Status::Ok();
 }
 
@@ -513,6 +753,7 @@ Status KafkaEngine::Run() {
   std::vector<KafkaMessage> batch;
   std::vector<KafkaMessage> table_batch;
   std::vector<EventTimeMerger::Item> released;
+  std::vector<KafkaMessage> cluster_batch;
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_second = last_checkpoint;
   uint64_t records_at_last_second = 0;
@@ -547,6 +788,10 @@ Status KafkaEngine::Run() {
             spdlog::info("assigned {}/{} from offset {}", ev.tp.topic, ev.tp.partition, ev.offset);
             if (m.rewind_pending && m.partition_refs.empty()) {
               m.pipeline->RewindWatermark(m.rewind_to);
+              if (m.side) {
+                m.side->ResetWriter();
+                m.pipeline->set_cluster_edge(m.side->edge());
+              }
               spdlog::info("event time restarts at {} for the new assignment",
                            m.rewind_to == kMinTimestamp ? std::string("the beginning")
                                                         : FormatRfc3339(m.rewind_to, 0));
@@ -555,6 +800,9 @@ Status KafkaEngine::Run() {
             m.rewind_to = kNoRewind;
             ++m.partition_refs[ev.tp.partition];
             EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
+            if (m.side) {
+              EPI_RETURN_IF_ERROR(m.side->writer().AddUpstream(static_cast<uint16_t>(ev.tp.partition)));
+            }
             break;
           case PartitionEvent::Kind::kEndOfPartition:
             if (type) m.merger.SetCaughtUp(static_cast<int>(*type), ev.tp.partition, true);
@@ -603,6 +851,7 @@ Status KafkaEngine::Run() {
     } else {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
+    if (m.cluster_consumer) EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
     const auto now = std::chrono::steady_clock::now();
     if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
     if (now - last_checkpoint >= interval ||
@@ -633,6 +882,20 @@ Status KafkaEngine::Run() {
       if (m.probe) m.probe->set_state_stats(m.store->Stats());
       if (m.probe) m.probe->set_state_entries(m.pipeline->cached_persons());
       if (m.process_probe) m.process_probe->Sample().IgnoreError();
+      if (m.side && ++m.cluster_log_tick % 10 == 0) {
+        std::string runners;
+        for (uint16_t q : m.side->assigned()) {
+          const ClusterPartitionRunner* r = m.side->runner(q);
+          runners += fmt::format(" q{}: wm={} applied={} duplicates={};", q,
+                                 r->watermark() == kMinTimestamp ? std::string("-")
+                                                                 : FormatRfc3339(r->watermark(), 0),
+                                 r->applied(), r->duplicates());
+        }
+        spdlog::info("repartition: person watermark {}, frames sent {} (markers {}), cluster alerts {};{}",
+                     s.watermark == kMinTimestamp ? std::string("-") : FormatRfc3339(s.watermark, 0),
+                     m.side->writer().frames_sent(), m.side->writer().markers_sent(),
+                     m.side->alerts(), runners);
+      }
       records_at_last_second = c.records;
       last_second = now;
       if (m.hooks.on_second) m.hooks.on_second(s);
@@ -644,6 +907,10 @@ Status KafkaEngine::Run() {
   // under way is safe to skip: the next start replays from the last one.)
   Status st = m.Checkpoint();
   Status close = m.consumer->Close();
+  if (m.cluster_consumer) {
+    Status cclose = m.cluster_consumer->Close();
+    if (close.ok()) close = cclose;
+  }
   EPI_RETURN_IF_ERROR(st);
   return close;
 }

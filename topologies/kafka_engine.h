@@ -15,6 +15,22 @@
 //    output written after p's checkpoint is read back and suppressed
 //    (KafkaSink::AddRecovery). On revocation: checkpoint, drop p's memory
 //    (and the local copy if that checkpoint did not commit).
+//  - Repartition (ScaleOutConfig::repartition, with enabled): the person
+//    side's cluster records go through epistream.repartition.cluster
+//    (topologies/cluster_side.h; Q = the input partition count, topic
+//    created if missing) instead of the in-process cluster stage. A second
+//    consumer (group G + ".cluster", range) owns repartition partitions q;
+//    on assignment q's range is restored from epistream.changelog.cluster
+//    (unless the local copy is current), its runner opened at q's stored
+//    offset, and cluster alerts written after q's checkpoint are read back
+//    and suppressed. Every checkpoint stages the cluster side first
+//    (ClusterSide::Checkpoint) and writes q's range to its changelog before
+//    the one local commit. After a rewind of event time the repartition
+//    writer restarts (ClusterSide::ResetWriter) so markers never claim more
+//    than the rewound watermark; runners keep each upstream's maximum.
+//    Exactly once across clean hand-overs; after a SIGKILL see
+//    operators/cluster/README.md (gaps: seq dedup needs p's replayed record
+//    stream to repeat the dead owner's).
 //  - Alerts and dead letters go through one idempotent producer into
 //    KafkaSinks, exactly once across crashes (see engine/kafka_sink.h).
 //  - A checkpoint (every checkpoint.interval, or checkpoint.max_events) is

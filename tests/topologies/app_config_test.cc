@@ -41,7 +41,7 @@ constexpr size_t FieldCount() {
 // When one of these fails, a config struct gained or lost a field: add it to
 // Differences(), to kKeyCases, to config/epistream.yaml and to the loader.
 static_assert(FieldCount<AppConfig>() == 3);
-static_assert(FieldCount<EngineConfig>() == 10);  // 7 sections + 3 scalars
+static_assert(FieldCount<EngineConfig>() == 11);  // 8 sections + 3 scalars
 static_assert(FieldCount<WatermarkConfig>() == 3);
 static_assert(FieldCount<StateConfig>() == 6);
 static_assert(FieldCount<CheckpointConfig>() == 2);
@@ -49,14 +49,15 @@ static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
 static_assert(FieldCount<HttpConfig>() == 3);
 static_assert(FieldCount<PrivacyConfig>() == 2);
+static_assert(FieldCount<ScaleOutConfig>() == 3);
 static_assert(FieldCount<RulesConfig>() == 23);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
-    (FieldCount<EngineConfig>() - 7) + FieldCount<WatermarkConfig>() +
+    (FieldCount<EngineConfig>() - 8) + FieldCount<WatermarkConfig>() +
     FieldCount<StateConfig>() + FieldCount<CheckpointConfig>() +
     FieldCount<KafkaConfig>() + FieldCount<MetricsConfig>() +
     FieldCount<HttpConfig>() +
-    FieldCount<PrivacyConfig>() +
+    FieldCount<PrivacyConfig>() + FieldCount<ScaleOutConfig>() +
     FieldCount<RulesConfig>() + FieldCount<TopicsConfig>();
 
 // The YAML key paths of the fields that differ between a and b, field by field.
@@ -88,6 +89,9 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("http.ready_max_stall", engine.http.ready_max_stall);
   EPI_DIFF("privacy.pseudonymize", engine.privacy.pseudonymize);
   EPI_DIFF("privacy.key_file", engine.privacy.key_file);
+  EPI_DIFF("scale_out.enabled", engine.scale_out.enabled);
+  EPI_DIFF("scale_out.repartition", engine.scale_out.repartition);
+  EPI_DIFF("scale_out.changelog_topic", engine.scale_out.changelog_topic);
   EPI_DIFF("rules.risk_lookback", rules.risk_lookback);
   EPI_DIFF("rules.retroactive_window", rules.retroactive_window);
   EPI_DIFF("rules.test_deadline", rules.test_deadline);
@@ -153,6 +157,9 @@ constexpr KeyCase kKeyCases[] = {
     {"http.ready_max_stall", "2m"},
     {"privacy.pseudonymize", "true"},
     {"privacy.key_file", "/etc/epistream/pseudonym.key"},
+    {"scale_out.enabled", "true"},
+    {"scale_out.repartition", "true"},
+    {"scale_out.changelog_topic", "city.changelog"},
     {"rules.risk_lookback", "10d"},
     {"rules.retroactive_window", "7d"},
     {"rules.test_deadline", "48h"},
