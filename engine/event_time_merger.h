@@ -60,7 +60,7 @@ class EventTimeMerger {
   // or end of partition, and until then is waited for max_wait_ms only: a
   // start under load whose first fetch of one topic takes longer applies the
   // other topics' events of that partition first. KafkaEngine should call it
-  // on each kAssigned event (not wired yet: kafka_engine.cc has another owner).
+  // on each kAssigned event (it does).
   void Assign(int source, int32_t partition);
   // The source's partition reached its end (true) or got data again.
   void SetCaughtUp(int source, int32_t partition, bool caught_up);

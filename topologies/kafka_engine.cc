@@ -800,6 +800,10 @@ Status KafkaEngine::Run() {
             m.rewind_to = kNoRewind;
             ++m.partition_refs[ev.tp.partition];
             EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
+            // The merger waits for this topic of the partition from now on,
+            // not only once its first fetch arrives: a slow first fetch of
+            // one topic must not let the other topics' later events pass.
+            if (type) m.merger.Assign(static_cast<int>(*type), ev.tp.partition);
             if (m.side) {
               EPI_RETURN_IF_ERROR(m.side->writer().AddUpstream(static_cast<uint16_t>(ev.tp.partition)));
             }
