@@ -67,7 +67,7 @@ int RunCli(int argc, char** argv) {
   run->add_flag("--scale-out", scale_out,
                 "several instances share --group: changelog, restore on rebalance");
   run->add_flag("--repartition", repartition,
-                "cluster stage input through the repartition topic (with --scale-out)");
+                "cluster stage input through the repartition topic (with --scale-out; experimental, see README Known gaps)");
 
   // demo
   CLI::App* demo = app.add_subcommand("demo", "Everything on one machine: broker, city, engine");
