@@ -10,12 +10,14 @@ namespace {
 
 constexpr uint8_t kVersion = 1;
 
-bool LinkLess(const CaseLink& a, const CaseLink& b) {
+}  // namespace
+
+bool CaseLinkLess(const CaseLink& a, const CaseLink& b) {
   return std::tie(a.fever_ts, a.person_id, a.event_id) <
          std::tie(b.fever_ts, b.person_id, b.event_id);
 }
 
-void EncodeLink(const CaseLink& l, ByteWriter* w) {
+void EncodeCaseLink(const CaseLink& l, ByteWriter* w) {
   w->Str(l.person_id);
   w->Str(l.event_id);
   w->Str(l.clinic_id);
@@ -23,15 +25,13 @@ void EncodeLink(const CaseLink& l, ByteWriter* w) {
   w->SignedVarint(l.fever_ts - l.scan_ts);
 }
 
-void DecodeLink(ByteReader* r, CaseLink* l) {
+void DecodeCaseLink(ByteReader* r, CaseLink* l) {
   l->person_id = std::string(r->Str());
   l->event_id = std::string(r->Str());
   l->clinic_id = std::string(r->Str());
   l->fever_ts = r->SignedVarint();
   l->scan_ts = l->fever_ts - r->SignedVarint();
 }
-
-}  // namespace
 
 uint64_t NextVersionStep(uint64_t reported) {
   static constexpr uint64_t kFirst[] = {3, 4, 5, 6, 8, 10};
@@ -50,7 +50,7 @@ bool ClusterEpisode::HasMember(std::string_view person) const {
 
 bool ClusterEpisode::AddMember(const CaseLink& link) {
   if (HasMember(link.person_id)) return false;
-  auto pos = std::upper_bound(members.begin(), members.end(), link, LinkLess);
+  auto pos = std::upper_bound(members.begin(), members.end(), link, CaseLinkLess);
   members.insert(pos, link);
   return true;
 }
@@ -62,7 +62,7 @@ bool CaseWindow::AddLink(const CaseLink& link) {
       return false;
     }
   }
-  links.insert(std::upper_bound(links.begin(), links.end(), link, LinkLess),
+  links.insert(std::upper_bound(links.begin(), links.end(), link, CaseLinkLess),
                link);
   return true;
 }
@@ -108,7 +108,7 @@ void CaseWindow::Encode(std::string* out) const {
   ByteWriter w(out);
   w.U8(kVersion);
   w.Varint(links.size());
-  for (const CaseLink& l : links) EncodeLink(l, &w);
+  for (const CaseLink& l : links) EncodeCaseLink(l, &w);
   population.Encode(&w);
   w.SignedVarint(registered);
   w.U8(has_episode ? 1 : 0);
@@ -121,7 +121,7 @@ void CaseWindow::Encode(std::string* out) const {
     w.SignedVarint(e.first_ts);
     w.SignedVarint(e.last_ts);
     w.Varint(e.members.size());
-    for (const CaseLink& m : e.members) EncodeLink(m, &w);
+    for (const CaseLink& m : e.members) EncodeCaseLink(m, &w);
   }
 }
 
@@ -135,7 +135,7 @@ Status CaseWindow::Decode(std::string_view bytes) {
     return n > bytes.size() ? 0 : static_cast<size_t>(n);
   };
   links.resize(count());
-  for (CaseLink& l : links) DecodeLink(&r, &l);
+  for (CaseLink& l : links) DecodeCaseLink(&r, &l);
   population.Decode(&r);
   registered = r.SignedVarint();
   has_episode = r.U8() != 0;
@@ -148,7 +148,7 @@ Status CaseWindow::Decode(std::string_view bytes) {
     e.first_ts = r.SignedVarint();
     e.last_ts = r.SignedVarint();
     e.members.resize(count());
-    for (CaseLink& m : e.members) DecodeLink(&r, &m);
+    for (CaseLink& m : e.members) DecodeCaseLink(&r, &m);
   }
   if (!r.ok() || !r.done()) {
     *this = CaseWindow();

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/byte_codec.h"
 #include "engine/event_time.h"
 #include "engine/status.h"
 #include "operators/cluster/delta_counter.h"
@@ -33,6 +34,13 @@ struct CaseLink {
   TimestampMs scan_ts =
       0;  // venue: the person's latest scan there before the fever
 };
+
+// Fever-time order of links (then person, event): members and windows are
+// kept in it, so evaluations and printed members do not depend on arrival.
+bool CaseLinkLess(const CaseLink& a, const CaseLink& b);
+// The stored form of a link, shared by every window that keeps links.
+void EncodeCaseLink(const CaseLink& l, ByteWriter* w);
+void DecodeCaseLink(ByteReader* r, CaseLink* l);
 
 // A cluster: cluster_id stays while the cluster lives; a new version is
 // announced each time the member count reaches the next step

@@ -10,27 +10,6 @@ namespace {
 
 constexpr uint8_t kVersion = 1;
 
-bool LinkLess(const CaseLink& a, const CaseLink& b) {
-  return std::tie(a.fever_ts, a.person_id, a.event_id) <
-         std::tie(b.fever_ts, b.person_id, b.event_id);
-}
-
-void EncodeLink(const CaseLink& l, ByteWriter* w) {
-  w->Str(l.person_id);
-  w->Str(l.event_id);
-  w->Str(l.clinic_id);
-  w->SignedVarint(l.fever_ts);
-  w->SignedVarint(l.fever_ts - l.scan_ts);
-}
-
-void DecodeLink(ByteReader* r, CaseLink* l) {
-  l->person_id = std::string(r->Str());
-  l->event_id = std::string(r->Str());
-  l->clinic_id = std::string(r->Str());
-  l->fever_ts = r->SignedVarint();
-  l->scan_ts = l->fever_ts - r->SignedVarint();
-}
-
 }  // namespace
 
 bool VenueDay::AddLink(const CaseLink& link) {
@@ -40,7 +19,7 @@ bool VenueDay::AddLink(const CaseLink& link) {
       return false;
     }
   }
-  links.insert(std::upper_bound(links.begin(), links.end(), link, LinkLess),
+  links.insert(std::upper_bound(links.begin(), links.end(), link, CaseLinkLess),
                link);
   return true;
 }
@@ -100,7 +79,7 @@ void VenueDayWindow::Encode(std::string* out) const {
     w.SignedVarint(d.day);
     d.visitors.Encode(&w);
     w.Varint(d.links.size());
-    for (const CaseLink& l : d.links) EncodeLink(l, &w);
+    for (const CaseLink& l : d.links) EncodeCaseLink(l, &w);
   }
   w.U8(has_episode ? 1 : 0);
   if (has_episode) {
@@ -112,7 +91,7 @@ void VenueDayWindow::Encode(std::string* out) const {
     w.SignedVarint(e.first_ts);
     w.SignedVarint(e.last_ts);
     w.Varint(e.members.size());
-    for (const CaseLink& m : e.members) EncodeLink(m, &w);
+    for (const CaseLink& m : e.members) EncodeCaseLink(m, &w);
   }
 }
 
@@ -132,7 +111,7 @@ Status VenueDayWindow::Decode(std::string_view bytes) {
     d.day = r.SignedVarint();
     ok = d.visitors.Decode(&r) && ok;
     d.links.resize(count());
-    for (CaseLink& l : d.links) DecodeLink(&r, &l);
+    for (CaseLink& l : d.links) DecodeCaseLink(&r, &l);
   }
   has_episode = r.U8() != 0;
   if (has_episode) {
@@ -144,7 +123,7 @@ Status VenueDayWindow::Decode(std::string_view bytes) {
     e.first_ts = r.SignedVarint();
     e.last_ts = r.SignedVarint();
     e.members.resize(count());
-    for (CaseLink& m : e.members) DecodeLink(&r, &m);
+    for (CaseLink& m : e.members) DecodeCaseLink(&r, &m);
   }
   if (!ok || !r.ok() || !r.done()) {
     *this = VenueDayWindow();

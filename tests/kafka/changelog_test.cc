@@ -16,6 +16,7 @@
 #include "engine/rocks_kv_store.h"
 #include "engine/state_keys.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/shared_broker_test.h"
 #include "tests/testing/scenario.h"
 
 namespace epistream {
@@ -74,18 +75,8 @@ void ProduceUnmarked(const std::string& brokers, const std::string& topic,
   rd_kafka_destroy(rk);
 }
 
-class ChangelogTest : public ::testing::Test {
+class ChangelogTest : public testing::SharedBrokerTest {
  protected:
-  static void SetUpTestSuite() {
-    auto broker = EmbeddedBroker::Start();
-    ASSERT_OK(broker.status());
-    broker_ = std::move(broker).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete broker_;
-    broker_ = nullptr;
-  }
-
   ChangelogOptions Options(const std::string& topic) const {
     ChangelogOptions o;
     o.brokers = broker_->bootstrap_servers();
@@ -93,11 +84,7 @@ class ChangelogTest : public ::testing::Test {
     o.timeout_ms = 10000;
     return o;
   }
-
-  static EmbeddedBroker* broker_;
 };
-
-EmbeddedBroker* ChangelogTest::broker_ = nullptr;
 
 TEST_F(ChangelogTest, RestoreEqualsSourceIncludingTombstones) {
   ASSERT_OK(broker_->CreateTopic("cl.restore", 4));
