@@ -437,6 +437,21 @@ struct KafkaEngine::Impl {
 
   // A checkpoint; Unavailable (broker down, flush timed out) is not fatal:
   // nothing is committed and the next attempt includes everything.
+  // Keeps the first error raised inside a consumer callback (they cannot
+  // return one); Run() returns it after the poll.
+  void KeepCallbackError(const Status& st) {
+    if (!st.ok() && callback_error.ok()) callback_error = st;
+  }
+
+  // The checkpoint before partitions are revoked (none when they are lost or
+  // the engine is torn down after a failure); true if it committed, so the
+  // local copy of what is revoked is current.
+  bool CheckpointBeforeRevoke(bool lost) {
+    const uint64_t checkpoints = pipeline->counters().checkpoints;
+    if (!lost && !no_checkpoint_on_revoke) KeepCallbackError(Checkpoint());
+    return pipeline->counters().checkpoints > checkpoints;
+  }
+
   Status Checkpoint() {
     // The cluster side stages its ranges first: the pipeline's commit (and
     // BeforeCommit's changelog) takes them with the person state.
@@ -672,12 +687,7 @@ Status KafkaEngine::Start() {
     return *off;
   };
   auto on_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
-    const uint64_t checkpoints = impl->pipeline->counters().checkpoints;
-    if (!lost && !impl->no_checkpoint_on_revoke) {
-      Status st = impl->Checkpoint();
-      if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
-    }
-    const bool committed = impl->pipeline->counters().checkpoints > checkpoints;
+    const bool committed = impl->CheckpointBeforeRevoke(lost);
     for (const TopicPartition& tp : parts) {
       const bool last = --impl->partition_refs[tp.partition] <= 0;
       if (last) impl->partition_refs.erase(tp.partition);
@@ -692,8 +702,7 @@ Status KafkaEngine::Start() {
           impl->taken_over.erase(tp.partition);
           for (auto& [name, positions] : impl->sink_recovery) positions.erase(tp.partition);
           if (!committed) {
-            Status st = impl->DropLocalCopy(tp.partition);
-            if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
+            impl->KeepCallbackError(impl->DropLocalCopy(tp.partition));
           }
         }
       }
@@ -725,19 +734,13 @@ Status KafkaEngine::Start() {
       return *off;
     };
     auto cluster_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
-      const uint64_t checkpoints = impl->pipeline->counters().checkpoints;
-      if (!lost && !impl->no_checkpoint_on_revoke) {
-        Status st = impl->Checkpoint();
-        if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
-      }
-      const bool committed = impl->pipeline->counters().checkpoints > checkpoints;
+      const bool committed = impl->CheckpointBeforeRevoke(lost);
       for (const TopicPartition& tp : parts) {
         impl->side->Revoke(static_cast<uint16_t>(tp.partition));
         impl->cluster_owned.erase(tp.partition);
         impl->cluster_recovery.erase(tp.partition);
         if (!committed) {
-          Status st = impl->DropClusterCopy(tp.partition);
-          if (!st.ok() && impl->callback_error.ok()) impl->callback_error = st;
+          impl->KeepCallbackError(impl->DropClusterCopy(tp.partition));
         }
       }
     };

@@ -33,6 +33,30 @@ void DecodeCaseLink(ByteReader* r, CaseLink* l) {
   l->scan_ts = l->fever_ts - r->SignedVarint();
 }
 
+void EncodeEpisode(const ClusterEpisode& e, ByteWriter* w) {
+  w->Str(e.cluster_id);
+  w->SignedVarint(e.started_at);
+  w->SignedVarint(e.version);
+  w->Varint(e.reported_count);
+  w->SignedVarint(e.first_ts);
+  w->SignedVarint(e.last_ts);
+  w->Varint(e.members.size());
+  for (const CaseLink& m : e.members) EncodeCaseLink(m, w);
+}
+
+void DecodeEpisode(ByteReader* r, size_t max_members, ClusterEpisode* e) {
+  e->cluster_id = std::string(r->Str());
+  e->started_at = r->SignedVarint();
+  e->version = static_cast<int32_t>(r->SignedVarint());
+  e->reported_count = r->Varint();
+  e->first_ts = r->SignedVarint();
+  e->last_ts = r->SignedVarint();
+  const uint64_t n = r->Varint();
+  // A count can never exceed the bytes: guards the resize.
+  e->members.resize(n > max_members ? 0 : static_cast<size_t>(n));
+  for (CaseLink& m : e->members) DecodeCaseLink(r, &m);
+}
+
 uint64_t NextVersionStep(uint64_t reported) {
   static constexpr uint64_t kFirst[] = {3, 4, 5, 6, 8, 10};
   for (uint64_t s : kFirst) {
@@ -112,17 +136,7 @@ void CaseWindow::Encode(std::string* out) const {
   population.Encode(&w);
   w.SignedVarint(registered);
   w.U8(has_episode ? 1 : 0);
-  if (has_episode) {
-    const ClusterEpisode& e = episode;
-    w.Str(e.cluster_id);
-    w.SignedVarint(e.started_at);
-    w.SignedVarint(e.version);
-    w.Varint(e.reported_count);
-    w.SignedVarint(e.first_ts);
-    w.SignedVarint(e.last_ts);
-    w.Varint(e.members.size());
-    for (const CaseLink& m : e.members) EncodeCaseLink(m, &w);
-  }
+  if (has_episode) EncodeEpisode(episode, &w);
 }
 
 Status CaseWindow::Decode(std::string_view bytes) {
@@ -139,17 +153,7 @@ Status CaseWindow::Decode(std::string_view bytes) {
   population.Decode(&r);
   registered = r.SignedVarint();
   has_episode = r.U8() != 0;
-  if (has_episode) {
-    ClusterEpisode& e = episode;
-    e.cluster_id = std::string(r.Str());
-    e.started_at = r.SignedVarint();
-    e.version = static_cast<int32_t>(r.SignedVarint());
-    e.reported_count = r.Varint();
-    e.first_ts = r.SignedVarint();
-    e.last_ts = r.SignedVarint();
-    e.members.resize(count());
-    for (CaseLink& m : e.members) DecodeCaseLink(&r, &m);
-  }
+  if (has_episode) DecodeEpisode(&r, bytes.size(), &episode);
   if (!r.ok() || !r.done()) {
     *this = CaseWindow();
     return Status::Corruption("case window: truncated or trailing bytes");

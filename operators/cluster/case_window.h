@@ -87,6 +87,12 @@ struct CaseWindow {
   Status Decode(std::string_view bytes);
 };
 
+// The stored form of an episode, shared by every window that keeps one.
+// Decode reads at most `max_members` members (the input's size: a count can
+// never exceed the bytes); errors show in the reader.
+void EncodeEpisode(const ClusterEpisode& e, ByteWriter* w);
+void DecodeEpisode(ByteReader* r, size_t max_members, ClusterEpisode* e);
+
 // The member counts at which a cluster announces a version: 3, 4, 5, 6, 8,
 // 10, then +50% rounded up (15, 23, 35, ...). Returns the smallest step
 // greater than `reported` (3 for 0).

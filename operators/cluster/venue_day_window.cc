@@ -82,17 +82,7 @@ void VenueDayWindow::Encode(std::string* out) const {
     for (const CaseLink& l : d.links) EncodeCaseLink(l, &w);
   }
   w.U8(has_episode ? 1 : 0);
-  if (has_episode) {
-    const ClusterEpisode& e = episode;
-    w.Str(e.cluster_id);
-    w.SignedVarint(e.started_at);
-    w.SignedVarint(e.version);
-    w.Varint(e.reported_count);
-    w.SignedVarint(e.first_ts);
-    w.SignedVarint(e.last_ts);
-    w.Varint(e.members.size());
-    for (const CaseLink& m : e.members) EncodeCaseLink(m, &w);
-  }
+  if (has_episode) EncodeEpisode(episode, &w);
 }
 
 Status VenueDayWindow::Decode(std::string_view bytes) {
@@ -114,17 +104,7 @@ Status VenueDayWindow::Decode(std::string_view bytes) {
     for (CaseLink& l : d.links) DecodeCaseLink(&r, &l);
   }
   has_episode = r.U8() != 0;
-  if (has_episode) {
-    ClusterEpisode& e = episode;
-    e.cluster_id = std::string(r.Str());
-    e.started_at = r.SignedVarint();
-    e.version = static_cast<int32_t>(r.SignedVarint());
-    e.reported_count = r.Varint();
-    e.first_ts = r.SignedVarint();
-    e.last_ts = r.SignedVarint();
-    e.members.resize(count());
-    for (CaseLink& m : e.members) DecodeCaseLink(&r, &m);
-  }
+  if (has_episode) DecodeEpisode(&r, bytes.size(), &episode);
   if (!ok || !r.ok() || !r.done()) {
     *this = VenueDayWindow();
     return Status::Corruption("venue-day window: truncated or trailing bytes");
