@@ -54,6 +54,9 @@ constexpr int kTableTimeoutMs = 120000;
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
 constexpr TimestampMs kNoRewind = INT64_MAX;
+// Longest one table barrier (TableReader::CatchUp) waits before the loop
+// goes round again (stop requests, metrics) and retries it.
+constexpr int kTableBarrierTimeoutMs = 2000;
 // A KafkaSink position naming no sink partition: recovery reads every sink
 // partition from its start (engine/kafka_sink.cc EncodePosition of {}).
 const std::string kSinkStart("\x01\x00", 2);
@@ -113,6 +116,9 @@ struct KafkaEngine::Impl {
   bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
+  // The last table barrier did not complete (CatchUpTables).
+  bool tables_behind = false;
+  std::chrono::steady_clock::time_point tables_behind_logged;
 
   // --- scale-out (ScaleOutConfig::enabled) ---
   ScaleOutConfig scale_cfg;
@@ -433,6 +439,38 @@ struct KafkaEngine::Impl {
   Status Apply(const KafkaMessage& m, int64_t wall) {
     SourcePosition pos{*m.topic, m.partition, m.offset};
     return pipeline->OnMessage(m.value, TypeOf(*m.topic), pos, wall);
+  }
+
+  // The table barrier, after each poll that fetched stream messages and
+  // before any of them is released: applies every table record the broker
+  // had appended before the poll. Without it the table reader's fetches,
+  // answered on their own schedule, could bring a risk area's `low` record
+  // after an arrival produced later, and the arrival joined a listing that
+  // had ended (an extra returnee_risk_area; issue 8's "extra findings after
+  // rebalances", seen with single instances too). A table partition that
+  // cannot be read now (broker down) is not fatal: `tables_behind` holds
+  // every stream event back until a later barrier completes.
+  Status CatchUpTables() {
+    const int64_t wall = WallMs();
+    Status st = tables->CatchUp([&](const KafkaMessage& msg) { return Apply(msg, wall); },
+                                kTableBarrierTimeoutMs);
+    for (const PartitionEvent& ev : tables->TakeEvents()) {
+      if (ev.kind == PartitionEvent::Kind::kError) {
+        spdlog::warn("kafka (tables): {}", ev.status.ToString());
+      }
+    }
+    if (st.code() == StatusCode::kUnavailable) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!tables_behind || now - tables_behind_logged > std::chrono::seconds(10)) {
+        spdlog::warn("stream events held back until the global tables are read: {}",
+                     st.message());
+        tables_behind_logged = now;
+      }
+      tables_behind = true;
+      return Status::Ok();
+    }
+    if (st.ok()) tables_behind = false;
+    return st;
   }
 
   // A checkpoint; Unavailable (broker down, flush timed out) is not fatal:
@@ -768,8 +806,16 @@ Status KafkaEngine::Run() {
     for (const KafkaMessage& msg : table_batch) EPI_RETURN_IF_ERROR(m.Apply(msg, wall));
     table_batch.clear();
 
+    if (m.tables_behind) {
+      // Nothing more is fetched or released until the tables are read.
+      EPI_RETURN_IF_ERROR(m.CatchUpTables());
+      if (m.tables_behind) continue;
+    }
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
+    // The barrier: before this batch's assignments (a taken-over partition
+    // is checked against every listing) and before any of its messages.
+    if (!batch.empty()) EPI_RETURN_IF_ERROR(m.CatchUpTables());
     if (batch.empty() && m.merger.queued() == 0 && m.ReplayCaughtUp()) {
       // Caught up with every partition, yet some output written before the
       // crash was not regenerated (it came from input that no longer gives
@@ -849,13 +895,13 @@ Status KafkaEngine::Run() {
     EPI_RETURN_IF_ERROR(apply_events_until(SIZE_MAX));
     batch.clear();
     released.clear();
-    m.merger.Drain(wall, &released);
+    if (!m.tables_behind) m.merger.Drain(wall, &released);
     if (!released.empty()) {
       m.pipeline->set_receive_time(std::chrono::steady_clock::now());
       const int64_t bwall = WallMs();
       for (const EventTimeMerger::Item& item : released) EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
       m.events_since_checkpoint += released.size();
-    } else {
+    } else if (!m.tables_behind) {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
     if (m.cluster_consumer) EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
