@@ -1,7 +1,10 @@
 #include "topologies/kafka_engine.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -54,8 +57,8 @@ constexpr int kTableTimeoutMs = 120000;
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
 constexpr TimestampMs kNoRewind = INT64_MAX;
-// Longest one table barrier (TableReader::CatchUp) waits before the loop
-// goes round again (stop requests, metrics) and retries it.
+// Longest one table barrier attempt (TableReader::CatchUp) waits before it
+// looks at stop requests and tries again.
 constexpr int kTableBarrierTimeoutMs = 2000;
 // A KafkaSink position naming no sink partition: recovery reads every sink
 // partition from its start (engine/kafka_sink.cc EncodePosition of {}).
@@ -116,9 +119,6 @@ struct KafkaEngine::Impl {
   bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   uint64_t events_since_checkpoint = 0;
-  // The last table barrier did not complete (CatchUpTables).
-  bool tables_behind = false;
-  std::chrono::steady_clock::time_point tables_behind_logged;
 
   // --- scale-out (ScaleOutConfig::enabled) ---
   ScaleOutConfig scale_cfg;
@@ -441,36 +441,43 @@ struct KafkaEngine::Impl {
     return pipeline->OnMessage(m.value, TypeOf(*m.topic), pos, wall);
   }
 
-  // The table barrier, after each poll that fetched stream messages and
-  // before any of them is released: applies every table record the broker
-  // had appended before the poll. Without it the table reader's fetches,
-  // answered on their own schedule, could bring a risk area's `low` record
-  // after an arrival produced later, and the arrival joined a listing that
-  // had ended (an extra returnee_risk_area; issue 8's "extra findings after
-  // rebalances", seen with single instances too). A table partition that
-  // cannot be read now (broker down) is not fatal: `tables_behind` holds
-  // every stream event back until a later barrier completes.
-  Status CatchUpTables() {
-    const int64_t wall = WallMs();
-    Status st = tables->CatchUp([&](const KafkaMessage& msg) { return Apply(msg, wall); },
-                                kTableBarrierTimeoutMs);
-    for (const PartitionEvent& ev : tables->TakeEvents()) {
-      if (ev.kind == PartitionEvent::Kind::kError) {
-        spdlog::warn("kafka (tables): {}", ev.status.ToString());
+  // The table barrier, after each poll that fetched stream messages or
+  // assigned partitions and before any of it is applied: applies every
+  // table record the broker had appended before the poll. Without it the
+  // table reader's fetches, answered on their own schedule, could bring a
+  // risk area's `low` record after an arrival produced later, and the
+  // arrival joined a listing that had ended (an extra returnee_risk_area;
+  // issue 8's "extra findings after rebalances", possible with one instance
+  // too); likewise a taken-over partition's arrivals are checked against
+  // every listing when it is added. A table leader that cannot be read now
+  // (broker down) is not fatal: the loop waits here, retrying, and nothing
+  // of the poll is applied meanwhile; *done stays false only if `stop` was
+  // requested first (what was polled is fetched again at the next start).
+  Status CatchUpTables(const std::atomic<bool>& stop, bool* done) {
+    *done = false;
+    std::optional<std::chrono::steady_clock::time_point> last_warning;
+    while (true) {
+      const int64_t wall = WallMs();
+      Status st = tables->CatchUp([&](const KafkaMessage& msg) { return Apply(msg, wall); },
+                                  kTableBarrierTimeoutMs);
+      for (const PartitionEvent& ev : tables->TakeEvents()) {
+        if (ev.kind == PartitionEvent::Kind::kError) {
+          spdlog::warn("kafka (tables): {}", ev.status.ToString());
+        }
       }
-    }
-    if (st.code() == StatusCode::kUnavailable) {
+      if (st.ok()) {
+        *done = true;
+        return st;
+      }
+      if (st.code() != StatusCode::kUnavailable) return st;
       const auto now = std::chrono::steady_clock::now();
-      if (!tables_behind || now - tables_behind_logged > std::chrono::seconds(10)) {
+      if (!last_warning || now - *last_warning > std::chrono::seconds(10)) {
         spdlog::warn("stream events held back until the global tables are read: {}",
                      st.message());
-        tables_behind_logged = now;
+        last_warning = now;
       }
-      tables_behind = true;
-      return Status::Ok();
+      if (stop.load()) return Status::Ok();
     }
-    if (st.ok()) tables_behind = false;
-    return st;
   }
 
   // A checkpoint; Unavailable (broker down, flush timed out) is not fatal:
@@ -806,16 +813,23 @@ Status KafkaEngine::Run() {
     for (const KafkaMessage& msg : table_batch) EPI_RETURN_IF_ERROR(m.Apply(msg, wall));
     table_batch.clear();
 
-    if (m.tables_behind) {
-      // Nothing more is fetched or released until the tables are read.
-      EPI_RETURN_IF_ERROR(m.CatchUpTables());
-      if (m.tables_behind) continue;
-    }
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
-    // The barrier: before this batch's assignments (a taken-over partition
-    // is checked against every listing) and before any of its messages.
-    if (!batch.empty()) EPI_RETURN_IF_ERROR(m.CatchUpTables());
+    // Events and messages in the order they happened: an end-of-partition
+    // event before message i has batch_index i.
+    std::vector<PartitionEvent> events = m.consumer->TakeEvents();
+    const bool assigned =
+        std::any_of(events.begin(), events.end(), [](const PartitionEvent& ev) {
+          return ev.kind == PartitionEvent::Kind::kAssigned;
+        });
+    if (!batch.empty() || assigned) {
+      bool done = false;
+      EPI_RETURN_IF_ERROR(m.CatchUpTables(stop_, &done));
+      if (!done) {  // stopping while the tables cannot be read
+        batch.clear();
+        break;
+      }
+    }
     if (batch.empty() && m.merger.queued() == 0 && m.ReplayCaughtUp()) {
       // Caught up with every partition, yet some output written before the
       // crash was not regenerated (it came from input that no longer gives
@@ -823,9 +837,6 @@ Status KafkaEngine::Run() {
       const size_t n = m.alerts->ForgetPending() + m.deadletters->ForgetPending();
       spdlog::warn("replay caught up; {} earlier output records were not regenerated", n);
     }
-    // Events and messages in the order they happened: an end-of-partition
-    // event before message i has batch_index i.
-    std::vector<PartitionEvent> events = m.consumer->TakeEvents();
     if (!m.sink_recovery.empty()) EPI_RETURN_IF_ERROR(m.RecoverSinks());
     size_t next_event = 0;
     auto apply_events_until = [&](size_t index) -> Status {
@@ -895,13 +906,13 @@ Status KafkaEngine::Run() {
     EPI_RETURN_IF_ERROR(apply_events_until(SIZE_MAX));
     batch.clear();
     released.clear();
-    if (!m.tables_behind) m.merger.Drain(wall, &released);
+    m.merger.Drain(wall, &released);
     if (!released.empty()) {
       m.pipeline->set_receive_time(std::chrono::steady_clock::now());
       const int64_t bwall = WallMs();
       for (const EventTimeMerger::Item& item : released) EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
       m.events_since_checkpoint += released.size();
-    } else if (!m.tables_behind) {
+    } else {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
     if (m.cluster_consumer) EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));

@@ -197,5 +197,38 @@ TEST_F(GlobalTableBarrierTest, DelistingProducedBeforeAnArrivalIsAppliedFirst) {
   EXPECT_EQ(engine.Stop(SIGTERM, std::chrono::seconds(15)), 0) << engine.Log().substr(0, 4000);
 }
 
+// A table leader that cannot be reached holds stream events back (they are
+// not joined against a table that may be missing records) and does not stop
+// the engine; once it is back, the events are applied.
+TEST_F(GlobalTableBarrierTest, TableLeaderDownHoldsEventsBackUntilItIsBack) {
+  const std::string brokers = broker_->bootstrap_servers();
+  Producer tables(brokers), stream(brokers);
+  ASSERT_NO_FATAL_FAILURE(tables.Send(
+      "epi.risk_areas", "4401", Listing("ra-4401", "4401", "medium", "2022-09-10T00:00:00+08:00"),
+      true));
+  ChildProcess engine;
+  ASSERT_TRUE(engine.Start({::epistream::testing::EngineBinary(), "run", "--config",
+                            dir_.path() + "/engine.yaml", "--brokers", brokers, "--group",
+                            "barrier", "--state", dir_.path() + "/state", "--metrics-port", "0"},
+                           dir_.path() + "/engine.log"));
+  ASSERT_NO_FATAL_FAILURE(stream.Send("epi.transport", "p-early",
+                                      Arrival("p-early", "440106", "2022-09-12T10:00:00+08:00"),
+                                      true));
+  ASSERT_TRUE(AwaitAlertFor("p-early", std::chrono::seconds(40))) << engine.Log().substr(0, 4000);
+
+  ASSERT_OK(broker_->SetDown(kTableBroker));
+  ASSERT_NO_FATAL_FAILURE(stream.Send("epi.transport", "p-held",
+                                      Arrival("p-held", "440106", "2022-09-13T10:00:00+08:00"),
+                                      true));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_FALSE(AwaitAlertFor("p-held", std::chrono::seconds(1))) << "applied without its tables";
+  EXPECT_TRUE(engine.running());
+  ASSERT_OK(broker_->SetUp(kTableBroker));
+  EXPECT_TRUE(AwaitAlertFor("p-held", std::chrono::seconds(40))) << engine.Log().substr(0, 4000);
+  EXPECT_NE(engine.Log().find("stream events held back until the global tables are read"),
+            std::string::npos);
+  EXPECT_EQ(engine.Stop(SIGTERM, std::chrono::seconds(15)), 0) << engine.Log().substr(0, 4000);
+}
+
 }  // namespace
 }  // namespace epistream
