@@ -41,6 +41,14 @@ Result<std::unique_ptr<TableReader>> TableReader::Open(
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
   props["enable.partition.eof"] = "true";  // how the end is detected
+  if (props.count("fetch.wait.max.ms") == 0) {
+    // A fetch that finds nothing new waits this long at the broker, and the
+    // embedded broker answers it only then, even if a record arrives
+    // meanwhile: with librdkafka's 500 ms a new table record reached
+    // CatchUp() up to half a second late. Tables are mostly idle, so this
+    // is the latency that matters.
+    props["fetch.wait.max.ms"] = "100";
+  }
   if (props.count("queued.min.messages") == 0) {
     props["queued.min.messages"] = "1000000";  // see KafkaConsumer::Create
   }
@@ -210,19 +218,51 @@ Status TableReader::PollBatch(int timeout_ms, std::vector<KafkaMessage>* out,
 
 Status TableReader::ReadToEnd(const Callback& cb, int timeout_ms) {
   const int64_t deadline = NowMs() + timeout_ms;
+  auto target = CaptureEnds(timeout_ms, /*check_starts=*/true);
+  if (!target.ok()) return target.status();
+  return ReadTo(*target, cb, deadline, timeout_ms);
+}
+
+Status TableReader::CatchUp(const Callback& cb, int timeout_ms) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  if (catch_up_target_.empty()) {
+    // Log starts only while some partition has neither been read nor been
+    // seen at its end (after a ReadToEnd, none): one request, not two.
+    bool unknown = false;
+    for (const PartitionState& st : parts_) {
+      unknown = unknown || (st.next_offset < 0 && st.eof_offset < 0);
+    }
+    auto target = CaptureEnds(timeout_ms, unknown);
+    if (!target.ok()) return target.status();
+    catch_up_target_ = std::move(target).value();
+  }
+  Status st = ReadTo(catch_up_target_, cb, deadline, timeout_ms);
+  // Timed out: the next call resumes towards the same ends (a slow leader
+  // then needs one ListOffsets round trip per barrier, not per attempt).
+  if (st.code() != StatusCode::kUnavailable) catch_up_target_.clear();
+  return st;
+}
+
+Result<std::vector<int64_t>> TableReader::CaptureEnds(int timeout_ms,
+                                                      bool check_starts) {
+  const int64_t deadline = NowMs() + timeout_ms;
   auto ends = QueryOffsets(rk_.get(), tps_, RD_KAFKA_OFFSET_END, timeout_ms);
   if (!ends.ok()) return ends.status();
-  const std::vector<int64_t>& target = *ends;
-  // Log starts too: a partition with nothing to read is done at once, not
-  // after a fetch round trip reports its end.
-  auto starts =
-      QueryOffsets(rk_.get(), tps_, RD_KAFKA_OFFSET_BEGINNING,
-                   static_cast<int>(std::max<int64_t>(1, deadline - NowMs())));
-  if (!starts.ok()) return starts.status();
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    if (parts_[i].next_offset < 0 && (*starts)[i] == target[i]) {
-      parts_[i].eof_offset = std::max(parts_[i].eof_offset, target[i]);
+  std::vector<int64_t> target = std::move(ends).value();
+  if (check_starts) {
+    // Log starts too: a partition with nothing to read is done at once, not
+    // after a fetch round trip reports its end.
+    auto starts = QueryOffsets(
+        rk_.get(), tps_, RD_KAFKA_OFFSET_BEGINNING,
+        static_cast<int>(std::max<int64_t>(1, deadline - NowMs())));
+    if (!starts.ok()) return starts.status();
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      if (parts_[i].next_offset < 0 && (*starts)[i] == target[i]) {
+        parts_[i].eof_offset = std::max(parts_[i].eof_offset, target[i]);
+      }
     }
+  }
+  for (size_t i = 0; i < parts_.size(); ++i) {
     if (parts_[i].next_offset > target[i]) {
       return Status::OutOfRange(
           "table reader: start offset " +
@@ -230,6 +270,12 @@ Status TableReader::ReadToEnd(const Callback& cb, int timeout_ms) {
           std::to_string(target[i]) + " of " + Name(tps_[i]));
     }
   }
+  return target;
+}
+
+Status TableReader::ReadTo(const std::vector<int64_t>& target,
+                           const Callback& cb, int64_t deadline,
+                           int timeout_ms) {
   auto reached = [&](size_t i) {
     const PartitionState& st = parts_[i];
     return std::max(st.next_offset, st.eof_offset) >= target[i];

@@ -63,6 +63,18 @@ class TableReader {
   // the rest of its batch is skipped: reopen the reader to retry.
   Status ReadToEnd(const Callback& cb, int timeout_ms);
 
+  // The barrier between the tables and the stream topics: calls `cb` for
+  // every message appended to the topics before this call (captures each
+  // partition's end offset with one ListOffsets request per leader, then
+  // reads up to it). A stream event fetched before the call is therefore
+  // applied after every table record the broker had appended before that
+  // event, however late this reader's own fetches come back. Costs one
+  // round trip when nothing is new. Unavailable after timeout_ms, as
+  // ReadToEnd; the next CatchUp() then resumes towards the same ends (no
+  // new ListOffsets), so a caller that holds its stream events back until
+  // one succeeds keeps the guarantee.
+  Status CatchUp(const Callback& cb, int timeout_ms);
+
   // Follows the topics: as KafkaConsumer::PollBatch (returns as soon as a
   // message is there, up to max, or after timeout_ms).
   Status PollBatch(int timeout_ms, std::vector<KafkaMessage>* out, size_t max);
@@ -90,6 +102,14 @@ class TableReader {
   };
 
   TableReader(KafkaHandle rk, std::vector<std::string> topics);
+  // Every partition's end offset now; with `check_starts`, also asks for
+  // the log starts, so that a partition never read and with nothing to read
+  // counts as at its end at once.
+  Result<std::vector<int64_t>> CaptureEnds(int timeout_ms, bool check_starts);
+  // Calls `cb` for every message until each partition reached `target`
+  // (same order as tps_); Unavailable at `deadline` (steady ms).
+  Status ReadTo(const std::vector<int64_t>& target, const Callback& cb,
+                int64_t deadline, int timeout_ms);
   Status Assign(const std::map<TopicPartition, int64_t>& start_offsets,
                 int metadata_timeout_ms);
   PartitionState* Find(const rd_kafka_topic_t* rkt, int32_t partition);
@@ -102,6 +122,8 @@ class TableReader {
   std::vector<size_t> first_part_;     // per topic: its first index in parts_
   std::vector<rd_kafka_message_t*> raw_;
   std::vector<PartitionEvent> events_;
+  // Ends captured by a CatchUp() that timed out; the next one resumes them.
+  std::vector<int64_t> catch_up_target_;
   // Live KafkaMessages (see KafkaMessage); leaked with the client if any.
   std::atomic<int64_t>* outstanding_ = new std::atomic<int64_t>(0);
 };

@@ -1,7 +1,10 @@
 #include "topologies/kafka_engine.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -54,6 +57,9 @@ constexpr int kTableTimeoutMs = 120000;
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
 constexpr TimestampMs kNoRewind = INT64_MAX;
+// Longest one table barrier attempt (TableReader::CatchUp) waits before it
+// looks at stop requests and tries again.
+constexpr int kTableBarrierTimeoutMs = 2000;
 // A KafkaSink position naming no sink partition: recovery reads every sink
 // partition from its start (engine/kafka_sink.cc EncodePosition of {}).
 const std::string kSinkStart("\x01\x00", 2);
@@ -435,6 +441,45 @@ struct KafkaEngine::Impl {
     return pipeline->OnMessage(m.value, TypeOf(*m.topic), pos, wall);
   }
 
+  // The table barrier, after each poll that fetched stream messages or
+  // assigned partitions and before any of it is applied: applies every
+  // table record the broker had appended before the poll. Without it the
+  // table reader's fetches, answered on their own schedule, could bring a
+  // risk area's `low` record after an arrival produced later, and the
+  // arrival joined a listing that had ended (an extra returnee_risk_area;
+  // issue 8's "extra findings after rebalances", possible with one instance
+  // too); likewise a taken-over partition's arrivals are checked against
+  // every listing when it is added. A table leader that cannot be read now
+  // (broker down) is not fatal: the loop waits here, retrying, and nothing
+  // of the poll is applied meanwhile; *done stays false only if `stop` was
+  // requested first (what was polled is fetched again at the next start).
+  Status CatchUpTables(const std::atomic<bool>& stop, bool* done) {
+    *done = false;
+    std::optional<std::chrono::steady_clock::time_point> last_warning;
+    while (true) {
+      const int64_t wall = WallMs();
+      Status st = tables->CatchUp([&](const KafkaMessage& msg) { return Apply(msg, wall); },
+                                  kTableBarrierTimeoutMs);
+      for (const PartitionEvent& ev : tables->TakeEvents()) {
+        if (ev.kind == PartitionEvent::Kind::kError) {
+          spdlog::warn("kafka (tables): {}", ev.status.ToString());
+        }
+      }
+      if (st.ok()) {
+        *done = true;
+        return st;
+      }
+      if (st.code() != StatusCode::kUnavailable) return st;
+      const auto now = std::chrono::steady_clock::now();
+      if (!last_warning || now - *last_warning > std::chrono::seconds(10)) {
+        spdlog::warn("stream events held back until the global tables are read: {}",
+                     st.message());
+        last_warning = now;
+      }
+      if (stop.load()) return Status::Ok();
+    }
+  }
+
   // A checkpoint; Unavailable (broker down, flush timed out) is not fatal:
   // nothing is committed and the next attempt includes everything.
   // Keeps the first error raised inside a consumer callback (they cannot
@@ -770,6 +815,21 @@ Status KafkaEngine::Run() {
 
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
+    // Events and messages in the order they happened: an end-of-partition
+    // event before message i has batch_index i.
+    std::vector<PartitionEvent> events = m.consumer->TakeEvents();
+    const bool assigned =
+        std::any_of(events.begin(), events.end(), [](const PartitionEvent& ev) {
+          return ev.kind == PartitionEvent::Kind::kAssigned;
+        });
+    if (!batch.empty() || assigned) {
+      bool done = false;
+      EPI_RETURN_IF_ERROR(m.CatchUpTables(stop_, &done));
+      if (!done) {  // stopping while the tables cannot be read
+        batch.clear();
+        break;
+      }
+    }
     if (batch.empty() && m.merger.queued() == 0 && m.ReplayCaughtUp()) {
       // Caught up with every partition, yet some output written before the
       // crash was not regenerated (it came from input that no longer gives
@@ -777,9 +837,6 @@ Status KafkaEngine::Run() {
       const size_t n = m.alerts->ForgetPending() + m.deadletters->ForgetPending();
       spdlog::warn("replay caught up; {} earlier output records were not regenerated", n);
     }
-    // Events and messages in the order they happened: an end-of-partition
-    // event before message i has batch_index i.
-    std::vector<PartitionEvent> events = m.consumer->TakeEvents();
     if (!m.sink_recovery.empty()) EPI_RETURN_IF_ERROR(m.RecoverSinks());
     size_t next_event = 0;
     auto apply_events_until = [&](size_t index) -> Status {

@@ -4,8 +4,8 @@
 // partitions move (state restored from the changelog, replayed output
 // suppressed per partition), and the person alerts and dead letters equal a
 // single-instance run: same ids, same bytes apart from emitted_at, none lost,
-// none doubled. Also: the range assignor gives every member the same
-// partition numbers of the three person topics.
+// none doubled, none extra. Also: the range assignor gives every member the
+// same partition numbers of the three person topics.
 //
 // With --repartition (the cluster side of issue 8) the same run also
 // compares the cluster alerts (fever_cluster, clinic_surge): the person
@@ -444,13 +444,14 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
                         std::back_inserter(missing));
     std::set_difference(got_alerts.begin(), got_alerts.end(), want_alerts.begin(), want_alerts.end(),
                         std::back_inserter(extra));
-    EXPECT_TRUE(missing.empty()) << Diff(want_alerts, got_alerts);
-    // Known gap (README "Known gaps", as in KafkaE2ETest): one fresh-clone
-    // CI run gave one extra returnee_risk_area finding (none lost, none
-    // doubled) after the rebalances; printed so the figure is on record.
+    // Exactly the single instance's alerts: none missing and none extra.
+    // (An extra returnee_risk_area used to appear in about one run of
+    // several: an arrival applied before the de-listing produced ahead of
+    // it, when the table reader was served late. The engine's table barrier
+    // prevents it; GlobalTableBarrierTest pins that case.)
     std::printf("scale_out: person alerts expected=%zu got=%zu missing=%zu extra=%zu\n",
                 want_alerts.size(), got_alerts.size(), missing.size(), extra.size());
-    EXPECT_LE(extra.size(), want_alerts.size() / 20) << Diff(want_alerts, got_alerts);
+    EXPECT_TRUE(missing.empty() && extra.empty()) << Diff(want_alerts, got_alerts);
   }
   EXPECT_EQ(Diff(want_dl, got_dl), "");
   if (repartition) {

@@ -202,5 +202,55 @@ TEST_F(TableReaderTest, BrokerDownTimesOutAsUnavailableThenResumes) {
   EXPECT_EQ(calls, 10);
 }
 
+// The engine's table barrier: whatever the broker had appended before the
+// call is delivered by the time CatchUp returns, without waiting for this
+// reader's own fetches to bring it.
+TEST_F(TableReaderTest, CatchUpDeliversEverythingAppendedBeforeTheCall) {
+  ASSERT_OK(broker_->CreateTopic(T("table"), 2));
+  ASSERT_OK(broker_->CreateTopic(T("other"), 1));
+  auto reader = TableReader::Open(Options({T("table"), T("other")}));
+  ASSERT_OK(reader.status());
+  int calls = 0;
+  auto count = [&](const KafkaMessage&) {
+    ++calls;
+    return Status::Ok();
+  };
+  ASSERT_OK((*reader)->ReadToEnd(count, 5000));
+  EXPECT_EQ(calls, 0);
+  for (int round = 1; round <= 3; ++round) {
+    Produce(T("table"), 100 * round, 100 * round + 7);
+    Produce(T("other"), 100 * round, 100 * round + 1);
+    ASSERT_OK((*reader)->CatchUp(count, 5000));
+    EXPECT_EQ(calls, 8 * round) << "round " << round;
+  }
+  // Nothing new: done after one ListOffsets round trip.
+  const auto start = Clock::now();
+  ASSERT_OK((*reader)->CatchUp(count, 5000));
+  EXPECT_EQ(calls, 24);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST_F(TableReaderTest, CatchUpBrokerDownIsUnavailableThenResumes) {
+  ASSERT_OK(broker_->CreateTopic(T("table"), 1));
+  TableReaderOptions opts = Options({T("table")});
+  opts.properties["reconnect.backoff.ms"] = "50";
+  opts.properties["reconnect.backoff.max.ms"] = "300";
+  auto reader = TableReader::Open(opts);
+  ASSERT_OK(reader.status());
+  int calls = 0;
+  auto count = [&](const KafkaMessage&) {
+    ++calls;
+    return Status::Ok();
+  };
+  ASSERT_OK((*reader)->ReadToEnd(count, 5000));
+  Produce(T("table"), 0, 10);
+  ASSERT_OK(broker_->SetDown());
+  const Status st = (*reader)->CatchUp(count, 1000);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  ASSERT_OK(broker_->SetUp());
+  ASSERT_OK((*reader)->CatchUp(count, 10000));
+  EXPECT_EQ(calls, 10);
+}
+
 }  // namespace
 }  // namespace epistream
