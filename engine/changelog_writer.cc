@@ -56,27 +56,20 @@ std::optional<ChangelogMark> ChangelogMark::Decode(std::string_view bytes) {
 
 Result<std::unique_ptr<ChangelogWriter>> ChangelogWriter::Create(
     const ChangelogOptions& options) {
-  std::map<std::string, std::string> props = {
-      {"bootstrap.servers", options.brokers},
-      {"client.id", "epistream-changelog"},
-      {"linger.ms", "5"},
-      {"queue.buffering.max.messages", "1000000"},
-      {"queue.buffering.max.kbytes", "1048576"},
-  };
-  if (KafkaHasFeature("lz4")) props["compression.codec"] = "lz4";
-  for (const auto& [k, v] : options.properties) props[k] = v;
-  // In order and without duplicates from internal retries: a marker must
-  // follow every write of its checkpoint.
-  props["enable.idempotence"] = "true";
-  KafkaConf conf(rd_kafka_conf_new());
-  KafkaSetLogger(conf.get());
-  EPI_RETURN_IF_ERROR(KafkaConfSetAll(conf.get(), props));
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), &ChangelogWriter::DeliveryTrampoline);
-  // The opaque is set after construction (rd_kafka_new copies the conf).
+  // Idempotent: in order and without duplicates from internal retries, so
+  // a marker follows every write of its checkpoint.
   std::unique_ptr<ChangelogWriter> self(new ChangelogWriter(
       nullptr, options.topic, options.timeout_ms, RandomWriterId()));
-  rd_kafka_conf_set_opaque(conf.get(), self.get());
-  auto rk = KafkaCreate(RD_KAFKA_PRODUCER, std::move(conf));
+  auto rk = KafkaCreateIdempotentProducer(
+      {
+          {"bootstrap.servers", options.brokers},
+          {"client.id", "epistream-changelog"},
+          {"linger.ms", "5"},
+          {"queue.buffering.max.messages", "1000000"},
+          {"queue.buffering.max.kbytes", "1048576"},
+      },
+      options.properties, self.get(), &ChangelogWriter::DeliveryTrampoline,
+      nullptr);
   if (!rk.ok()) return rk.status();
   self->rk_ = std::move(rk).value();
   self->rkt_ =

@@ -30,27 +30,17 @@ void ErrorCallback(rd_kafka_t* /*rk*/, int err, const char* reason,
 
 Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     const KafkaProducerOptions& options) {
-  std::map<std::string, std::string> props = {
-      {"bootstrap.servers", options.brokers},
-      {"client.id", "epistream"},
-      {"acks", "all"},
-      {"linger.ms", "5"},
-      {"partitioner", "murmur2_random"},
-  };
-  if (KafkaHasFeature("lz4")) props["compression.type"] = "lz4";
-  for (const auto& [k, v] : options.properties) props[k] = v;
-  props["enable.idempotence"] = "true";
-
-  KafkaConf conf(rd_kafka_conf_new());
-  KafkaSetLogger(conf.get());
-  EPI_RETURN_IF_ERROR(KafkaConfSetAll(conf.get(), props));
-
   std::unique_ptr<KafkaProducer> self(
       new KafkaProducer(options.queue_full_timeout_ms));
-  rd_kafka_conf_set_opaque(conf.get(), self.get());
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), &DeliveryTrampoline);
-  rd_kafka_conf_set_error_cb(conf.get(), &ErrorCallback);
-  auto rk = KafkaCreate(RD_KAFKA_PRODUCER, std::move(conf));
+  auto rk = KafkaCreateIdempotentProducer(
+      {
+          {"bootstrap.servers", options.brokers},
+          {"client.id", "epistream"},
+          {"acks", "all"},
+          {"linger.ms", "5"},
+          {"partitioner", "murmur2_random"},
+      },
+      options.properties, self.get(), &DeliveryTrampoline, &ErrorCallback);
   if (!rk.ok()) return rk.status();
   self->rk_ = std::move(rk).value();
   return self;

@@ -217,6 +217,23 @@ Result<KafkaHandle> KafkaCreate(rd_kafka_type_t type, KafkaConf conf) {
   return KafkaHandle(rk);
 }
 
+Result<KafkaHandle> KafkaCreateIdempotentProducer(
+    std::map<std::string, std::string> defaults,
+    const std::map<std::string, std::string>& overrides, void* opaque,
+    void (*dr_msg_cb)(rd_kafka_t*, const rd_kafka_message_t*, void*),
+    void (*error_cb)(rd_kafka_t*, int, const char*, void*)) {
+  if (KafkaHasFeature("lz4")) defaults["compression.type"] = "lz4";
+  for (const auto& [k, v] : overrides) defaults[k] = v;
+  defaults["enable.idempotence"] = "true";
+  KafkaConf conf(rd_kafka_conf_new());
+  KafkaSetLogger(conf.get());
+  EPI_RETURN_IF_ERROR(KafkaConfSetAll(conf.get(), defaults));
+  rd_kafka_conf_set_opaque(conf.get(), opaque);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), dr_msg_cb);
+  if (error_cb != nullptr) rd_kafka_conf_set_error_cb(conf.get(), error_cb);
+  return KafkaCreate(RD_KAFKA_PRODUCER, std::move(conf));
+}
+
 bool KafkaHasFeature(std::string_view feature) {
   KafkaConf conf(rd_kafka_conf_new());
   std::array<char, 1024> buf{};

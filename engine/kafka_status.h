@@ -81,6 +81,17 @@ Status KafkaConfSetAll(rd_kafka_conf_t* conf,
 // Creates a client of `type`, taking ownership of `conf` in all cases.
 Result<KafkaHandle> KafkaCreate(rd_kafka_type_t type, KafkaConf conf);
 
+// Creates a producer the engine writes with: `defaults`, then lz4 when built
+// in, then the user's `overrides`, then enable.idempotence=true whatever was
+// set (in order and without duplicates from internal retries: exactly-once
+// output and changelog markers rely on it). Logs through spdlog; `opaque`,
+// `dr_msg_cb` and `error_cb` (nullable) are installed on the client.
+Result<KafkaHandle> KafkaCreateIdempotentProducer(
+    std::map<std::string, std::string> defaults,
+    const std::map<std::string, std::string>& overrides, void* opaque,
+    void (*dr_msg_cb)(rd_kafka_t*, const rd_kafka_message_t*, void*),
+    void (*error_cb)(rd_kafka_t*, int, const char*, void*));
+
 // True when this librdkafka build has the named builtin feature ("lz4",
 // "zstd", "ssl", "sasl_scram"...).
 bool KafkaHasFeature(std::string_view feature);
