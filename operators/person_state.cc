@@ -270,7 +270,11 @@ Status PersonState::Decode(std::string_view bytes) {
       p.track = r.U8();
       p.key = std::string(r.Str());
       p.start = rel();
-      p.last = p.start + r.SignedVarint();
+      TimestampMs last = 0;
+      if (__builtin_add_overflow(p.start, r.SignedVarint(), &last)) {
+        bad_time = true;
+      }
+      p.last = in_range(last);
       p.closed = r.U8() != 0;
     }
     if (r.U8() != 0) presence_timer = rel();

@@ -57,6 +57,27 @@ TEST_F(PersonStateTest, EveryTruncationIsRejectedWithoutCrashing) {
   EXPECT_FALSE(s.Decode(bytes).ok());
 }
 
+// Found by tests/fuzz/run.sh (state_fuzzer, UBSan): a presence span whose
+// end is stored as start + delta overflowed int64 when the delta was huge.
+// Kept in tests/fuzz/corpus/state/ as crash-f77a16cb...; decoded here without
+// the fuzzer's selector byte. Must be rejected as corruption, not wrap. A
+// later check rejects it in a plain build too; the overflow itself fails
+// this test under UBSan (ctest --preset asan-unit, part of .ci/run).
+TEST_F(PersonStateTest, PresenceSpanEndOverflowIsCorruption) {
+  const unsigned char kInput[] = {
+      0x02, 0x80, 0x90, 0x90, 0x8e, 0x83, 0xd2, 0xff, 0xff, 0xff, 0x7f, 0xff,
+      0x7f, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0xeb, 0x00, 0x47,
+      0x41, 0x30, 0x8e, 0x02, 0x7f, 0x09, 0x67, 0xcc, 0xa7, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xeb, 0x00, 0x47, 0x41, 0x30, 0x8e, 0x02, 0x88, 0x00, 0x00,
+      0x00, 0x80, 0x90, 0x60, 0x8e, 0x60, 0x30, 0xf5, 0x2f, 0x00, 0x2f, 0x22,
+      0x02, 0x00};
+  PersonState s;
+  const Status st = s.Decode(std::string_view(
+      reinterpret_cast<const char*>(kInput), sizeof(kInput)));
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_TRUE(s.Empty());
+}
+
 TEST_F(PersonStateTest, PruneDropsOnlyOldData) {
   PersonState s = Full();
   s.Prune(s.last_ts - 2 * kHourMs + 1, s.last_ts);
