@@ -457,6 +457,8 @@ struct KafkaEngine::Impl {
     // BeforeCommit's changelog) takes them with the person state.
     Status st = side ? side->Checkpoint() : Status::Ok();
     if (st.ok()) st = pipeline->Checkpoint();
+    // Committed: the runners may apply the frames it holds.
+    if (st.ok() && side) st = side->AfterCommit();
     if (st.code() == StatusCode::kUnavailable) {
       spdlog::log(alerts->pending_suppressions() > 0 ? spdlog::level::debug : spdlog::level::warn,
                   "checkpoint postponed: {}", st.message());
@@ -893,10 +895,13 @@ Status KafkaEngine::Run() {
         std::string runners;
         for (uint16_t q : m.side->assigned()) {
           const ClusterPartitionRunner* r = m.side->runner(q);
-          runners += fmt::format(" q{}: wm={} applied={} duplicates={};", q,
+          runners += fmt::format(" q{}: wm={} applied={} pending={} duplicates={} discarded={}{};", q,
                                  r->watermark() == kMinTimestamp ? std::string("-")
                                                                  : FormatRfc3339(r->watermark(), 0),
-                                 r->applied(), r->duplicates());
+                                 r->applied(), r->pending(), r->duplicates(), r->discarded(),
+                                 r->fence_violations() > 0
+                                     ? fmt::format(" FENCE_VIOLATIONS={}", r->fence_violations())
+                                     : std::string());
         }
         spdlog::info("repartition: person watermark {}, frames sent {} (markers {}), cluster alerts {};{}",
                      s.watermark == kMinTimestamp ? std::string("-") : FormatRfc3339(s.watermark, 0),
