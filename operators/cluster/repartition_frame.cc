@@ -59,7 +59,8 @@ Status RepartitionFrame::Decode(std::string_view bytes) {
     case static_cast<uint8_t>(RepartitionFrameType::kCommit):
     case static_cast<uint8_t>(RepartitionFrameType::kTakeover):
       type = static_cast<RepartitionFrameType>(t);
-      if (!r.done()) return Status::Corruption("repartition frame: trailing bytes");
+      if (!r.done())
+        return Status::Corruption("repartition frame: trailing bytes");
       return Status::Ok();
     default:
       return Status::Corruption("repartition frame: unknown type");

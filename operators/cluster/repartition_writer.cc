@@ -27,9 +27,10 @@ uint64_t RepartitionWriter::RandomGeneration() {
   uint64_t g = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   // SplitMix64 of the clock on top: a random_device that is a fixed-seed
   // PRNG still gives distinct values per process start and call.
-  uint64_t z = static_cast<uint64_t>(
-                   std::chrono::steady_clock::now().time_since_epoch().count()) +
-               0x9e3779b97f4a7c15ULL;
+  uint64_t z =
+      static_cast<uint64_t>(
+          std::chrono::steady_clock::now().time_since_epoch().count()) +
+      0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   g ^= z ^ (z >> 31);

@@ -352,11 +352,11 @@ class ClusterRepartitionTest : public ::testing::Test {
         EXPECT_OK(runner->Checkpoint());
         EXPECT_OK(store->Commit());
         committed.clear();
-        EXPECT_OK(store->Scan("", "", [&](std::string_view k,
-                                          std::string_view v) {
-          committed.emplace(std::string(k), std::string(v));
-          return true;
-        }));
+        EXPECT_OK(
+            store->Scan("", "", [&](std::string_view k, std::string_view v) {
+              committed.emplace(std::string(k), std::string(v));
+              return true;
+            }));
         alerts_at_checkpoint = alerts.size();
       };
       std::string dead;
@@ -365,8 +365,8 @@ class ClusterRepartitionTest : public ::testing::Test {
       const size_t checkpoint_every = std::max<size_t>(log.size() / 10, 1);
       const size_t crash_every = std::max<size_t>(log.size() / 3, 1);
       while (o < log.size()) {
-        EXPECT_OK(runner->OnFrame(static_cast<int64_t>(o), *log[o], &alerts,
-                                  &dead));
+        EXPECT_OK(
+            runner->OnFrame(static_cast<int64_t>(o), *log[o], &alerts, &dead));
         EXPECT_TRUE(dead.empty()) << dead;
         ++o;
         if (rng() % checkpoint_every == 0) checkpoint_runner();
@@ -791,9 +791,9 @@ TEST(RepartitionWriterTest, TakeoverSeqsMarkersAndCommitsSurviveRestart) {
     EXPECT_EQ(at(0).type, RepartitionFrameType::kTakeover);
     EXPECT_EQ(at(0).generation, 100u);
     EXPECT_EQ(at(0).seq, 0u);
-    ASSERT_OK(w.OnRecord(4, r));     // seq 1
-    ASSERT_OK(w.OnRecord(4, r));     // seq 2
-    ASSERT_OK(w.OnWatermark(100));   // seq 3, to both
+    ASSERT_OK(w.OnRecord(4, r));    // seq 1
+    ASSERT_OK(w.OnRecord(4, r));    // seq 2
+    ASSERT_OK(w.OnWatermark(100));  // seq 3, to both
     ASSERT_EQ(sink.frames.size(), 6u);
     EXPECT_EQ(at(3).seq, 2u);
     EXPECT_EQ(at(4).type, RepartitionFrameType::kWatermark);
@@ -807,8 +807,8 @@ TEST(RepartitionWriterTest, TakeoverSeqsMarkersAndCommitsSurviveRestart) {
     EXPECT_EQ(at(6).type, RepartitionFrameType::kCommit);
     EXPECT_EQ(at(6).seq, 3u);
     EXPECT_NE(sink.frames[6].first, sink.frames[7].first);
-    ASSERT_OK(w.OnCommitted());  // nothing new: no frames
-    ASSERT_OK(w.OnRecord(4, r));  // seq 4, never committed
+    ASSERT_OK(w.OnCommitted());     // nothing new: no frames
+    ASSERT_OK(w.OnRecord(4, r));    // seq 4, never committed
     ASSERT_OK(w.OnWatermark(100));  // unchanged: no marker
     EXPECT_EQ(w.commits_sent(), 1u);
   }
@@ -1085,14 +1085,13 @@ TEST(ClusterPartitionRunnerTest, RestartResumesWithoutLossOrReapplication) {
   std::vector<RepartitionFrame> log = {
       Takeover(0, 5, 0), Takeover(1, 6, 0), Rec(0, 5, 1, 1000),
       Rec(1, 6, 1, 1100), Mark(0, 5, 2, 2000), Rec(0, 5, 3, 2500),
-      Commit(0, 5, 2), Rec(1, 6, 2, 1200), Mark(1, 6, 3, 1900),
-      Commit(1, 6, 3), Rec(0, 5, 4, 2600), Rec(1, 6, 4, 2000),
-      Commit(0, 5, 4),
+      Commit(0, 5, 2), Rec(1, 6, 2, 1200), Mark(1, 6, 3, 1900), Commit(1, 6, 3),
+      Rec(0, 5, 4, 2600), Rec(1, 6, 4, 2000), Commit(0, 5, 4),
       // upstream 1's owner dies: its seq 4 is void, the successor replays.
       Rec(1, 6, 5, 2100), Takeover(1, 9, 3), Rec(1, 6, 5, 2100),
       Rec(1, 9, 4, 2050), Rec(1, 9, 5, 2000), Mark(0, 5, 5, 3000),
-      Mark(1, 9, 6, 3500), Commit(1, 9, 6), Rec(0, 5, 6, 3100),
-      Commit(0, 5, 5), Commit(0, 5, 6)};
+      Mark(1, 9, 6, 3500), Commit(1, 9, 6), Rec(0, 5, 6, 3100), Commit(0, 5, 5),
+      Commit(0, 5, 6)};
   std::vector<std::string> bytes(log.size());
   for (size_t i = 0; i < log.size(); ++i) log[i].Encode(&bytes[i]);
   auto snapshot = [](const ClusterPartitionRunner& r) {
@@ -1119,7 +1118,7 @@ TEST(ClusterPartitionRunnerTest, RestartResumesWithoutLossOrReapplication) {
   for (size_t checkpoint_at = 1; checkpoint_at < log.size(); ++checkpoint_at) {
     for (size_t crash_at = checkpoint_at; crash_at <= log.size(); ++crash_at) {
       SCOPED_TRACE(::testing::Message() << "checkpoint after " << checkpoint_at
-                                      << ", crash after " << crash_at);
+                                        << ", crash after " << crash_at);
       MemKvStore store;
       std::map<std::string, std::string> committed;
       {
@@ -1131,11 +1130,11 @@ TEST(ClusterPartitionRunnerTest, RestartResumesWithoutLossOrReapplication) {
           if (i + 1 == checkpoint_at) {
             ASSERT_OK(r.Checkpoint());
             ASSERT_OK(store.Commit());
-            ASSERT_OK(store.Scan("", "", [&](std::string_view k,
-                                              std::string_view v) {
-              committed.emplace(std::string(k), std::string(v));
-              return true;
-            }));
+            ASSERT_OK(
+                store.Scan("", "", [&](std::string_view k, std::string_view v) {
+                  committed.emplace(std::string(k), std::string(v));
+                  return true;
+                }));
           }
         }
       }
