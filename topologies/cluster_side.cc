@@ -39,10 +39,6 @@ void ClusterSide::ResetWriter() {
       });
 }
 
-std::string ClusterSide::OffsetKey(uint16_t q) {
-  return ClusterPartitionKeyPrefix(q) + 'O';
-}
-
 std::string ClusterSide::SinkPositionKey(uint16_t q) {
   return ClusterPartitionKeyPrefix(q) + 'S';
 }
@@ -102,15 +98,7 @@ Status ClusterSide::Assign(uint16_t q) {
 }
 
 Result<std::optional<int64_t>> ClusterSide::StoredOffset(uint16_t q) {
-  std::string value;
-  bool found = false;
-  EPI_RETURN_IF_ERROR(store_->Get(OffsetKey(q), &value, &found));
-  if (!found) return std::optional<int64_t>();
-  ByteReader r(value);
-  const auto next = static_cast<int64_t>(r.BigEndian64());
-  if (!r.ok() || !r.done())
-    return Status::Corruption("cluster side: stored offset");
-  return std::optional<int64_t>(next);
+  return ClusterPartitionRunner::StoredResumeOffset(store_, q);
 }
 
 Status ClusterSide::OnMessage(uint16_t q, int64_t offset,
@@ -119,8 +107,8 @@ Status ClusterSide::OnMessage(uint16_t q, int64_t offset,
   if (it == runners_.end())
     return Status::InvalidArgument("cluster side: partition not assigned");
   Assigned& a = it->second;
-  a.next_offset = offset + 1;
-  EPI_RETURN_IF_ERROR(a.runner->OnFrame(bytes, &pending_, &dead_reason_));
+  EPI_RETURN_IF_ERROR(
+      a.runner->OnFrame(offset, bytes, &pending_, &dead_reason_));
   if (!dead_reason_.empty()) {
     DeadLetter dl;
     dl.reason = dead_reason_;
@@ -153,10 +141,6 @@ Status ClusterSide::Checkpoint() {
   for (auto& [q, a] : runners_) {
     EPI_RETURN_IF_ERROR(a.runner->Checkpoint());
     store_->Put(SinkPositionKey(q), sink_position);
-    if (a.next_offset < 0) continue;
-    value.clear();
-    ByteWriter(&value).BigEndian64(static_cast<uint64_t>(a.next_offset));
-    store_->Put(OffsetKey(q), value);
   }
   for (const std::string& community : registered_dirty_) {
     const std::string key = state_keys::Global(kRegisteredSub, community);

@@ -15,17 +15,21 @@
 // GR<community>, so a runner assigned later starts from the instance's view
 // of the table (ClusterStage::SetRegisteredCounts), not from deltas it missed.
 //
-// State: each runner's under Q<be16 q> (stage, per-upstream seq and marker)
-// plus its next offset under Q<be16 q>O and the cluster-alert sink position
-// under Q<be16 q>S, so partition q's checkpoint is one
-// key range (changelog `epistream.changelog.cluster`, partition q). Checkpoint
-// stages everything; the owner flushes the sinks and commits the one store
-// (CityPipeline::Checkpoint commits it too: call this first).
+// State: each runner's under Q<be16 q> (stage, per-upstream progress, its
+// resume and decided offsets under Q<be16 q>O) plus the cluster-alert sink
+// position under Q<be16 q>S, so partition q's checkpoint is one key range
+// (changelog `epistream.changelog.cluster`, partition q). Checkpoint stages
+// everything; the owner flushes the sinks and commits the one store
+// (CityPipeline::Checkpoint commits it too: call this first), then calls
+// AfterCommit so the writer announces what the commit holds.
 //
-// Exactly-once of cluster alerts: a replay from q's stored offset regenerates
-// the alerts written after q's last checkpoint with the same ids; the
-// cluster-alert sink suppresses them (engine/kafka_sink.h Recover), as for
-// the single-process edge.
+// Exactly-once of cluster alerts: runners apply upstream frames only once
+// the upstream checkpoint holding them is committed (commit / takeover
+// frames, cluster_partition_runner.h), so a person-side crash changes
+// nothing they applied; a replay of q from its stored resume offset
+// regenerates the alerts written after q's last checkpoint with the same
+// ids, and the cluster-alert sink suppresses them (engine/kafka_sink.h
+// Recover), as for the single-process edge.
 //
 // Threading: every method on the engine thread.
 #pragma once
@@ -83,6 +87,9 @@ class ClusterSide {
   // The edge may change at ResetWriter(): give the new one to the pipeline.
   ClusterEdge* edge() { return writer_.get(); }
   RepartitionWriter& writer() { return *writer_; }
+  // The checkpoint whose commit just succeeded held the writer's seqs: sends
+  // the commit frames (RepartitionWriter::OnCommitted).
+  Status AfterCommit() { return writer_->OnCommitted(); }
   // A fresh writer (no upstreams, no watermark), for when the person side's
   // event time moved back (CityPipeline::RewindWatermark after a
   // rebalance): markers then restart at the rewound watermark instead of
@@ -97,15 +104,15 @@ class ClusterSide {
   Status Assign(uint16_t q);
   // Forgets q (after its final checkpoint was committed).
   void Revoke(uint16_t q) { runners_.erase(q); }
-  // The next offset of q to read, from q's last checkpoint (nullopt: from
-  // the beginning).
+  // The offset of q to read from, from q's last checkpoint: its earliest
+  // frame still pending then (nullopt: from the beginning).
   Result<std::optional<int64_t>> StoredOffset(uint16_t q);
   // One message of partition q at `offset`: frames to the runner, alerts to
   // the sink, bad frames to the dead-letter sink. Failed only on runtime
   // faults (store, sinks) or an unassigned q (InvalidArgument).
   Status OnMessage(uint16_t q, int64_t offset, std::string_view bytes);
-  // Flushes the cluster-alert sink, then stages every runner's state, next
-  // offset and the sink's position (under Q<be16 q>S), and the registered
+  // Flushes the cluster-alert sink, then stages every runner's state,
+  // offsets and the sink's position (under Q<be16 q>S), and the registered
   // counts. A new owner of q recovers the sink's duplicate suppression from
   // StoredAlertSinkPosition(q) (engine/kafka_sink.h Recover).
   Status Checkpoint();
@@ -118,10 +125,8 @@ class ClusterSide {
  private:
   struct Assigned {
     std::unique_ptr<ClusterPartitionRunner> runner;
-    int64_t next_offset = -1;  // -1: nothing consumed since assignment
   };
   Status OnRegistration(std::string_view before, std::string_view after);
-  static std::string OffsetKey(uint16_t q);
   static std::string SinkPositionKey(uint16_t q);
 
   ClusterSideOptions opts_;

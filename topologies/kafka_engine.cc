@@ -263,6 +263,19 @@ struct KafkaEngine::Impl {
     return Status::Ok();
   }
 
+  // One runner's progress for the logs: " q<q>: wm=... applied=...;".
+  std::string RunnerStats(uint16_t q) const {
+    const ClusterPartitionRunner* r = side->runner(q);
+    if (r == nullptr) return {};
+    return fmt::format(" q{}: wm={} applied={} pending={} duplicates={} discarded={}{};", q,
+                       r->watermark() == kMinTimestamp ? std::string("-")
+                                                       : FormatRfc3339(r->watermark(), 0),
+                       r->applied(), r->pending(), r->duplicates(), r->discarded(),
+                       r->fence_violations() > 0
+                           ? fmt::format(" FENCE_VIOLATIONS={}", r->fence_violations())
+                           : std::string());
+  }
+
   // Repartition partition q given up without a committed final checkpoint.
   Status DropClusterCopy(int32_t q) {
     const std::string prefix = ClusterPartitionKeyPrefix(static_cast<uint16_t>(q));
@@ -502,6 +515,8 @@ struct KafkaEngine::Impl {
     // BeforeCommit's changelog) takes them with the person state.
     Status st = side ? side->Checkpoint() : Status::Ok();
     if (st.ok()) st = pipeline->Checkpoint();
+    // Committed: the runners may apply the frames it holds.
+    if (st.ok() && side) st = side->AfterCommit();
     if (st.code() == StatusCode::kUnavailable) {
       spdlog::log(alerts->pending_suppressions() > 0 ? spdlog::level::debug : spdlog::level::warn,
                   "checkpoint postponed: {}", st.message());
@@ -781,6 +796,8 @@ Status KafkaEngine::Start() {
     auto cluster_revoke = [impl](const std::vector<TopicPartition>& parts, bool lost) {
       const bool committed = impl->CheckpointBeforeRevoke(lost);
       for (const TopicPartition& tp : parts) {
+        spdlog::info("repartition runner revoked:{}",
+                     impl->RunnerStats(static_cast<uint16_t>(tp.partition)));
         impl->side->Revoke(static_cast<uint16_t>(tp.partition));
         impl->cluster_owned.erase(tp.partition);
         impl->cluster_recovery.erase(tp.partition);
@@ -948,13 +965,7 @@ Status KafkaEngine::Run() {
       if (m.process_probe) m.process_probe->Sample().IgnoreError();
       if (m.side && ++m.cluster_log_tick % 10 == 0) {
         std::string runners;
-        for (uint16_t q : m.side->assigned()) {
-          const ClusterPartitionRunner* r = m.side->runner(q);
-          runners += fmt::format(" q{}: wm={} applied={} duplicates={};", q,
-                                 r->watermark() == kMinTimestamp ? std::string("-")
-                                                                 : FormatRfc3339(r->watermark(), 0),
-                                 r->applied(), r->duplicates());
-        }
+        for (uint16_t q : m.side->assigned()) runners += m.RunnerStats(q);
         spdlog::info("repartition: person watermark {}, frames sent {} (markers {}), cluster alerts {};{}",
                      s.watermark == kMinTimestamp ? std::string("-") : FormatRfc3339(s.watermark, 0),
                      m.side->writer().frames_sent(), m.side->writer().markers_sent(),

@@ -1,21 +1,29 @@
 // RepartitionFrame: one message of the repartition topic
 // `epistream.repartition.cluster` (operators/cluster/README.md, "Scale-out").
 //
-// The person side of upstream (input) partition p numbers the records it
-// sends with one sequence counter per p (seq 1, 2, ...; checkpointed with p's
-// state, so a replay after a crash regenerates the same numbers) and also
-// sends watermark markers WM(p, w): "every person timer of p <= w has fired
-// and its records were sent before this marker". A marker carries p's
-// current record seq but does not consume one: markers are idempotent (the
-// runner keeps the maximum), so resending one is harmless. A
-// ClusterPartitionRunner drops records whose seq is <= the last one it
-// applied from p (replays) and advances its watermark to the minimum of the
-// N upstream markers.
+// Every frame names the upstream (input) partition p that made it and the
+// generation of p's owner: a number the writer draws afresh each time it
+// takes p over (never 0), so frames of a dead or fenced-off owner are told
+// apart from the new owner's. Per p one sequence counter numbers the record
+// and watermark frames (seq 1, 2, ...; checkpointed with p's state, so a new
+// owner continues from p's last checkpoint):
+//   kRecord    one ClusterRecord of p.
+//   kWatermark WM(p, w): every person timer of p <= w has fired and its
+//              records have smaller seqs.
+//   kCommit    C(p, S): p's checkpoint holding every frame with seq <= S is
+//              committed (sent after the local commit); frames above S are
+//              still pending and may be superseded.
+//   kTakeover  T(p, S): a new owner restored p at seq S; pending frames of
+//              p above S (the previous owners' uncommitted output) are void,
+//              and from here on only this generation's frames of p count.
+// A ClusterPartitionRunner applies records and markers of p only once a
+// commit of their generation covers them (or a takeover at or above them).
 //
-// Wire form (version 1): u8 version, u8 type, be16 upstream, varint seq,
-// then the ClusterRecord encoding (type record) or an ordered i64 watermark
-// (type watermark). Decode rejects anything else (unknown version or type,
-// truncated, trailing bytes): the caller counts it as a dead letter.
+// Wire form (version 2): u8 version, u8 type, be16 upstream, varint
+// generation, varint seq, then the ClusterRecord encoding (kRecord) or an
+// ordered i64 watermark (kWatermark); nothing more for kCommit / kTakeover.
+// Decode rejects anything else (unknown version or type, truncated, trailing
+// bytes): the caller counts it as a dead letter.
 //
 // Threading: plain values.
 #pragma once
@@ -33,14 +41,23 @@ namespace epistream {
 enum class RepartitionFrameType : uint8_t {
   kRecord = 1,
   kWatermark = 2,
+  kCommit = 3,
+  kTakeover = 4,
 };
 
 struct RepartitionFrame {
   RepartitionFrameType type = RepartitionFrameType::kRecord;
   uint16_t upstream = 0;                  // the input partition p that made it
-  uint64_t seq = 0;                       // records: p's sequence number (>= 1)
+  uint64_t generation = 0;                // p's owner (> 0 from a writer)
+  uint64_t seq = 0;                       // see the types above
   ClusterRecord record;                   // type kRecord
   TimestampMs watermark = kMinTimestamp;  // type kWatermark
+
+  // Record and watermark frames wait for a commit; the others decide.
+  bool is_data() const {
+    return type == RepartitionFrameType::kRecord ||
+           type == RepartitionFrameType::kWatermark;
+  }
 
   void Encode(std::string* out) const;
   // Corruption on any malformed input (*this is then unspecified).

@@ -390,18 +390,8 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
              want_alerts.size() / 3) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  // With the repartition edge the instance stops cleanly (SIGTERM: final
-  // checkpoint, partitions handed over): after a SIGKILL the new owner's
-  // replay of a partition may frame its cluster records in another order
-  // (person timers fire on the instance's watermark), and the runners'
-  // per-upstream seq dedup then drops or doubles records
-  // (operators/cluster/README.md, gaps).
-  if (repartition) {
-    EXPECT_EQ(engines[0]->Stop(SIGTERM, std::chrono::seconds(15)), 0);
-  } else {
-    EXPECT_EQ(engines[0]->Stop(SIGKILL, std::chrono::seconds(10)),
-              128 + SIGKILL);
-  }
+  EXPECT_EQ(engines[0]->Stop(SIGKILL, std::chrono::seconds(10)),
+            128 + SIGKILL);
   // A fourth instance joins after the group has moved instance 0's partitions.
   std::this_thread::sleep_for(std::chrono::seconds(8));
   engines.push_back(std::make_unique<ChildProcess>());
@@ -516,6 +506,24 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
     EXPECT_GT(cluster_assigned, 4u)
         << "no repartition partition moved\n" << logs.substr(0, 4000);
     EXPECT_GT(cluster_restores, 4u);
+    // What the runners voided (frames uncommitted at a takeover, or of a
+    // superseded generation) and dropped as read twice, from their stats
+    // when revoked (the killed instance's runners say nothing).
+    const std::regex stats(
+        R"(repartition runner revoked: q\d+: \S+ applied=(\d+) pending=\d+ duplicates=(\d+) discarded=(\d+))");
+    uint64_t applied = 0, duplicates = 0, discarded = 0;
+    for (std::sregex_iterator it(logs.begin(), logs.end(), stats), end;
+         it != end; ++it) {
+      applied += std::stoull((*it)[1].str());
+      duplicates += std::stoull((*it)[2].str());
+      discarded += std::stoull((*it)[3].str());
+    }
+    EXPECT_EQ(logs.find("FENCE_VIOLATIONS"), std::string::npos);
+    std::printf("scale_out: runner frames applied=%llu duplicates=%llu "
+                "discarded=%llu\n",
+                static_cast<unsigned long long>(applied),
+                static_cast<unsigned long long>(duplicates),
+                static_cast<unsigned long long>(discarded));
   }
 }
 
@@ -537,15 +545,12 @@ class ScaleOutRepartitionTest : public ScaleOutTest {
   }
 };
 
-// Not in CI (issue 8 stays open): it passed 5 of 5 runs alone, but in a CI
-// run under -j2 load 5 of 6 cluster alerts were missing. The runners' replay
-// dedupe by sequence number assumes a replayed upstream partition emits its
-// records in the same order, which the instance-wide person timers do not
-// guarantee (README "Known gaps"; the fix, commit frames per checkpoint and a
-// takeover commit per new owner, is designed, not built). Run it with
-//   integration_tests --gtest_also_run_disabled_tests
-//       --gtest_filter='ScaleOutRepartitionTest.*'
-TEST_F(ScaleOutRepartitionTest, DISABLED_KillAndJoinGiveSingleInstanceClusterAlerts) {
+// Instance 0 is SIGKILLed mid-stream with frames it sent after its last
+// checkpoint: their takeover voids them and the new owners' replays (in
+// their own order) replace them; its repartition partitions resume from
+// their earliest pending frame (operators/cluster/README.md, "Commits and
+// takeovers").
+TEST_F(ScaleOutRepartitionTest, KillAndJoinGiveSingleInstanceClusterAlerts) {
   KillAndJoin(/*repartition=*/true);
 }
 

@@ -2,10 +2,11 @@
 //   (a) today's in-process pipeline (person stage -> cluster stage), and
 //   (b) N person pipelines, one per input partition (persons split by a hash
 //       of person_id, global tables read by all), whose ClusterRecords are
-//       framed by RepartitionWriters, delivered to Q ClusterPartitionRunners
-//       sharing one store, each partition q reading a random but seeded
-//       interleaving of the N upstream streams with replays of frame
-//       suffixes (a person-side restart),
+//       framed by RepartitionWriters (one crashes and replays from its last
+//       checkpoint under a new generation), delivered to Q
+//       ClusterPartitionRunners, each partition q a random but seeded
+//       interleaving of the N upstream streams, read by a runner that
+//       itself crashes now and then and resumes from its checkpoint,
 // must give the same cluster alerts (ids and bytes apart from emitted_at),
 // and the same person alerts. Also unit checks of the frame, router, writer
 // and runner.
@@ -96,7 +97,9 @@ bool PersonOf(const std::string& line, std::string* type, std::string* person) {
 struct Outputs {
   std::vector<std::string> person_alerts;
   std::vector<std::string> cluster_alerts;
-  uint64_t duplicates = 0;       // replayed frames the runners dropped
+  uint64_t duplicates = 0;       // re-read frames the runners dropped
+  uint64_t discarded = 0;        // uncommitted frames a takeover voided
+  uint64_t runner_restarts = 0;  // runner crashes resumed from a checkpoint
   uint64_t replayed_frames = 0;  // record frames a person-side restart resent
 };
 
@@ -176,6 +179,7 @@ class ClusterRepartitionTest : public ::testing::Test {
     };
     auto checkpoint = [&](Upstream* u, size_t next_line) {
       EXPECT_OK(u->pipeline->Checkpoint());
+      EXPECT_OK(u->writer->OnCommitted());
       u->snapshot.clear();
       EXPECT_OK(
           u->store->Scan("", "", [&](std::string_view k, std::string_view v) {
@@ -244,6 +248,7 @@ class ClusterRepartitionTest : public ::testing::Test {
     for (auto& u : ups) {
       EXPECT_OK(u->pipeline->EndOfInputAt(end));
       EXPECT_OK(u->pipeline->Checkpoint());
+      EXPECT_OK(u->writer->OnCommitted());
     }
     uint64_t frames = 0, markers = 0, bytes = 0;
     for (auto& u : ups) {
@@ -262,59 +267,122 @@ class ClusterRepartitionTest : public ::testing::Test {
         static_cast<unsigned long long>(frames),
         static_cast<unsigned long long>(markers),
         static_cast<unsigned long long>(bytes));
-    // The crashed upstream's replay numbered its records as before the
-    // crash: the same seq to the same q is the same bytes.
-    std::map<std::pair<uint16_t, uint64_t>, const std::string*> by_seq;
-    for (const auto& [q, bytes] : ups[crash_p]->frames.frames) {
-      RepartitionFrame f;
-      EXPECT_OK(f.Decode(bytes));
-      if (f.type != RepartitionFrameType::kRecord) continue;
-      auto [it, fresh] = by_seq.emplace(std::make_pair(q, f.seq), &bytes);
-      if (!fresh) {
-        ++out.replayed_frames;
-        EXPECT_EQ(*it->second, bytes)
-            << "seq " << f.seq << " differs on replay";
+    // The crashed upstream's replay: record frames of its second generation
+    // at seqs its first one had used (voided by the takeover, resent).
+    {
+      std::map<uint64_t, uint64_t> max_seq;  // generation -> highest seq
+      std::vector<std::pair<uint64_t, uint64_t>> records;  // (gen, seq)
+      for (const auto& [q, bytes] : ups[crash_p]->frames.frames) {
+        RepartitionFrame f;
+        EXPECT_OK(f.Decode(bytes));
+        if (f.type == RepartitionFrameType::kTakeover) max_seq[f.generation];
+        if (!f.is_data()) continue;
+        max_seq[f.generation] = std::max(max_seq[f.generation], f.seq);
+        if (f.type == RepartitionFrameType::kRecord)
+          records.emplace_back(f.generation, f.seq);
       }
+      EXPECT_EQ(max_seq.size(), 2u) << "the crash drew no new generation";
+      const uint64_t first = ups[crash_p]->writer->generation(crash_p);
+      uint64_t old_max = 0;
+      for (const auto& [g, m] : max_seq)
+        if (g != first) old_max = m;
+      for (const auto& [g, seq] : records)
+        out.replayed_frames += g == first && seq <= old_max;
     }
 
-    // Per repartition partition q: the N upstream queues merged in random
-    // runs, sometimes stepping back to replay a suffix of one upstream.
-    MemKvStore cluster_store;  // one store shared by the Q stages
+    // Per repartition partition q: one log, the N upstream queues merged in
+    // random runs (each upstream's frames in the order written, as one
+    // producer's are). Its runner checkpoints now and then and sometimes
+    // crashes: it restarts on its last committed state and reads again from
+    // the stored resume offset; the alerts it wrote after that checkpoint
+    // are dropped (what the cluster-alert sink's recovery suppresses) and
+    // must come again.
     std::vector<std::pair<std::string, std::string>> cluster_alerts;
     std::mt19937 rng(seed);
     for (uint16_t q = 0; q < q_count; ++q) {
-      ClusterPartitionRunner runner(StageOptions(), &cluster_store, q, n);
-      EXPECT_OK(runner.Open());
-      for (const auto& [before, after] : registrations)
-        EXPECT_OK(runner.OnRegistration(before, after));
-      std::vector<std::vector<const std::string*>> queues(n);
-      for (uint16_t p = 0; p < n; ++p) {
-        for (const auto& [target, bytes] : ups[p]->frames.frames)
-          if (target == q) queues[p].push_back(&bytes);
+      std::vector<const std::string*> log;
+      {
+        std::vector<std::vector<const std::string*>> queues(n);
+        for (uint16_t p = 0; p < n; ++p) {
+          for (const auto& [target, bytes] : ups[p]->frames.frames)
+            if (target == q) queues[p].push_back(&bytes);
+        }
+        std::vector<size_t> pos(n, 0);
+        for (;;) {
+          std::vector<uint16_t> open;
+          for (uint16_t p = 0; p < n; ++p)
+            if (pos[p] < queues[p].size()) open.push_back(p);
+          if (open.empty()) break;
+          const uint16_t p = open[rng() % open.size()];
+          const size_t run = 1 + rng() % 30;
+          for (size_t k = 0; k < run && pos[p] < queues[p].size(); ++k)
+            log.push_back(queues[p][pos[p]++]);
+        }
       }
-      std::vector<size_t> pos(n, 0);
+      std::map<std::string, std::string> committed;  // the runner's store
+      size_t alerts_at_checkpoint = 0;
       std::vector<Alert> alerts;
-      std::string dead;
-      uint64_t delivered = 0;
-      for (;;) {
-        std::vector<uint16_t> open;
-        for (uint16_t p = 0; p < n; ++p)
-          if (pos[p] < queues[p].size()) open.push_back(p);
-        if (open.empty()) break;
-        const uint16_t p = open[rng() % open.size()];
-        if (pos[p] > 0 && rng() % 50 == 0) {
-          pos[p] -= 1 + rng() % std::min<size_t>(pos[p], 40);  // replay
+      std::unique_ptr<MemKvStore> store;
+      std::unique_ptr<ClusterPartitionRunner> runner;
+      auto restart = [&]() -> size_t {
+        runner.reset();
+        store = std::make_unique<MemKvStore>();
+        for (const auto& [k, v] : committed) store->Put(k, v);
+        EXPECT_OK(store->Commit());
+        alerts.resize(alerts_at_checkpoint);
+        runner = std::make_unique<ClusterPartitionRunner>(StageOptions(),
+                                                          store.get(), q, n);
+        EXPECT_OK(runner->Open());
+        // Registrations come from the instance's table, not from q's log
+        // (as ClusterSide::Assign hands them over).
+        std::map<std::string, int64_t> counts;
+        for (const auto& [before, after] : registrations) {
+          if (!before.empty()) --counts[before];
+          if (!after.empty()) ++counts[after];
         }
-        const size_t run = 1 + rng() % 30;
-        for (size_t k = 0; k < run && pos[p] < queues[p].size(); ++k) {
-          EXPECT_OK(runner.OnFrame(*queues[p][pos[p]++], &alerts, &dead));
-          EXPECT_TRUE(dead.empty()) << dead;
-          if (++delivered % 20000 == 0) EXPECT_OK(runner.Checkpoint());
+        runner->SetRegisteredCounts(counts);
+        Result<std::optional<int64_t>> from =
+            ClusterPartitionRunner::StoredResumeOffset(store.get(), q);
+        EXPECT_OK(from.status());
+        return from.ok() && from.value().has_value()
+                   ? static_cast<size_t>(*from.value())
+                   : 0;
+      };
+      auto checkpoint_runner = [&] {
+        EXPECT_OK(runner->Checkpoint());
+        EXPECT_OK(store->Commit());
+        committed.clear();
+        EXPECT_OK(
+            store->Scan("", "", [&](std::string_view k, std::string_view v) {
+              committed.emplace(std::string(k), std::string(v));
+              return true;
+            }));
+        alerts_at_checkpoint = alerts.size();
+      };
+      std::string dead;
+      size_t o = restart();
+      // About 10 checkpoints and 3 crashes per partition, whatever its size.
+      const size_t checkpoint_every = std::max<size_t>(log.size() / 10, 1);
+      const size_t crash_every = std::max<size_t>(log.size() / 3, 1);
+      while (o < log.size()) {
+        EXPECT_OK(
+            runner->OnFrame(static_cast<int64_t>(o), *log[o], &alerts, &dead));
+        EXPECT_TRUE(dead.empty()) << dead;
+        ++o;
+        if (rng() % checkpoint_every == 0) checkpoint_runner();
+        if (rng() % crash_every == 0) {
+          out.duplicates += runner->duplicates();
+          out.discarded += runner->discarded();
+          ++out.runner_restarts;
+          o = restart();
         }
       }
-      EXPECT_OK(runner.Checkpoint());
-      EXPECT_EQ(runner.watermark(), end);
-      out.duplicates += runner.duplicates();
+      checkpoint_runner();
+      EXPECT_EQ(runner->watermark(), end);
+      EXPECT_EQ(runner->pending(), 0u);
+      EXPECT_EQ(runner->fence_violations(), 0u);
+      out.duplicates += runner->duplicates();
+      out.discarded += runner->discarded();
       std::string json;
       for (const Alert& a : alerts) {
         json.clear();
@@ -405,6 +473,7 @@ class ClusterRepartitionTest : public ::testing::Test {
       // A checkpoint sends the markers the interval held back.
       EXPECT_OK(in.side->Checkpoint());
       EXPECT_OK(in.pipeline->Checkpoint());
+      EXPECT_OK(in.side->AfterCommit());
     }
     // The consumers: each assigned partition from its stored offset.
     auto consume = [&](Instance& in, uint16_t q, size_t until) {
@@ -425,6 +494,7 @@ class ClusterRepartitionTest : public ::testing::Test {
     // restores its key range and resumes at its stored offset.
     EXPECT_OK(inst[1].side->Checkpoint());
     EXPECT_OK(inst[1].pipeline->Checkpoint());
+    EXPECT_OK(inst[1].side->AfterCommit());
     inst[1].side->Revoke(2);
     const std::string range = ClusterPartitionKeyPrefix(2);
     EXPECT_OK(inst[1].store.Scan(range, PrefixEnd(range),
@@ -445,6 +515,7 @@ class ClusterRepartitionTest : public ::testing::Test {
     for (Instance& in : inst) {
       EXPECT_OK(in.side->Checkpoint());
       EXPECT_OK(in.pipeline->Checkpoint());
+      EXPECT_OK(in.side->AfterCommit());
     }
     EXPECT_EQ(inst[0].side->assigned(), (std::vector<uint16_t>{0, 1, 2}));
     EXPECT_EQ(inst[0].side->runner(2)->watermark(), end);
@@ -503,8 +574,10 @@ class ClusterRepartitionTest : public ::testing::Test {
       // Markers at every advance, or held back by 1 s or 1 min of event time.
       marker_interval_ = seed == 1 ? 0 : seed == 2 ? kSecondMs : kMinuteMs;
       const Outputs b = RunRepartitioned(lines, 3, 3, seed);
-      EXPECT_GT(b.duplicates, 0u) << "no replay exercised";
+      EXPECT_GT(b.discarded, 0u) << "no uncommitted frame was voided";
       replayed_frames_ += b.replayed_frames;
+      runner_restarts_ += b.runner_restarts;
+      runner_duplicates_ += b.duplicates;
       EXPECT_TRUE(a.cluster_alerts == b.cluster_alerts)
           << "seed " << seed << "\n"
           << Difference(a.cluster_alerts, b.cluster_alerts);
@@ -512,13 +585,19 @@ class ClusterRepartitionTest : public ::testing::Test {
           << "seed " << seed << "\n"
           << Difference(a.person_alerts, b.person_alerts);
     }
-    std::printf("%zu cluster alerts, %zu person alerts\n",
-                a.cluster_alerts.size(), a.person_alerts.size());
+    std::printf(
+        "%zu cluster alerts, %zu person alerts; runner restarts %llu "
+        "(frames read again and dropped %llu)\n",
+        a.cluster_alerts.size(), a.person_alerts.size(),
+        static_cast<unsigned long long>(runner_restarts_),
+        static_cast<unsigned long long>(runner_duplicates_));
   }
 
   EngineConfig engine_;
   RulesConfig rules_;
   uint64_t replayed_frames_ = 0;     // record frames resent by the crashes
+  uint64_t runner_restarts_ = 0;     // runner crashes of ExpectSame
+  uint64_t runner_duplicates_ = 0;   // frames they read twice and dropped
   DurationMs evaluation_delay_ = 0;  // ClusterStageOptions of (b)
   DurationMs marker_interval_ = 0;   // RepartitionWriter of (b)
 };
@@ -547,6 +626,8 @@ TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
   }
   EXPECT_GE(files, 4);
   EXPECT_GT(replayed_frames_, 0u) << "no crash replayed anything";
+  EXPECT_GT(runner_restarts_, 4u) << "runner restarts not exercised";
+  EXPECT_GT(runner_duplicates_, 0u) << "no restart read a frame again";
 }
 
 // The order-sensitivity the equivalence exposes, and its cure: in
@@ -594,6 +675,8 @@ TEST_F(ClusterRepartitionTest, SmallCityMatchesInProcess) {
       nullptr));
   ExpectSame(lines, 1, true);
   EXPECT_GT(replayed_frames_, 100u) << "the crash replayed too little";
+  EXPECT_GT(runner_restarts_, 4u) << "runner restarts not exercised";
+  EXPECT_GT(runner_duplicates_, 100u) << "restarts read too little again";
   const Outputs two = RunTwoInstances(lines);
   const Outputs a = RunInProcess(lines, 3);
   EXPECT_TRUE(a.cluster_alerts == two.cluster_alerts)
@@ -684,7 +767,7 @@ TEST(RepartitionRouterTest, KeyedKindsToOnePartitionCityWideToAll) {
   }
 }
 
-TEST(RepartitionWriterTest, SeqCounterSurvivesRestartAndMarkersGoEverywhere) {
+TEST(RepartitionWriterTest, TakeoverSeqsMarkersAndCommitsSurviveRestart) {
   MemKvStore store;
   CollectFrames sink;
   ClusterRecord r;
@@ -692,32 +775,63 @@ TEST(RepartitionWriterTest, SeqCounterSurvivesRestartAndMarkersGoEverywhere) {
   r.key = "v";
   r.ts = 10;
   r.delta = 1;
+  uint64_t next_generation = 100;
+  auto at = [&](size_t i) {
+    RepartitionFrame f;
+    EXPECT_OK(f.Decode(sink.frames.at(i).second));
+    return f;
+  };
   {
     RepartitionWriter w(&store, 2, &sink);
-    ASSERT_OK(w.AddUpstream(4));
-    ASSERT_OK(w.OnRecord(4, r));
-    ASSERT_OK(w.OnRecord(4, r));
+    w.set_generation_source([&] { return next_generation++; });
+    ASSERT_OK(w.AddUpstream(4));  // T(4, 0) to both partitions
+    ASSERT_OK(w.AddUpstream(4));  // held already: nothing
+    ASSERT_EQ(sink.frames.size(), 2u);
+    EXPECT_NE(sink.frames[0].first, sink.frames[1].first);
+    EXPECT_EQ(at(0).type, RepartitionFrameType::kTakeover);
+    EXPECT_EQ(at(0).generation, 100u);
+    EXPECT_EQ(at(0).seq, 0u);
+    ASSERT_OK(w.OnRecord(4, r));    // seq 1
+    ASSERT_OK(w.OnRecord(4, r));    // seq 2
+    ASSERT_OK(w.OnWatermark(100));  // seq 3, to both
+    ASSERT_EQ(sink.frames.size(), 6u);
+    EXPECT_EQ(at(3).seq, 2u);
+    EXPECT_EQ(at(4).type, RepartitionFrameType::kWatermark);
+    EXPECT_EQ(at(4).seq, 3u);
+    EXPECT_EQ(at(4).watermark, 100);
+    EXPECT_EQ(at(4).generation, 100u);
     ASSERT_OK(w.Flush());
     ASSERT_OK(store.Commit());
-    ASSERT_OK(w.OnRecord(4, r));  // not checkpointed: replayed below
-    ASSERT_OK(w.OnWatermark(100));
-    ASSERT_OK(w.OnWatermark(100));  // unchanged: no new marker
+    ASSERT_OK(w.OnCommitted());  // C(4, 3) to both
+    ASSERT_EQ(sink.frames.size(), 8u);
+    EXPECT_EQ(at(6).type, RepartitionFrameType::kCommit);
+    EXPECT_EQ(at(6).seq, 3u);
+    EXPECT_NE(sink.frames[6].first, sink.frames[7].first);
+    ASSERT_OK(w.OnCommitted());     // nothing new: no frames
+    ASSERT_OK(w.OnRecord(4, r));    // seq 4, never committed
+    ASSERT_OK(w.OnWatermark(100));  // unchanged: no marker
+    EXPECT_EQ(w.commits_sent(), 1u);
   }
-  ASSERT_EQ(sink.frames.size(), 5u);  // 3 records, 1 marker to each of 2
-  RepartitionFrame f;
-  ASSERT_OK(f.Decode(sink.frames[2].second));
-  EXPECT_EQ(f.seq, 3u);
-  ASSERT_OK(f.Decode(sink.frames[3].second));
-  EXPECT_EQ(f.type, RepartitionFrameType::kWatermark);
-  EXPECT_EQ(f.watermark, 100);
-  EXPECT_NE(sink.frames[3].first, sink.frames[4].first);
+  ASSERT_EQ(sink.frames.size(), 9u);
+  // A new owner: continues from the committed seq under a new generation,
+  // after a takeover that voids seq 4 of the old one.
   RepartitionWriter again(&store, 2, &sink);
+  again.set_generation_source([&] { return next_generation++; });
   ASSERT_OK(again.AddUpstream(4));
-  EXPECT_EQ(again.seq(4), 2u);
+  EXPECT_EQ(again.seq(4), 3u);
+  EXPECT_EQ(again.generation(4), 101u);
+  ASSERT_EQ(sink.frames.size(), 11u);
+  EXPECT_EQ(at(9).type, RepartitionFrameType::kTakeover);
+  EXPECT_EQ(at(9).seq, 3u);
+  EXPECT_EQ(at(9).generation, 101u);
   ASSERT_OK(again.OnRecord(4, r));
-  ASSERT_OK(f.Decode(sink.frames.back().second));
-  EXPECT_EQ(f.seq, 3u);  // the same number as before the crash
+  EXPECT_EQ(at(11).seq, 4u);
+  EXPECT_EQ(at(11).generation, 101u);
   EXPECT_EQ(RepartitionWriter::SeqKey(4), state_keys::PartitionPrefix(4, 'Q'));
+  const uint64_t g1 = RepartitionWriter::RandomGeneration();
+  const uint64_t g2 = RepartitionWriter::RandomGeneration();
+  EXPECT_NE(g1, 0u);
+  EXPECT_NE(g1, g2);
 }
 
 TEST(RepartitionWriterTest, MarkerIntervalHoldsMarkersBackUntilFlush) {
@@ -742,52 +856,106 @@ TEST(RepartitionWriterTest, MarkerIntervalHoldsMarkersBackUntilFlush) {
   EXPECT_EQ(w.markers_sent(), 6u);
 }
 
-TEST(ClusterPartitionRunnerTest, DropsReplaysWaitsForEveryUpstreamAndResumes) {
-  MemKvStore store;
-  ClusterStageOptions opts;
-  auto frame = [](uint16_t p, uint64_t seq, TimestampMs ts) {
-    RepartitionFrame f;
-    f.upstream = p;
-    f.seq = seq;
-    f.record.kind = ClusterRecordKind::kCityCount;
-    f.record.key = std::string(CityCounterName(CityCounter::kActiveCase));
-    f.record.ts = ts;
-    f.record.delta = 1;
-    return f;
-  };
-  auto marker = [](uint16_t p, TimestampMs wm) {
-    RepartitionFrame f;
-    f.type = RepartitionFrameType::kWatermark;
-    f.upstream = p;
-    f.watermark = wm;
-    return f;
-  };
+// Frames for the runner tests: city-count records (the stage's counts show
+// exactly which records were applied), markers, commits and takeovers.
+RepartitionFrame Rec(uint16_t p, uint64_t gen, uint64_t seq, TimestampMs ts) {
+  RepartitionFrame f;
+  f.upstream = p;
+  f.generation = gen;
+  f.seq = seq;
+  f.record.kind = ClusterRecordKind::kCityCount;
+  f.record.key = std::string(CityCounterName(CityCounter::kActiveCase));
+  f.record.ts = ts;
+  f.record.delta = 1;
+  return f;
+}
+RepartitionFrame Mark(uint16_t p, uint64_t gen, uint64_t seq, TimestampMs wm) {
+  RepartitionFrame f;
+  f.type = RepartitionFrameType::kWatermark;
+  f.upstream = p;
+  f.generation = gen;
+  f.seq = seq;
+  f.watermark = wm;
+  return f;
+}
+RepartitionFrame Ctl(RepartitionFrameType t, uint16_t p, uint64_t gen,
+                     uint64_t seq) {
+  RepartitionFrame f;
+  f.type = t;
+  f.upstream = p;
+  f.generation = gen;
+  f.seq = seq;
+  return f;
+}
+RepartitionFrame Commit(uint16_t p, uint64_t gen, uint64_t seq) {
+  return Ctl(RepartitionFrameType::kCommit, p, gen, seq);
+}
+RepartitionFrame Takeover(uint16_t p, uint64_t gen, uint64_t seq) {
+  return Ctl(RepartitionFrameType::kTakeover, p, gen, seq);
+}
+
+// Reads frames into a runner at consecutive offsets.
+class RunnerFeed {
+ public:
+  explicit RunnerFeed(ClusterPartitionRunner* r, int64_t offset = 0)
+      : r_(r), offset_(offset) {}
+  Status operator()(const RepartitionFrame& f) {
+    f.Encode(&bytes_);
+    return r_->OnFrame(offset_++, bytes_, &alerts, &dead);
+  }
   std::vector<Alert> alerts;
   std::string dead;
+
+ private:
+  ClusterPartitionRunner* r_;
+  int64_t offset_;
+  std::string bytes_;
+};
+
+int64_t ActiveAt(const ClusterPartitionRunner& r, TimestampMs ts) {
+  return r.stage().CityCountAt(CityCounter::kActiveCase, ts);
+}
+
+TEST(ClusterPartitionRunnerTest, CommitsApplyPendingFramesAndMarkers) {
+  MemKvStore store;
+  ClusterStageOptions opts;
   {
     ClusterPartitionRunner r(opts, &store, 1, 2);
     ASSERT_OK(r.Open());
-    ASSERT_OK(r.OnFrame(frame(0, 1, 5), &alerts, &dead));
-    ASSERT_OK(r.OnFrame(frame(0, 1, 5), &alerts, &dead));  // replay
-    ASSERT_OK(r.OnFrame(frame(1, 1, 6), &alerts, &dead));
+    RunnerFeed feed(&r);
+    ASSERT_OK(feed(Takeover(0, 7, 0)));
+    ASSERT_OK(feed(Takeover(1, 8, 0)));
+    ASSERT_OK(feed(Rec(0, 7, 1, 5)));
+    ASSERT_OK(feed(Rec(0, 7, 1, 5)));  // read twice
     EXPECT_EQ(r.duplicates(), 1u);
-    EXPECT_EQ(r.stage().CityCountAt(CityCounter::kActiveCase, 10), 2);
-    ASSERT_OK(r.OnFrame(marker(0, 50), &alerts, &dead));
+    ASSERT_OK(feed(Rec(1, 8, 1, 6)));
+    ASSERT_OK(feed(Mark(0, 7, 2, 50)));
+    EXPECT_EQ(ActiveAt(r, 10), 0);  // nothing committed yet
+    EXPECT_EQ(r.pending(), 3u);
+    ASSERT_OK(feed(Commit(0, 7, 2)));
+    EXPECT_EQ(ActiveAt(r, 10), 1);
     EXPECT_EQ(r.watermark(), kMinTimestamp);  // upstream 1 holds it back
-    ASSERT_OK(r.OnFrame(marker(1, 40), &alerts, &dead));
+    ASSERT_OK(feed(Mark(1, 8, 2, 40)));
+    EXPECT_EQ(r.watermark(), kMinTimestamp);  // its marker is not committed
+    ASSERT_OK(feed(Commit(1, 8, 2)));
+    EXPECT_EQ(ActiveAt(r, 10), 2);
     EXPECT_EQ(r.watermark(), 40);
     EXPECT_EQ(r.stage().watermark(), 40);
-    ASSERT_OK(r.OnFrame(marker(1, 30), &alerts, &dead));  // stale: ignored
+    ASSERT_OK(feed(Mark(1, 8, 3, 30)));  // stale once applied: ignored
+    ASSERT_OK(feed(Commit(1, 8, 3)));
     EXPECT_EQ(r.watermark(), 40);
+    EXPECT_EQ(r.pending(), 0u);
+    EXPECT_TRUE(feed.dead.empty());
     // Bad input is a counted dead letter, never an error.
-    ASSERT_OK(r.OnFrame(std::string_view("\x01\x01", 2), &alerts, &dead));
-    EXPECT_EQ(dead, "bad_repartition_frame");
-    ASSERT_OK(r.OnFrame(frame(2, 1, 5), &alerts, &dead));
-    EXPECT_EQ(dead, "repartition_frame_unknown_upstream");
-    RepartitionFrame bad = frame(1, 2, 5);
+    ASSERT_OK(r.OnFrame(100, std::string_view("\x02\x01", 2), &feed.alerts,
+                        &feed.dead));
+    EXPECT_EQ(feed.dead, "bad_repartition_frame");
+    ASSERT_OK(feed(Rec(2, 8, 1, 5)));
+    EXPECT_EQ(feed.dead, "repartition_frame_unknown_upstream");
+    RepartitionFrame bad = Rec(1, 8, 4, 5);
     bad.record.key = "no_such_counter";
-    ASSERT_OK(r.OnFrame(bad, &alerts, &dead));
-    EXPECT_EQ(dead, "bad_cluster_record");
+    ASSERT_OK(feed(bad));
+    EXPECT_EQ(feed.dead, "bad_cluster_record");
     EXPECT_EQ(r.dead_letters(), 3u);
     ASSERT_OK(r.Checkpoint());
     ASSERT_OK(store.Commit());
@@ -804,11 +972,187 @@ TEST(ClusterPartitionRunnerTest, DropsReplaysWaitsForEveryUpstreamAndResumes) {
   ClusterPartitionRunner again(opts, &store, 1, 2);
   ASSERT_OK(again.Open());
   EXPECT_EQ(again.watermark(), 40);
-  EXPECT_EQ(again.last_seq(0), 1u);
-  EXPECT_EQ(again.last_seq(1), 2u);
-  ASSERT_OK(again.OnFrame(frame(1, 2, 7), &alerts, &dead));
+  EXPECT_EQ(again.applied_seq(0), 2u);
+  EXPECT_EQ(again.applied_seq(1), 3u);
+  EXPECT_EQ(again.generation(0), 7u);
+  EXPECT_EQ(again.generation(1), 8u);
+  RunnerFeed feed(&again, 200);
+  ASSERT_OK(feed(Rec(1, 8, 3, 7)));  // applied before the restart
   EXPECT_EQ(again.duplicates(), 1u);
-  EXPECT_EQ(again.stage().CityCountAt(CityCounter::kActiveCase, 10), 2);
+  EXPECT_EQ(ActiveAt(again, 10), 2);
+}
+
+// A SIGKILLed owner's uncommitted frames are voided by its successor's
+// takeover; what the dead owner's last checkpoint committed is applied even
+// though its commit frame never came; frames and commits of the old
+// generation arriving after the takeover (a zombie's) are discarded.
+TEST(ClusterPartitionRunnerTest, TakeoverVoidsUncommittedAndZombieFrames) {
+  MemKvStore store;
+  ClusterPartitionRunner r(ClusterStageOptions(), &store, 0, 2);
+  ASSERT_OK(r.Open());
+  RunnerFeed feed(&r);
+  constexpr uint64_t kA = 11, kB = 12, kC = 13;
+  ASSERT_OK(feed(Rec(0, kA, 1, 1000)));  // before any takeover: void
+  EXPECT_EQ(r.discarded(), 1u);
+  ASSERT_OK(feed(Takeover(0, kA, 0)));
+  ASSERT_OK(feed(Takeover(1, kC, 0)));
+  ASSERT_OK(feed(Rec(0, kA, 1, 1000)));
+  ASSERT_OK(feed(Rec(0, kA, 2, 2000)));
+  ASSERT_OK(feed(Commit(0, kA, 2)));
+  EXPECT_EQ(ActiveAt(r, 5000), 2);
+  // Uncommitted when A dies: two records and a marker.
+  ASSERT_OK(feed(Rec(0, kA, 3, 3000)));
+  ASSERT_OK(feed(Rec(0, kA, 4, 4000)));
+  ASSERT_OK(feed(Mark(0, kA, 5, 100000)));
+  // Upstream 1: committed by its checkpoint, commit frame lost.
+  ASSERT_OK(feed(Rec(1, kC, 1, 1500)));
+  ASSERT_OK(feed(Mark(1, kC, 2, 200000)));
+  ASSERT_OK(feed(Takeover(1, kC + 100, 2)));
+  EXPECT_EQ(ActiveAt(r, 5000), 3);
+  EXPECT_EQ(r.applied_seq(1), 2u);
+  // B restored upstream 0 at seq 2.
+  ASSERT_OK(feed(Takeover(0, kB, 2)));
+  EXPECT_EQ(r.discarded(), 4u);
+  EXPECT_EQ(r.generation(0), kB);
+  EXPECT_EQ(r.watermark(), kMinTimestamp);  // A's marker went with them
+  // A zombie's late frames and commit.
+  ASSERT_OK(feed(Rec(0, kA, 3, 3000)));
+  ASSERT_OK(feed(Commit(0, kA, 5)));
+  EXPECT_EQ(r.discarded(), 5u);
+  EXPECT_EQ(ActiveAt(r, 5000), 3);
+  // B replays in another order, then commits.
+  ASSERT_OK(feed(Rec(0, kB, 3, 4000)));
+  ASSERT_OK(feed(Rec(0, kB, 4, 3000)));
+  ASSERT_OK(feed(Mark(0, kB, 5, 90000)));
+  ASSERT_OK(feed(Commit(0, kB, 5)));
+  EXPECT_EQ(ActiveAt(r, 5000), 5);
+  EXPECT_EQ(r.watermark(), 90000);
+  EXPECT_EQ(r.pending(), 0u);
+  EXPECT_EQ(r.fence_violations(), 0u);
+  // A takeover below what was applied (a live old owner committed after
+  // the new one restored): counted, nothing applied twice.
+  ASSERT_OK(feed(Takeover(0, kC, 3)));
+  EXPECT_EQ(r.fence_violations(), 1u);
+  ASSERT_OK(feed(Rec(0, kC, 4, 3000)));
+  ASSERT_OK(feed(Commit(0, kC, 4)));
+  EXPECT_EQ(ActiveAt(r, 5000), 5);
+}
+
+// The issue-8 failure: a new owner's replay numbers the records in another
+// order than the dead owner did. Seq dedupe alone would keep the dead
+// owner's seq 4 (ts 4000) and drop the new owner's seq 4 (ts 6000), then
+// apply 4000 again as seq 5; the runner must end with exactly what a run
+// without the crash applies.
+TEST(ClusterPartitionRunnerTest, ReplayInAnotherOrderGivesTheSameAppliedSet) {
+  MemKvStore store_a, store_b;
+  ClusterPartitionRunner calm(ClusterStageOptions(), &store_a, 0, 1);
+  ClusterPartitionRunner crashed(ClusterStageOptions(), &store_b, 0, 1);
+  ASSERT_OK(calm.Open());
+  ASSERT_OK(crashed.Open());
+  RunnerFeed a(&calm), b(&crashed);
+  ASSERT_OK(a(Takeover(0, 1, 0)));
+  for (uint64_t s = 1; s <= 6; ++s)
+    ASSERT_OK(a(Rec(0, 1, s, static_cast<TimestampMs>(s) * 1000)));
+  ASSERT_OK(a(Mark(0, 1, 7, 10000)));
+  ASSERT_OK(a(Commit(0, 1, 7)));
+
+  ASSERT_OK(b(Takeover(0, 1, 0)));
+  for (uint64_t s = 1; s <= 3; ++s)
+    ASSERT_OK(b(Rec(0, 1, s, static_cast<TimestampMs>(s) * 1000)));
+  ASSERT_OK(b(Commit(0, 1, 3)));
+  ASSERT_OK(b(Rec(0, 1, 4, 4000)));  // sent, never committed: the crash
+  ASSERT_OK(b(Takeover(0, 2, 3)));
+  ASSERT_OK(b(Rec(0, 2, 4, 6000)));
+  ASSERT_OK(b(Rec(0, 2, 5, 4000)));
+  ASSERT_OK(b(Rec(0, 2, 6, 5000)));
+  ASSERT_OK(b(Mark(0, 2, 7, 10000)));
+  ASSERT_OK(b(Commit(0, 2, 7)));
+
+  EXPECT_EQ(calm.applied(), 6u);
+  EXPECT_EQ(crashed.applied(), 6u);
+  for (TimestampMs t = 0; t <= 8 * kDayMs; t += 500)
+    EXPECT_EQ(ActiveAt(calm, t), ActiveAt(crashed, t)) << t;
+  EXPECT_EQ(ActiveAt(crashed, 6500), 6);
+  EXPECT_EQ(calm.watermark(), 10000);
+  EXPECT_EQ(crashed.watermark(), 10000);
+}
+
+// A runner crash at any point (with frames pending, between a checkpoint
+// and the commit frames after it) resumes from its stored offsets without
+// losing or re-applying a frame: after every possible crash point the state
+// equals an uninterrupted run's.
+TEST(ClusterPartitionRunnerTest, RestartResumesWithoutLossOrReapplication) {
+  std::vector<RepartitionFrame> log = {
+      Takeover(0, 5, 0), Takeover(1, 6, 0), Rec(0, 5, 1, 1000),
+      Rec(1, 6, 1, 1100), Mark(0, 5, 2, 2000), Rec(0, 5, 3, 2500),
+      Commit(0, 5, 2), Rec(1, 6, 2, 1200), Mark(1, 6, 3, 1900), Commit(1, 6, 3),
+      Rec(0, 5, 4, 2600), Rec(1, 6, 4, 2000), Commit(0, 5, 4),
+      // upstream 1's owner dies: its seq 4 is void, the successor replays.
+      Rec(1, 6, 5, 2100), Takeover(1, 9, 3), Rec(1, 6, 5, 2100),
+      Rec(1, 9, 4, 2050), Rec(1, 9, 5, 2000), Mark(0, 5, 5, 3000),
+      Mark(1, 9, 6, 3500), Commit(1, 9, 6), Rec(0, 5, 6, 3100), Commit(0, 5, 5),
+      Commit(0, 5, 6)};
+  std::vector<std::string> bytes(log.size());
+  for (size_t i = 0; i < log.size(); ++i) log[i].Encode(&bytes[i]);
+  auto snapshot = [](const ClusterPartitionRunner& r) {
+    std::vector<int64_t> out;
+    for (TimestampMs t = 0; t <= 4000; t += 50) out.push_back(ActiveAt(r, t));
+    out.push_back(r.watermark());
+    out.push_back(static_cast<int64_t>(r.applied_seq(0)));
+    out.push_back(static_cast<int64_t>(r.applied_seq(1)));
+    out.push_back(static_cast<int64_t>(r.pending()));
+    return out;
+  };
+  std::vector<Alert> alerts;
+  std::string dead;
+  std::vector<int64_t> want;
+  {
+    MemKvStore store;
+    ClusterPartitionRunner r(ClusterStageOptions(), &store, 0, 2);
+    ASSERT_OK(r.Open());
+    for (size_t i = 0; i < log.size(); ++i)
+      ASSERT_OK(r.OnFrame(static_cast<int64_t>(i), bytes[i], &alerts, &dead));
+    want = snapshot(r);
+    EXPECT_EQ(r.pending(), 0u);
+  }
+  for (size_t checkpoint_at = 1; checkpoint_at < log.size(); ++checkpoint_at) {
+    for (size_t crash_at = checkpoint_at; crash_at <= log.size(); ++crash_at) {
+      SCOPED_TRACE(::testing::Message() << "checkpoint after " << checkpoint_at
+                                        << ", crash after " << crash_at);
+      MemKvStore store;
+      std::map<std::string, std::string> committed;
+      {
+        ClusterPartitionRunner r(ClusterStageOptions(), &store, 0, 2);
+        ASSERT_OK(r.Open());
+        for (size_t i = 0; i < crash_at; ++i) {
+          ASSERT_OK(
+              r.OnFrame(static_cast<int64_t>(i), bytes[i], &alerts, &dead));
+          if (i + 1 == checkpoint_at) {
+            ASSERT_OK(r.Checkpoint());
+            ASSERT_OK(store.Commit());
+            ASSERT_OK(
+                store.Scan("", "", [&](std::string_view k, std::string_view v) {
+                  committed.emplace(std::string(k), std::string(v));
+                  return true;
+                }));
+          }
+        }
+      }
+      MemKvStore restarted;
+      for (const auto& [k, v] : committed) restarted.Put(k, v);
+      ASSERT_OK(restarted.Commit());
+      ClusterPartitionRunner r(ClusterStageOptions(), &restarted, 0, 2);
+      ASSERT_OK(r.Open());
+      Result<std::optional<int64_t>> from =
+          ClusterPartitionRunner::StoredResumeOffset(&restarted, 0);
+      ASSERT_OK(from.status());
+      ASSERT_TRUE(from.value().has_value());
+      EXPECT_LE(*from.value(), static_cast<int64_t>(checkpoint_at));
+      for (auto i = static_cast<size_t>(*from.value()); i < log.size(); ++i)
+        ASSERT_OK(r.OnFrame(static_cast<int64_t>(i), bytes[i], &alerts, &dead));
+      EXPECT_EQ(snapshot(r), want);
+    }
+  }
 }
 
 TEST(ClusterSideTest, LateAssignmentTakesRegistrationsAndResumesAtItsOffset) {
