@@ -56,6 +56,17 @@ TimestampMs WatermarkTracker::max_seen() const {
   return m;
 }
 
+TimestampMs WatermarkTracker::max_ts(int32_t partition) const {
+  auto it = partitions_.find(partition);
+  return it == partitions_.end() ? kMinTimestamp : it->second.max_ts;
+}
+
+void WatermarkTracker::Seed(int32_t partition, TimestampMs ts) {
+  auto [it, inserted] = partitions_.try_emplace(partition);
+  if (inserted) it->second.last_event_wall_ms = kRestoredOnly;
+  it->second.max_ts = std::max(it->second.max_ts, ts);
+}
+
 std::string WatermarkTracker::Encode() const {
   std::string out;
   ByteWriter w(&out);

@@ -42,6 +42,11 @@ class WatermarkTracker {
   void AdvanceTo(TimestampMs ts);
   // Largest event time seen on any partition (kMinTimestamp if none).
   TimestampMs max_seen() const;
+  // Largest event time seen on one partition (kMinTimestamp if none).
+  TimestampMs max_ts(int32_t partition) const;
+  // Raises a partition's largest event time to `ts` (its progress at a
+  // checkpoint taken elsewhere), without touching its idle clock.
+  void Seed(int32_t partition, TimestampMs ts);
 
   bool IsTooLate(TimestampMs ts) const {
     return watermark_ != kMinTimestamp && ts < watermark_ - cfg_.allowed_lateness;

@@ -269,6 +269,15 @@ Status CityPipeline::Checkpoint() {
   return st;
 }
 
+TimestampMs CityPipeline::Progress(int32_t partition, std::optional<EventType> type) const {
+  return watermark_.max_ts(WatermarkSource(partition, type));
+}
+
+void CityPipeline::SeedProgress(int32_t partition, std::optional<EventType> type,
+                                TimestampMs ts) {
+  if (ts != kMinTimestamp) watermark_.Seed(WatermarkSource(partition, type), ts);
+}
+
 void CityPipeline::RewindWatermark(TimestampMs to) {
   watermark_ = WatermarkTracker(engine_.watermark);
   if (to != kMinTimestamp) watermark_.AdvanceTo(to);

@@ -112,6 +112,11 @@ class CityPipeline {
   // events are not too_late and its timers fire in event order. The person
   // stage is recreated (it holds no partition then; its timers are stored).
   void RewindWatermark(TimestampMs to);
+  // Scale-out: the largest event time seen on one topic-partition, stored
+  // with the partition so that its new owner resumes with that progress
+  // (SeedProgress after AddPartition), as a restarted instance does.
+  TimestampMs Progress(int32_t partition, std::optional<EventType> type) const;
+  void SeedProgress(int32_t partition, std::optional<EventType> type, TimestampMs ts);
   // Stops checkpointing the position of a source partition no longer owned
   // (its stored offset stays; a new owner may be advancing it elsewhere).
   void ForgetPosition(std::string_view source, int32_t partition);

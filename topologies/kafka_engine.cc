@@ -134,6 +134,9 @@ struct KafkaEngine::Impl {
   // (CityPipeline::RewindWatermark) before the first of them is added.
   bool rewind_pending = false;
   TimestampMs rewind_to = kNoRewind;
+  // Per topic-partition event-time progress stored with partitions being
+  // taken over; seeded into the watermark tracker when each is assigned.
+  std::map<std::pair<int32_t, EventType>, TimestampMs> seed_progress;
 
   // --- cluster side (ScaleOutConfig::repartition) ---
   std::unique_ptr<KafkaFrameSink> frame_sink;
@@ -162,6 +165,10 @@ struct KafkaEngine::Impl {
   static std::string MarkKey(int32_t p) { return state_keys::Meta("changelog:" + std::to_string(p)); }
   static std::string SinkKey(int32_t p, std::string_view sink) {
     return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', std::string("sink:").append(sink));
+  }
+  static std::string ProgressKey(int32_t p, EventType type) {
+    return state_keys::Partitioned(static_cast<uint16_t>(p), 'M',
+                                   "progress:" + std::to_string(static_cast<int>(type)));
   }
   static std::string WatermarkKey(int32_t p) {
     return state_keys::Partitioned(static_cast<uint16_t>(p), 'M', "watermark");
@@ -204,6 +211,11 @@ struct KafkaEngine::Impl {
         store->Put(SinkKey(p, "deadletters"), deadletters->Position());
       }
       store->Put(WatermarkKey(p), wm);
+      for (EventType type : {EventType::kScan, EventType::kTransport, EventType::kFever}) {
+        std::string v;
+        ByteWriter(&v).BigEndian64(static_cast<uint64_t>(pipeline->Progress(p, type)));
+        store->Put(ProgressKey(p, type), v);
+      }
     }
     const uint64_t records = changelog->records_written(), bytes = changelog->bytes_written();
     auto marks = changelog->WriteCheckpoint(*store, [this](std::string_view k) { return Route(k); },
@@ -374,6 +386,14 @@ struct KafkaEngine::Impl {
       }
       rewind_pending = true;
       rewind_to = std::min(rewind_to, at);
+      for (EventType type : {EventType::kScan, EventType::kTransport, EventType::kFever}) {
+        EPI_RETURN_IF_ERROR(store->Get(ProgressKey(p, type), &wm, &found));
+        if (!found) continue;
+        ByteReader reader(wm);
+        const auto ts = static_cast<TimestampMs>(reader.BigEndian64());
+        if (!reader.ok()) return Status::Corruption("stored progress of partition " + std::to_string(p));
+        seed_progress[{p, type}] = ts;
+      }
     }
     for (const char* name : {"alerts", "deadletters"}) {
       std::string pos;
@@ -877,6 +897,13 @@ Status KafkaEngine::Run() {
             m.rewind_to = kNoRewind;
             ++m.partition_refs[ev.tp.partition];
             EPI_RETURN_IF_ERROR(m.pipeline->AddPartition(ev.tp.partition, type, wall));
+            if (type) {
+              auto seed = m.seed_progress.find({ev.tp.partition, *type});
+              if (seed != m.seed_progress.end()) {
+                m.pipeline->SeedProgress(ev.tp.partition, type, seed->second);
+                m.seed_progress.erase(seed);
+              }
+            }
             // The merger waits for this topic of the partition from now on,
             // not only once its first fetch arrives: a slow first fetch of
             // one topic must not let the other topics' later events pass.
