@@ -220,11 +220,12 @@ TEST_F(BrokerFaultTest, DISABLED_EngineWaitsResumesAndOutputEqualsUninterruptedR
   EXPECT_EQ(engine.Stop(SIGTERM, std::chrono::seconds(20)), 0) << engine.Log().substr(0, 4000);
   const std::string log = engine.Log();
   std::printf("broker_faults: records=%zu %s deadletters=%zu/%zu postponed_checkpoints=%zu "
-              "kafka_warnings=%zu seconds=%.1f\n",
+              "kafka_warnings=%zu inversions=%zu seconds=%.1f\n",
               stream_->records.size(), diff.Describe().c_str(), dead->size(),
               stream_->expected_deadletters,
               ::epistream::testing::CountOf(log, "checkpoint postponed"),
               ::epistream::testing::CountOf(log, "kafka: "),
+              ::epistream::testing::CountOf(log, "older than one already released"),
               std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
