@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <tuple>
 #include <utility>
 
 namespace epistream {
@@ -227,19 +228,39 @@ void KafkaConsumer::TakeProbeAnswers(size_t batch_index) {
   std::vector<ProbeAnswer> answers;
   {
     std::lock_guard<std::mutex> lock(probe_mu_);
-    if (probe_answers_.empty()) return;
     answers.swap(probe_answers_);
   }
+  // An answer waits until the position reaches its high watermark: under a
+  // steady stream the fetcher is rarely exactly there when it arrives, but
+  // gets there soon after (measured: checked only on arrival, the latency
+  // bench's p50 went from 0.5 s to 1.2 s).
   for (ProbeAnswer& a : answers) {
-    const PartitionState* st = State(Intern(a.tp.topic), a.tp.partition);
-    if (st == nullptr) continue;  // revoked since
-    const int64_t position = std::max(st->next_offset, st->eof_offset);
-    if (position < 0 || position < a.high_watermark) continue;  // more to read
+    PartitionState* st = State(Intern(a.tp.topic), a.tp.partition);
+    if (st == nullptr) continue;                             // revoked since
+    if (st->pending.size() >= kMaxPendingAnswers) continue;  // keep the oldest
+    st->pending.emplace_back(a.high_watermark, a.as_of_ms);
+    any_pending_ = true;
+  }
+  if (!any_pending_) return;
+  any_pending_ = false;
+  for (auto& [key, st] : parts_) {
+    if (st.pending.empty() || !st.assigned) continue;
+    const int64_t position = std::max(st.next_offset, st.eof_offset);
+    int64_t as_of = -1;
+    int64_t high_watermark = -1;
+    // Answers come in request order: take the latest one reached.
+    while (!st.pending.empty() && position >= 0 &&
+           st.pending.front().first <= position) {
+      std::tie(high_watermark, as_of) = st.pending.front();
+      st.pending.pop_front();
+    }
+    any_pending_ = any_pending_ || !st.pending.empty();
+    if (as_of < 0) continue;
     PartitionEvent ev;
     ev.kind = PartitionEvent::Kind::kCaughtUp;
-    ev.tp = std::move(a.tp);
-    ev.offset = a.high_watermark;
-    ev.as_of_ms = a.as_of_ms;
+    ev.tp = {*key.first, key.second};
+    ev.offset = high_watermark;
+    ev.as_of_ms = as_of;
     ev.batch_index = batch_index;
     events_.push_back(std::move(ev));
   }

@@ -48,9 +48,9 @@
 // whether the partition's broker is still reachable (after a leader change
 // or during an outage the last EOF looks current forever). So on request a
 // helper thread sends one ListOffsets (high watermarks) for every assigned
-// partition, off the owner's thread; for each answered partition whose
-// position (next offset to return, or the last end-of-partition offset) has
-// reached that high watermark, PollBatch() emits a kCaughtUp event with
+// partition, off the owner's thread; once an answered partition's position
+// (next offset to return, or the last end-of-partition offset) reaches that
+// high watermark, PollBatch() emits a kCaughtUp event with
 // as_of_ms = when the request was sent (NowMs() clock, the clock of
 // KafkaMessage::received_ms). It means: every message appended before
 // as_of_ms has been returned. A partition whose leader is down gets no
@@ -64,6 +64,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -205,8 +206,8 @@ struct KafkaConsumerOptions {
   // Caught-up snapshots: at most one ListOffsets per this interval while
   // requested, each waiting at most the timeout for its answers (a down
   // leader costs the timeout, and the others' answers wait with it).
-  // Defaults: 20 ms, 1000 ms
-  int caught_up_interval_ms = 20;
+  // Defaults: 5 ms, 1000 ms
+  int caught_up_interval_ms = 5;
   int caught_up_timeout_ms = 1000;
 };
 
@@ -277,7 +278,11 @@ class KafkaConsumer {
     bool check_gap = false;    // first message after a seek to a stored offset
     int64_t next_offset = -1;  // -1: not known yet (start at beginning...)
     int64_t eof_offset = -1;   // offset of the last end of partition
+    // Caught-up answers not reached yet: (high watermark, as_of_ms), oldest
+    // first.
+    std::deque<std::pair<int64_t, int64_t>> pending;
   };
+  static constexpr size_t kMaxPendingAnswers = 8;
   // The prober thread's inbox and outbox (guarded by probe_mu_).
   struct ProbeAnswer {
     TopicPartition tp;
@@ -343,6 +348,7 @@ class KafkaConsumer {
   bool probe_wanted_ = false;
   std::vector<TopicPartition> probe_tps_;  // the assignment, for the prober
   std::vector<ProbeAnswer> probe_answers_;
+  bool any_pending_ = false;  // some PartitionState::pending is not empty
   std::thread prober_;
 };
 
