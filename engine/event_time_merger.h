@@ -20,10 +20,10 @@
 // appended before t and is here already. A snapshot only vouches for heads
 // received before it, so a stale one (taken before a leader change, an
 // outage, or merely before the last fetch round) can never release a newer
-// head: it was the cause of issue #7. (The earlier rule, "caught up = end of
-// partition seen and no data since", released heads behind a topic whose
-// broker had gone away after its last end of partition; a merger trace of
-// tests/reliability/broker_fault_test.cc under load showed the inversions.)
+// head. (The earlier rule, "caught up = end of partition seen and no data
+// since", released heads behind a topic whose fetches had stopped after its
+// last end of partition: ConsumerMergeTest in tests/kafka/kafka_consumer_test.cc
+// shows the inversion; suspected cause of issue #7's lost alert.)
 //
 // A source waited on is either
 //  - known: assigned here, or heard from (message or snapshot) since it was

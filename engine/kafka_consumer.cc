@@ -77,9 +77,6 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
   auto rk = KafkaCreate(RD_KAFKA_CONSUMER, std::move(conf));
   if (!rk.ok()) return rk.status();
   self->rk_ = std::move(rk).value();
-  self->prober_ = std::thread(&KafkaConsumer::ProbeLoop, self.get(),
-                              std::max(1, options.caught_up_interval_ms),
-                              std::max(1, options.caught_up_timeout_ms));
   // Errors, logs and commit results are then served by the same batch
   // call as messages and rebalances, on the owner's thread.
   EPI_RETURN_IF_ERROR(KafkaStatus(rd_kafka_poll_set_consumer(self->rk_.get()),
@@ -88,6 +85,9 @@ Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
   if (!self->queue_) {
     return Status::Internal("kafka consumer: no consumer queue");
   }
+  self->prober_ = std::thread(&KafkaConsumer::ProbeLoop, self.get(),
+                              std::max(1, options.caught_up_interval_ms),
+                              std::max(1, options.caught_up_timeout_ms));
 
   KafkaPartitionList list(rd_kafka_topic_partition_list_new(
       static_cast<int>(options.topics.size())));
