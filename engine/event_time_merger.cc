@@ -8,7 +8,7 @@ EventTimeMerger::Partition& EventTimeMerger::Get(int32_t partition) {
   Partition& p = partitions_[partition];
   if (p.queues.empty()) {
     p.queues.resize(num_sources_);
-    p.caught_up.assign(num_sources_, false);
+    p.caught_up_as_of.assign(num_sources_, kNever);
     p.known.assign(num_sources_, false);
   }
   return p;
@@ -16,8 +16,15 @@ EventTimeMerger::Partition& EventTimeMerger::Get(int32_t partition) {
 
 void EventTimeMerger::Push(int source, Item item) {
   Partition& p = Get(item.msg.partition);
-  p.caught_up[source] = false;
   p.known[source] = true;
+  if (item.ts != kMinTimestamp && item.ts < p.max_released) {
+    // Applied after a newer event of its partition: say so (rarely).
+    if (order_inversions_++ % 10000 == 0) {
+      spdlog::warn("merger: partition {} source {}: an event {} ms older than one already released "
+                   "({} so far)",
+                   item.msg.partition, source, p.max_released - item.ts, order_inversions_);
+    }
+  }
   item.source = source;
   p.queues[source].push_back(std::move(item));
   ++p.queued;
@@ -26,15 +33,15 @@ void EventTimeMerger::Push(int source, Item item) {
 
 void EventTimeMerger::Assign(int source, int32_t partition) {
   Partition& p = Get(partition);
-  p.caught_up[source] = false;
+  p.caught_up_as_of[source] = kNever;
   p.known[source] = true;
 }
 
-void EventTimeMerger::SetCaughtUp(int source, int32_t partition, bool caught_up) {
+void EventTimeMerger::SetCaughtUpAsOf(int source, int32_t partition, int64_t as_of_ms) {
   Partition& p = Get(partition);
-  // A message already queued behind the end-of-partition event is newer
-  // than it: the source is not drained until that message is released.
-  p.caught_up[source] = caught_up;
+  if (p.caught_up_as_of[source] != kAlways && as_of_ms > p.caught_up_as_of[source]) {
+    p.caught_up_as_of[source] = as_of_ms;
+  }
   p.known[source] = true;
 }
 
@@ -45,27 +52,40 @@ void EventTimeMerger::DropSource(int source, int32_t partition) {
   queued_ -= p.queues[source].size();
   p.queued -= p.queues[source].size();
   p.queues[source].clear();
-  p.caught_up[source] = true;  // no longer ours: do not wait for it
+  p.caught_up_as_of[source] = kAlways;  // no longer ours: do not wait for it
   p.known[source] = false;
 }
 
+size_t EventTimeMerger::queued(int32_t partition) const {
+  auto it = partitions_.find(partition);
+  return it == partitions_.end() ? 0 : it->second.queued;
+}
+
 void EventTimeMerger::Drain(int64_t now_ms, std::vector<Item>* out) {
+  wants_snapshot_ = false;
   for (auto& [partition, p] : partitions_) {
+    p.waiting_known = false;
     for (;;) {
       int best = -1;
-      bool blocked_unknown = false;
-      bool blocked_known = false;
       for (int s = 0; s < num_sources_; ++s) {
-        if (p.queues[s].empty()) {
-          if (!p.caught_up[s]) (p.known[s] ? blocked_known : blocked_unknown) = true;
-          continue;
-        }
+        if (p.queues[s].empty()) continue;
         if (best < 0 || p.queues[s].front().ts < p.queues[best].front().ts) best = s;
       }
       if (best < 0) break;
+      // A source with nothing queued may still hold an older event unless a
+      // snapshot taken after this head arrived says it has nothing more.
+      const int64_t received = p.queues[best].front().msg.received_ms;
+      bool blocked_unknown = false;
+      bool blocked_known = false;
+      for (int s = 0; s < num_sources_; ++s) {
+        if (!p.queues[s].empty() || p.caught_up_as_of[s] >= received) continue;
+        (p.known[s] ? blocked_known : blocked_unknown) = true;
+      }
       if (blocked_known) {
         // Its data may be older than every head here: wait, however long.
-        if (p.queued <= kMaxHeldPerPartition) break;
+        wants_snapshot_ = true;
+        p.waiting_known = true;
+        if (p.queued <= kHardMaxHeldPerPartition) break;
         if (forced_releases_++ % 100000 == 0) {
           spdlog::warn("merger: partition {} holds {} messages waiting for a stalled topic; "
                        "releasing out of event-time order", partition, p.queued);
@@ -76,12 +96,28 @@ void EventTimeMerger::Drain(int64_t now_ms, std::vector<Item>* out) {
       } else {
         p.blocked_since_ms = -1;
       }
-      out->push_back(std::move(p.queues[best].front()));
+      Item& head = p.queues[best].front();
+      if (head.ts > p.max_released) p.max_released = head.ts;
+      out->push_back(std::move(head));
       p.queues[best].pop_front();
       --p.queued;
       --queued_;
     }
   }
+}
+
+std::vector<EventTimeMerger::Held> EventTimeMerger::Blocked() const {
+  std::vector<Held> held;
+  for (const auto& [partition, p] : partitions_) {
+    if (!p.waiting_known || p.queued <= kMaxHeldPerPartition) continue;
+    Held h;
+    h.partition = partition;
+    for (int s = 0; s < num_sources_; ++s) {
+      if (!p.queues[s].empty()) h.full.push_back(s);
+    }
+    held.push_back(std::move(h));
+  }
+  return held;
 }
 
 TimestampMs EventTimeMerger::PeekTs(std::string_view json) {

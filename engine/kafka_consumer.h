@@ -13,10 +13,11 @@
 // KafkaMessage before the consumer.
 //
 // Threading: not thread-safe. Create, PollBatch, TakeEvents, CommitOffsets,
-// Lags, Watermarks and Close must all be called from one thread, the owner's
-// poll thread. The offset lookup and on_revoke callbacks run on that thread,
-// synchronously inside PollBatch() or Close(). Only Wakeup() may be called
-// from any thread.
+// Lags, Watermarks, RequestCaughtUp, SetPaused and Close must all be called
+// from one thread, the owner's poll thread. The offset lookup and on_revoke
+// callbacks run on that thread, synchronously inside PollBatch() or Close().
+// Only Wakeup() may be called from any thread. One internal helper thread
+// (caught-up snapshots) only sends ListOffsets requests; it stops in Close().
 //
 // Rebalances (cooperative-sticky by default, so a rebalance moves only the
 // partitions that change owner; an eager assignor such as range, set through
@@ -40,21 +41,39 @@
 // Delivery guarantee to the owner: within one assignment of a partition,
 // messages are returned in offset order, each at most once; a message with
 // an offset below the next expected one (a refetch after a seek) is dropped.
+//
+// Caught-up snapshots (RequestCaughtUp): "nothing more to read" must be
+// fresh to be worth anything. An end-of-partition event is emitted once per
+// reaching the end and says nothing about what was appended since, nor
+// whether the partition's broker is still reachable (after a leader change
+// or during an outage the last EOF looks current forever). So on request a
+// helper thread sends one ListOffsets (high watermarks) for every assigned
+// partition, off the owner's thread; once an answered partition's position
+// (next offset to return, or the last end-of-partition offset) reaches that
+// high watermark, PollBatch() emits a kCaughtUp event with
+// as_of_ms = when the request was sent (NowMs() clock, the clock of
+// KafkaMessage::received_ms). It means: every message appended before
+// as_of_ms has been returned. A partition whose leader is down gets no
+// answer, hence no event: waiting on it stays waiting.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <compare>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -102,6 +121,8 @@ struct KafkaMessage {
   // Record timestamp (CreateTime set by the producer, or LogAppendTime);
   // -1 if absent.
   TimestampMs timestamp = -1;
+  // When PollBatch() returned it (KafkaConsumer::NowMs()); -1 if unset.
+  int64_t received_ms = -1;
   std::unique_ptr<rd_kafka_message_t, KafkaMessageDeleter>
       raw;  // owns key/value bytes
 
@@ -127,6 +148,9 @@ struct PartitionEvent {
                       // `expected` are dropped, not returned.
     kError,           // status says what; tp.partition is -1 for
                       // client-wide errors (all brokers down...)
+    kCaughtUp,        // every message appended before as_of_ms has been
+                      // returned; offset: the high watermark then (see
+                      // "Caught-up snapshots" above)
   };
   Kind kind = Kind::kError;
   TopicPartition tp;
@@ -137,6 +161,7 @@ struct PartitionEvent {
   // batch is handed over).
   size_t batch_index = 0;
   Status status;
+  int64_t as_of_ms = -1;  // kCaughtUp only
 };
 
 struct PartitionLag {
@@ -178,6 +203,12 @@ struct KafkaConsumerOptions {
   // false at the group's committed offset (else auto.offset.reset). Default:
   // true (the state is the truth: no state means no event applied yet)
   bool start_from_beginning_without_stored_offset = true;
+  // Caught-up snapshots: at most one ListOffsets per this interval while
+  // requested, each waiting at most the timeout for its answers (a down
+  // leader costs the timeout, and the others' answers wait with it).
+  // Defaults: 5 ms, 1000 ms
+  int caught_up_interval_ms = 5;
+  int caught_up_timeout_ms = 1000;
 };
 
 class KafkaConsumer {
@@ -224,6 +255,20 @@ class KafkaConsumer {
   // Makes a blocked PollBatch() return early. Thread-safe.
   void Wakeup();
 
+  // Asks for a caught-up snapshot of every assigned partition (see the
+  // header comment); its kCaughtUp events come from a later PollBatch().
+  // Cheap and non-blocking: requests while one is under way coalesce.
+  void RequestCaughtUp();
+  // Stops (true) or restarts fetching the given assigned partitions, e.g.
+  // while the owner holds too much of them. Messages already fetched may
+  // still be returned; a resumed partition continues at its next offset.
+  // A new assignment of a partition starts unpaused.
+  Status SetPaused(const std::vector<TopicPartition>& tps, bool paused);
+
+  // The clock of KafkaMessage::received_ms and kCaughtUp's as_of_ms:
+  // steady, in ms.
+  static int64_t NowMs();
+
   uint64_t dropped_stale_messages() const { return dropped_stale_; }
   uint64_t commit_failures() const { return commit_failures_; }
 
@@ -232,6 +277,17 @@ class KafkaConsumer {
     bool assigned = false;
     bool check_gap = false;    // first message after a seek to a stored offset
     int64_t next_offset = -1;  // -1: not known yet (start at beginning...)
+    int64_t eof_offset = -1;   // offset of the last end of partition
+    // Caught-up answers not reached yet: (high watermark, as_of_ms), oldest
+    // first.
+    std::deque<std::pair<int64_t, int64_t>> pending;
+  };
+  static constexpr size_t kMaxPendingAnswers = 8;
+  // The prober thread's inbox and outbox (guarded by probe_mu_).
+  struct ProbeAnswer {
+    TopicPartition tp;
+    int64_t high_watermark = -1;
+    int64_t as_of_ms = -1;
   };
   using PartitionKey = std::pair<const std::string*, int32_t>;
   struct PartitionKeyHash {
@@ -262,6 +318,10 @@ class KafkaConsumer {
   const std::string* Intern(const rd_kafka_topic_t* rkt);
   PartitionState* State(const std::string* topic, int32_t partition);
   void AddError(Status status, const std::string* topic, int32_t partition);
+  void ProbeLoop(int interval_ms, int timeout_ms);
+  void StopProber();
+  void PublishAssignment();
+  void TakeProbeAnswers(size_t batch_index);
 
   KafkaHandle rk_;
   KafkaQueue queue_;  // the consumer queue (main queue forwarded into it)
@@ -281,6 +341,15 @@ class KafkaConsumer {
   std::atomic<int64_t>* outstanding_ = new std::atomic<int64_t>(0);
   uint64_t dropped_stale_ = 0;
   uint64_t commit_failures_ = 0;
+
+  std::mutex probe_mu_;
+  std::condition_variable probe_cv_;
+  bool probe_stop_ = false;
+  bool probe_wanted_ = false;
+  std::vector<TopicPartition> probe_tps_;  // the assignment, for the prober
+  std::vector<ProbeAnswer> probe_answers_;
+  bool any_pending_ = false;  // some PartitionState::pending is not empty
+  std::thread prober_;
 };
 
 }  // namespace epistream

@@ -23,12 +23,27 @@ void WatermarkTracker::Observe(int32_t partition, TimestampMs ts, int64_t wall_m
   p.last_event_wall_ms = wall_ms;
 }
 
+void WatermarkTracker::MarkCaughtUp(int32_t partition, int64_t wall_ms) {
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return;  // not assigned: nothing to hold
+  confirming_ = true;
+  it->second.caught_up_wall_ms = std::max(it->second.caught_up_wall_ms, wall_ms);
+}
+
+bool WatermarkTracker::Idle(const PartitionProgress& p, int64_t wall_ms) const {
+  if (wall_ms - p.last_event_wall_ms <= cfg_.idle_timeout) return false;
+  // Quiet; with confirmations, also known to have nothing to read (not
+  // merely unreachable or stuck).
+  return !confirming_ || (p.caught_up_wall_ms != INT64_MIN &&
+                          wall_ms - p.caught_up_wall_ms <= kCaughtUpFreshMs);
+}
+
 TimestampMs WatermarkTracker::Update(int64_t wall_ms) {
   TimestampMs low = INT64_MAX;
   bool any = false;
   for (const auto& [part, p] : partitions_) {
     if (p.last_event_wall_ms == kRestoredOnly) continue;
-    if (wall_ms - p.last_event_wall_ms > cfg_.idle_timeout) continue;  // idle
+    if (Idle(p, wall_ms)) continue;
     any = true;
     low = std::min(low, p.max_ts == kMinTimestamp ? kMinTimestamp : p.max_ts - cfg_.out_of_orderness);
   }

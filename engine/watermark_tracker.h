@@ -6,6 +6,18 @@
 // known Flink pitfall: one quiet partition freezes every timer). An event is
 // too late when ts < watermark - allowed_lateness (strictly older).
 //
+// Quiet is not the same as having nothing to read: during an input broker
+// outage (or back-to-back outages) every partition goes quiet for over
+// idle_timeout while holding unread events, and "all idle" would move the
+// watermark to the most advanced partition, past them (issue #7: measured
+// 78 events too_late, 36 of 58 alerts lost). So once the owner reports
+// caught-up confirmations (MarkCaughtUp: KafkaConsumer's kCaughtUp, a fresh
+// ListOffsets answer with the position at the high watermark), a quiet
+// partition is idle only if it was confirmed at its end within the last
+// kCaughtUpFreshMs of wall clock; unconfirmed (unreachable, or behind) it
+// keeps holding the watermark. Without any confirmation (file mode, or an
+// owner that does not report them) idleness is wall clock only, as before.
+//
 // At the end of a bounded input, AdvanceTo(max ts) lets timers due by then fire.
 // State (per-partition max ts and the floor) is encoded into checkpoints so a
 // restarted run has the same watermark it had.
@@ -34,6 +46,13 @@ class WatermarkTracker {
   // Records an event time seen on `partition` (at wall clock `wall_ms`).
   void Observe(int32_t partition, TimestampMs ts, int64_t wall_ms);
 
+  // `partition` had nothing left to read at wall clock wall_ms (see above).
+  // The first call makes idleness require such confirmations.
+  void MarkCaughtUp(int32_t partition, int64_t wall_ms);
+  // How recent a confirmation must be for a quiet partition to be idle:
+  // a few caught-up probes (KafkaEngine asks every second when quiet).
+  static constexpr int64_t kCaughtUpFreshMs = 5000;
+
   // Recomputes the watermark (idle partitions excluded) and returns it.
   TimestampMs Update(int64_t wall_ms);
   TimestampMs current() const { return watermark_; }
@@ -59,11 +78,14 @@ class WatermarkTracker {
   struct PartitionProgress {
     TimestampMs max_ts = kMinTimestamp;
     int64_t last_event_wall_ms = 0;
+    int64_t caught_up_wall_ms = INT64_MIN;  // last MarkCaughtUp
   };
+  bool Idle(const PartitionProgress& p, int64_t wall_ms) const;
   WatermarkConfig cfg_;
   std::map<int32_t, PartitionProgress> partitions_;
   TimestampMs floor_ = kMinTimestamp;
   TimestampMs watermark_ = kMinTimestamp;
+  bool confirming_ = false;  // MarkCaughtUp was called
 };
 
 }  // namespace epistream

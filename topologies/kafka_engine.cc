@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <thread>
@@ -118,6 +119,7 @@ struct KafkaEngine::Impl {
   // checkpoint, the next start replays from the last good checkpoint.
   bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
+  std::set<TopicPartition> paused;              // by PauseHeld()
   uint64_t events_since_checkpoint = 0;
 
   // --- scale-out (ScaleOutConfig::enabled) ---
@@ -463,6 +465,32 @@ struct KafkaEngine::Impl {
     return true;
   }
 
+  // The merger's memory bound: a partition holding too much while it waits
+  // for one of its topics stops fetching its other topics until it drains
+  // (instead of releasing out of event-time order).
+  void PauseHeld() {
+    std::set<TopicPartition> want;
+    for (const EventTimeMerger::Held& held : merger.Blocked()) {
+      for (int s : held.full) {
+        for (const auto& [topic, t] : topic_types) {
+          if (static_cast<int>(t) == s) want.insert({topic, held.partition});
+        }
+      }
+    }
+    std::vector<TopicPartition> pause;
+    std::vector<TopicPartition> resume;
+    std::set_difference(want.begin(), want.end(), paused.begin(), paused.end(), std::back_inserter(pause));
+    std::set_difference(paused.begin(), paused.end(), want.begin(), want.end(), std::back_inserter(resume));
+    if (pause.empty() && resume.empty()) return;
+    spdlog::info("merger: {} messages held; pausing {} and resuming {} input partitions",
+                 merger.queued(), pause.size(), resume.size());
+    Status st = consumer->SetPaused(pause, true);
+    if (st.ok()) st = consumer->SetPaused(resume, false);
+    // Not fatal: the merger's hard bound still holds memory.
+    if (!st.ok()) spdlog::warn("merger: {}", st.ToString());
+    paused = std::move(want);
+  }
+
   std::optional<EventType> TypeOf(std::string_view topic) const {
     auto it = topic_types.find(topic);
     if (it == topic_types.end()) return std::nullopt;
@@ -773,6 +801,7 @@ Status KafkaEngine::Start() {
       if (last) impl->partition_refs.erase(tp.partition);
       const std::optional<EventType> type = impl->TypeOf(tp.topic);
       if (type) impl->merger.DropSource(static_cast<int>(*type), tp.partition);
+      impl->paused.erase(tp);
       impl->pipeline->RemovePartition(tp.partition, type, last);
       if (impl->scale_out) {
         // Another instance may advance this position now: never write it again.
@@ -912,8 +941,9 @@ Status KafkaEngine::Run() {
               EPI_RETURN_IF_ERROR(m.side->writer().AddUpstream(static_cast<uint16_t>(ev.tp.partition)));
             }
             break;
-          case PartitionEvent::Kind::kEndOfPartition:
-            if (type) m.merger.SetCaughtUp(static_cast<int>(*type), ev.tp.partition, true);
+          case PartitionEvent::Kind::kCaughtUp:
+            // Fresh (not a past end of partition): see engine/event_time_merger.h.
+            if (type) m.merger.SetCaughtUpAsOf(static_cast<int>(*type), ev.tp.partition, ev.as_of_ms);
             break;
           case PartitionEvent::Kind::kOffsetGap:
             // Data between the checkpoint and what the broker still has is
@@ -951,6 +981,8 @@ Status KafkaEngine::Run() {
     batch.clear();
     released.clear();
     m.merger.Drain(wall, &released);
+    if (m.merger.WantsSnapshot()) m.consumer->RequestCaughtUp();
+    if (!m.paused.empty() || m.merger.queued() > EventTimeMerger::kMaxHeldPerPartition) m.PauseHeld();
     if (!released.empty()) {
       m.pipeline->set_receive_time(std::chrono::steady_clock::now());
       const int64_t bwall = WallMs();

@@ -43,6 +43,43 @@ TEST_F(WatermarkTrackerTest, IdlePartitionStopsHoldingItBack) {
   EXPECT_EQ(wm.Update(31 * kSecondMs), 11 * kHourMs - 5 * kMinuteMs);
 }
 
+// Issue #7: an input outage (then an output outage blocking the loop) left
+// every partition quiet for over idle_timeout with events unread; "all idle"
+// moved the watermark to the most advanced partition, past them. With
+// caught-up confirmations, quiet and unconfirmed (unreachable) is not idle.
+TEST_F(WatermarkTrackerTest, QuietPartitionsWithoutFreshCaughtUpHoldTheWatermark) {
+  WatermarkTracker wm(cfg_);
+  wm.Assign(0, 0);
+  wm.Assign(1, 0);
+  wm.Observe(0, 10 * kHourMs, 0);
+  wm.Observe(1, 8 * kHourMs, 0);
+  wm.MarkCaughtUp(0, 0);
+  wm.MarkCaughtUp(1, 0);
+  const TimestampMs held = 8 * kHourMs - 5 * kMinuteMs;
+  ASSERT_EQ(wm.Update(0), held);
+  // The broker goes away: no event, no confirmation for 40 s.
+  EXPECT_EQ(wm.Update(40 * kSecondMs), held) << "quiet but unreachable partitions counted as idle";
+  // Back: partition 0 is confirmed at its end, partition 1 is still behind
+  // (no confirmation): 1 holds the watermark, 0 does not.
+  wm.MarkCaughtUp(0, 41 * kSecondMs);
+  EXPECT_EQ(wm.Update(41 * kSecondMs), held);
+  wm.Observe(1, 9 * kHourMs, 42 * kSecondMs);
+  EXPECT_EQ(wm.Update(42 * kSecondMs), 9 * kHourMs - 5 * kMinuteMs);
+  // Both at their ends and quiet: idle again, timers of a quiet city fire.
+  wm.MarkCaughtUp(0, 80 * kSecondMs);
+  wm.MarkCaughtUp(1, 80 * kSecondMs);
+  EXPECT_EQ(wm.Update(80 * kSecondMs), 10 * kHourMs - 5 * kMinuteMs);
+  // A stale confirmation (older than kCaughtUpFreshMs) no longer counts.
+  WatermarkTracker stale(cfg_);
+  stale.Assign(0, 0);
+  stale.Assign(1, 0);
+  stale.Observe(0, 10 * kHourMs, 0);
+  stale.Observe(1, 8 * kHourMs, 0);
+  stale.MarkCaughtUp(1, 40 * kSecondMs - WatermarkTracker::kCaughtUpFreshMs - 1);
+  stale.MarkCaughtUp(0, 40 * kSecondMs);
+  EXPECT_EQ(stale.Update(40 * kSecondMs), held);
+}
+
 // A restart decodes every partition's max ts, but a partition counts only
 // once it is assigned again: before the group hands it back it must neither
 // hold the watermark nor, as "idle", let the most advanced one move it
