@@ -278,6 +278,11 @@ void CityPipeline::SeedProgress(int32_t partition, std::optional<EventType> type
   if (ts != kMinTimestamp) watermark_.Seed(WatermarkSource(partition, type), ts);
 }
 
+void CityPipeline::MarkCaughtUp(int32_t partition, std::optional<EventType> type,
+                                int64_t wall_ms) {
+  watermark_.MarkCaughtUp(WatermarkSource(partition, type), wall_ms);
+}
+
 void CityPipeline::RewindWatermark(TimestampMs to) {
   watermark_ = WatermarkTracker(engine_.watermark);
   if (to != kMinTimestamp) watermark_.AdvanceTo(to);

@@ -117,6 +117,12 @@ class CityPipeline {
   // (SeedProgress after AddPartition), as a restarted instance does.
   TimestampMs Progress(int32_t partition, std::optional<EventType> type) const;
   void SeedProgress(int32_t partition, std::optional<EventType> type, TimestampMs ts);
+  // Kafka mode: the topic-partition was confirmed at its end at wall_ms
+  // (KafkaConsumer's kCaughtUp). From the first confirmation on, a quiet
+  // partition counts as idle only while such confirmations are fresh
+  // (WatermarkTracker::MarkCaughtUp), so an unreachable one holds the
+  // watermark instead of letting timers pass its unread events.
+  void MarkCaughtUp(int32_t partition, std::optional<EventType> type, int64_t wall_ms);
   // Stops checkpointing the position of a source partition no longer owned
   // (its stored offset stays; a new owner may be advancing it elsewhere).
   void ForgetPosition(std::string_view source, int32_t partition);

@@ -120,6 +120,7 @@ struct KafkaEngine::Impl {
   bool no_checkpoint_on_revoke = false;
   EventTimeMerger merger{3, kMergeMaxWaitMs};  // scans, transport, fever
   std::set<TopicPartition> paused;              // by PauseHeld()
+  int64_t last_caught_up_request_ms = 0;        // wall clock
   uint64_t events_since_checkpoint = 0;
 
   // --- scale-out (ScaleOutConfig::enabled) ---
@@ -943,7 +944,13 @@ Status KafkaEngine::Run() {
             break;
           case PartitionEvent::Kind::kCaughtUp:
             // Fresh (not a past end of partition): see engine/event_time_merger.h.
-            if (type) m.merger.SetCaughtUpAsOf(static_cast<int>(*type), ev.tp.partition, ev.as_of_ms);
+            if (type) {
+              m.merger.SetCaughtUpAsOf(static_cast<int>(*type), ev.tp.partition, ev.as_of_ms);
+              // as_of_ms is on the consumer's steady clock; the tracker's
+              // is wall time.
+              m.pipeline->MarkCaughtUp(ev.tp.partition, type,
+                                       WallMs() - (KafkaConsumer::NowMs() - ev.as_of_ms));
+            }
             break;
           case PartitionEvent::Kind::kOffsetGap:
             // Data between the checkpoint and what the broker still has is
@@ -981,7 +988,13 @@ Status KafkaEngine::Run() {
     batch.clear();
     released.clear();
     m.merger.Drain(wall, &released);
-    if (m.merger.WantsSnapshot()) m.consumer->RequestCaughtUp();
+    // Snapshots when the merger waits, and at least every second anyway:
+    // the watermark treats a quiet partition as idle only while its last
+    // confirmation is fresh (WatermarkTracker::kCaughtUpFreshMs).
+    if (m.merger.WantsSnapshot() || wall - m.last_caught_up_request_ms >= 1000) {
+      m.consumer->RequestCaughtUp();
+      m.last_caught_up_request_ms = wall;
+    }
     if (!m.paused.empty() || m.merger.queued() > EventTimeMerger::kMaxHeldPerPartition) m.PauseHeld();
     if (!released.empty()) {
       m.pipeline->set_receive_time(std::chrono::steady_clock::now());
