@@ -403,6 +403,10 @@ TEST_F(KafkaConsumerTest, RebalanceHandsOverPartitionsWithoutDuplicates) {
     ASSERT_NE(lookup, order.end());
     EXPECT_LT(revoke, lookup);
   }
+  // The batch was declared before the consumers, so it would outlive them
+  // (KafkaConsumer then leaks its client rather than block: LeakSanitizer
+  // reported it under ctest --preset asan-all).
+  batch.clear();
 }
 
 TEST_F(KafkaConsumerTest, ResumesAfterBrokerOutageWithNothingLost) {
