@@ -67,7 +67,7 @@ int RunCli(int argc, char** argv) {
   run->add_flag("--scale-out", scale_out,
                 "several instances share --group: changelog, restore on rebalance");
   run->add_flag("--repartition", repartition,
-                "cluster stage input through the repartition topic (with --scale-out; experimental, see README Known gaps)");
+                "cluster stage input through the repartition topic (with --scale-out): city-wide cluster alerts when several instances share --group");
 
   // demo
   CLI::App* demo = app.add_subcommand("demo", "Everything on one machine: broker, city, engine");
