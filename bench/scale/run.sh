@@ -75,11 +75,14 @@ events_done() {
 }
 
 # run_instances N [plain]: N instances on a fresh broker; prints events/s.
-# "plain": one instance without --scale-out (no changelog), the baseline.
+# "plain": one instance without --scale-out (no changelog), the baseline;
+# "repart": --scale-out --repartition (cluster records through the
+# repartition topic and the cluster consumer group).
 run_instances() {
   local n=$1 mode=${2:-scale} ports=() pids=() i t0 t1 first=""
   local flag=--scale-out
   [ "$mode" = plain ] && flag=""
+  [ "$mode" = repart ] && flag="--scale-out --repartition"
   start_broker
   for i in $(seq 0 $((n - 1))); do
     local port=$((19600 + i))
@@ -111,13 +114,15 @@ run_instances() {
 e=$EVENTS; t0=$t0; f=$first; t1=$t1
 print(f'mode=$mode instances=$n events={e} seconds_from_start={t1-t0:.1f} seconds_processing={t1-f:.1f} '
       f'events_per_s={e/(t1-f):.0f} (from start: {e/(t1-t0):.0f})')"
-  if [ "$n" -lt 3 ] || [ "$mode" = plain ]; then kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true; fi
+  if [ "$n" -lt 3 ] || [ "$mode" != scale ]; then kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true; fi
 }
 
 run_instances 1 plain
 run_instances 1
 run_instances 2
-run_instances 3
+run_instances 1 repart
+run_instances 3 repart
+run_instances 3   # last: the restore below joins its group on its broker
 
 # --- restore: a fresh instance takes over every partition of group bench3 ---
 "$BIN" run --scale-out --brokers "$BROKERS" --group bench3scale --state "$WORK/state-restore" \
