@@ -94,8 +94,8 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> extra_topics;
   broker->add_option("--topic", extra_topics,
                      "another topic to create with the same partition count (repeatable; the "
-                     "scale-out changelog is created by default: this broker has no CreateTopics; "
-                     "--repartition's topics are auto-created with 4 partitions)");
+                     "scale-out changelogs and the repartition topic are created by default: "
+                     "this broker has no CreateTopics)");
 
   // check-config
   CLI::App* check = app.add_subcommand("check-config", "Validate a config file");
@@ -122,9 +122,10 @@ int RunCli(int argc, char** argv) {
   if (*broker) {
     std::vector<std::string> topics = ContractTopics(TopicsConfig());
     topics.push_back(ScaleOutConfig().changelog_topic);
-    // (--repartition's epistream.repartition.cluster and
-    // epistream.changelog.cluster: auto-created with the broker's default of
-    // 4 partitions; pass them with --topic for another count.)
+    // --repartition's topics too: the engine needs them with the input
+    // partition count, and this broker would auto-create them with 4.
+    topics.emplace_back(kRepartitionClusterTopic);
+    topics.emplace_back(kClusterChangelogTopic);
     for (const std::string& t : extra_topics) {
       if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
     }

@@ -102,7 +102,7 @@ run_instances() {
     if (( SECONDS - started > 900 )); then echo "timeout at $done_events"; break; fi
     for p in "${pids[@]}"; do
       if ! kill -0 "$p" 2>/dev/null; then
-        echo "an instance exited early:"; tail -3 "$WORK"/run-"$n$mode"-*.log; exit 1
+        echo "an instance exited early:"; grep -h -i -E "error|fatal|exit|stopp" "$WORK"/run-"$n$mode"-*.log | tail -5; exit 1
       fi
     done
     sleep 0.2
