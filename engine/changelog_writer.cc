@@ -134,39 +134,9 @@ Result<int32_t> ChangelogWriter::EnsureTopic(int32_t partitions) {
   // CreateTopics (compacted) when missing. A broker that does not answer it
   // (the embedded one) is fine: the metadata request below auto-creates it.
   if (*existing == 0) {
-    rd_kafka_NewTopic_t* nt =
-        rd_kafka_NewTopic_new(topic_.c_str(), partitions, -1, nullptr, 0);
-    if (nt != nullptr) {
-      rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-      rd_kafka_queue_t* q = rd_kafka_queue_new(rk_.get());
-      rd_kafka_AdminOptions_t* ao =
-          rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
-      char err[256];
-      const int create_timeout_ms = std::min(timeout_ms_, kCreateTimeoutMs);
-      rd_kafka_AdminOptions_set_request_timeout(ao, create_timeout_ms, err,
-                                                sizeof err);
-      rd_kafka_CreateTopics(rk_.get(), &nt, 1, ao, q);
-      rd_kafka_event_t* ev = rd_kafka_queue_poll(q, create_timeout_ms + 1000);
-      if (ev != nullptr) {
-        const rd_kafka_CreateTopics_result_t* res =
-            rd_kafka_event_CreateTopics_result(ev);
-        size_t n = 0;
-        const rd_kafka_topic_result_t** trs =
-            res ? rd_kafka_CreateTopics_result_topics(res, &n) : nullptr;
-        const rd_kafka_resp_err_t e = n == 1
-                                          ? rd_kafka_topic_result_error(trs[0])
-                                          : rd_kafka_event_error(ev);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
-            e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          spdlog::debug("changelog: CreateTopics {}: {}", topic_,
-                        rd_kafka_err2name(e));
-        }
-        rd_kafka_event_destroy(ev);
-      }
-      rd_kafka_AdminOptions_destroy(ao);
-      rd_kafka_queue_destroy(q);
-      rd_kafka_NewTopic_destroy(nt);
-    }
+    KafkaTryCreateTopic(rk_.get(), topic_, partitions,
+                        {{"cleanup.policy", "compact"}},
+                        std::min(timeout_ms_, kCreateTimeoutMs));
   }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);

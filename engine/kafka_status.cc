@@ -234,6 +234,50 @@ Result<KafkaHandle> KafkaCreateIdempotentProducer(
   return KafkaCreate(RD_KAFKA_PRODUCER, std::move(conf));
 }
 
+void KafkaTryCreateTopic(rd_kafka_t* rk, const std::string& topic,
+                         int32_t partitions,
+                         const std::map<std::string, std::string>& config,
+                         int timeout_ms) {
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, nullptr, 0);
+  if (nt == nullptr) return;
+  for (const auto& [k, v] : config) {
+    if (rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str()) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::debug("CreateTopics {}: config {} refused", topic, k);
+    }
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* ao =
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  char err[256];
+  if (rd_kafka_AdminOptions_set_request_timeout(ao, timeout_ms, err,
+                                                sizeof err) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::debug("CreateTopics {}: admin timeout: {}", topic, err);
+  }
+  rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+  if (ev != nullptr) {
+    const rd_kafka_CreateTopics_result_t* res =
+        rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** trs =
+        res != nullptr ? rd_kafka_CreateTopics_result_topics(res, &n)
+                       : nullptr;
+    const rd_kafka_resp_err_t e = n == 1 ? rd_kafka_topic_result_error(trs[0])
+                                         : rd_kafka_event_error(ev);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
+        e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      spdlog::debug("CreateTopics {}: {}", topic, rd_kafka_err2name(e));
+    }
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_AdminOptions_destroy(ao);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy(nt);
+}
+
 bool KafkaHasFeature(std::string_view feature) {
   KafkaConf conf(rd_kafka_conf_new());
   std::array<char, 1024> buf{};

@@ -92,6 +92,16 @@ Result<KafkaHandle> KafkaCreateIdempotentProducer(
     void (*dr_msg_cb)(rd_kafka_t*, const rd_kafka_message_t*, void*),
     void (*error_cb)(rd_kafka_t*, int, const char*, void*));
 
+// Asks the cluster to create `topic` with `partitions` and the topic-level
+// `config` (CreateTopics, waiting up to timeout_ms + 1 s for the answer).
+// Best effort: an error (it exists, or a broker without the API such as the
+// embedded one) is only logged at debug level; callers read the metadata
+// afterwards to learn what there is.
+void KafkaTryCreateTopic(rd_kafka_t* rk, const std::string& topic,
+                         int32_t partitions,
+                         const std::map<std::string, std::string>& config,
+                         int timeout_ms);
+
 // True when this librdkafka build has the named builtin feature ("lz4",
 // "zstd", "ssl", "sasl_scram"...).
 bool KafkaHasFeature(std::string_view feature);
