@@ -421,18 +421,8 @@ Status KafkaConsumer::PollBatch(int timeout_ms, std::vector<KafkaMessage>* out,
   if (closed_) return Status::InvalidArgument("kafka consumer: closed");
   if (max == 0) return Status::Ok();
   raw_.resize(max);
-  // rd_kafka_consume_batch_queue waits until it has `max` messages or the
-  // timeout passes. To return as soon as anything is there: take what is
-  // queued, else wait for one message, then take what came with it.
-  ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, raw_.data(), max);
-  if (n == 0 && timeout_ms != 0) {
-    n = rd_kafka_consume_batch_queue(queue_.get(), timeout_ms, raw_.data(), 1);
-    if (n == 1 && max > 1) {
-      const ssize_t more = rd_kafka_consume_batch_queue(
-          queue_.get(), 0, raw_.data() + 1, max - 1);
-      if (more > 0) n += more;
-    }
-  }
+  const ssize_t n =
+      KafkaConsumeAvailable(queue_.get(), timeout_ms, raw_.data(), max);
   if (n < 0) {
     return KafkaStatus(rd_kafka_last_error(), "kafka consumer: consume batch");
   }

@@ -278,6 +278,21 @@ void KafkaTryCreateTopic(rd_kafka_t* rk, const std::string& topic,
   rd_kafka_NewTopic_destroy(nt);
 }
 
+ssize_t KafkaConsumeAvailable(rd_kafka_queue_t* queue, int timeout_ms,
+                              rd_kafka_message_t** out, size_t max) {
+  if (max == 0) return 0;
+  ssize_t n = rd_kafka_consume_batch_queue(queue, 0, out, max);
+  if (n == 0 && timeout_ms != 0) {
+    n = rd_kafka_consume_batch_queue(queue, timeout_ms, out, 1);
+    if (n == 1 && max > 1) {
+      const ssize_t more =
+          rd_kafka_consume_batch_queue(queue, 0, out + 1, max - 1);
+      if (more > 0) n += more;
+    }
+  }
+  return n;
+}
+
 bool KafkaHasFeature(std::string_view feature) {
   KafkaConf conf(rd_kafka_conf_new());
   std::array<char, 1024> buf{};

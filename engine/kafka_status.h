@@ -20,6 +20,7 @@
 #pragma once
 
 #include <librdkafka/rdkafka.h>
+#include <sys/types.h>
 
 #include <map>
 #include <memory>
@@ -101,6 +102,14 @@ void KafkaTryCreateTopic(rd_kafka_t* rk, const std::string& topic,
                          int32_t partitions,
                          const std::map<std::string, std::string>& config,
                          int timeout_ms);
+
+// Takes up to `max` messages from `queue` into `out` and returns as soon as
+// any are there: rd_kafka_consume_batch_queue alone waits until it has `max`
+// messages or the timeout passes, so this takes what is queued, else waits
+// up to timeout_ms for one message and then takes what came with it. Returns
+// the count, or -1 (rd_kafka_last_error() says why).
+ssize_t KafkaConsumeAvailable(rd_kafka_queue_t* queue, int timeout_ms,
+                              rd_kafka_message_t** out, size_t max);
 
 // True when this librdkafka build has the named builtin feature ("lz4",
 // "zstd", "ssl", "sasl_scram"...).

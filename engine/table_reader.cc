@@ -158,16 +158,8 @@ Status TableReader::PollBatch(int timeout_ms, std::vector<KafkaMessage>* out,
   out->clear();
   if (max == 0) return Status::Ok();
   raw_.resize(max);
-  // See KafkaConsumer::PollBatch for why three calls.
-  ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, raw_.data(), max);
-  if (n == 0 && timeout_ms != 0) {
-    n = rd_kafka_consume_batch_queue(queue_.get(), timeout_ms, raw_.data(), 1);
-    if (n == 1 && max > 1) {
-      const ssize_t more = rd_kafka_consume_batch_queue(
-          queue_.get(), 0, raw_.data() + 1, max - 1);
-      if (more > 0) n += more;
-    }
-  }
+  const ssize_t n =
+      KafkaConsumeAvailable(queue_.get(), timeout_ms, raw_.data(), max);
   if (n < 0) {
     return KafkaStatus(rd_kafka_last_error(), "table reader: consume batch");
   }
