@@ -17,6 +17,7 @@
 
 #include "bench/city/city_generator.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/test_paths.h"
 
 namespace epistream {
 namespace {
@@ -30,7 +31,7 @@ std::string ReadFile(const fs::path& path) {
   return s.str();
 }
 
-const fs::path kSampleDir = fs::path(EPISTREAM_SOURCE_DIR) / "bench" / "sample";
+const fs::path kSampleDir = fs::path(testing::SourceDirPath()) / "bench" / "sample";
 
 TEST(CitySampleTest, CommittedSampleIsUpToDate) {
   const fs::path tmp = fs::temp_directory_path() /

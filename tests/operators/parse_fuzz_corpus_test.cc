@@ -12,6 +12,8 @@
 #include <iterator>
 #include <string>
 
+#include "tests/testing/test_paths.h"
+
 // The target, its entry point renamed so that both targets can live in one
 // test binary (each in its own translation unit).
 #define LLVMFuzzerTestOneInput ParseFuzzerTestOneInput
@@ -23,7 +25,7 @@ namespace {
 
 TEST(ParseFuzzCorpusTest, EveryKeptInputPassesTheTargetsChecks) {
   const std::filesystem::path dir =
-      std::filesystem::path(EPISTREAM_SOURCE_DIR) / "tests/fuzz/corpus/parse";
+      std::filesystem::path(testing::SourceDirPath()) / "tests/fuzz/corpus/parse";
   size_t inputs = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream in(entry.path(), std::ios::binary);

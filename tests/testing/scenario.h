@@ -44,6 +44,7 @@
 
 #include "engine/event_time.h"
 #include "engine/json_writer.h"
+#include "tests/testing/test_paths.h"
 
 namespace epistream::testing {
 
@@ -60,16 +61,16 @@ inline const std::vector<std::string>& ExtraRunArgs() {
 inline constexpr int kRunTimeoutSeconds = 60;
 
 // The binary under test: $EPISTREAM_TEST_BINARY if set (to run the suite
-// against another build), else the compile definition EPISTREAM_BINARY.
+// against another build), else this build tree's binary.
 inline std::string EngineBinary() {
   if (const char* env = std::getenv("EPISTREAM_TEST_BINARY");
       env != nullptr && *env != '\0') {
     return env;
   }
-  return EPISTREAM_BINARY;
+  return EngineBinaryPath();
 }
 
-inline std::string SourceDir() { return EPISTREAM_SOURCE_DIR; }
+inline std::string SourceDir() { return SourceDirPath(); }
 
 // ---------------------------------------------------------------------------
 // Files.

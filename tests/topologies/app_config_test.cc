@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/test_paths.h"
 
 namespace epistream {
 namespace {
@@ -196,7 +197,7 @@ static_assert(std::size(kKeyCases) == kLeafFieldCount,
               "a config field has no key case");
 
 const std::string kDefaultPath =
-    std::string(EPISTREAM_SOURCE_DIR) + "/config/epistream.yaml";
+    std::string(testing::SourceDirPath()) + "/config/epistream.yaml";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

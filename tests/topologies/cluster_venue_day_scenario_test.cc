@@ -25,7 +25,7 @@ class VenueDayScenarioTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     std::string error;
     ASSERT_TRUE(LoadScenario(
-        std::string(EPISTREAM_SOURCE_DIR) + "/tests/scenarios/" + GetParam(),
+        std::string(SourceDirPath()) + "/tests/scenarios/" + GetParam(),
         &scenario_, &error))
         << error;
     ASSERT_TRUE(tmp_.ok());
