@@ -25,6 +25,9 @@ class FeverRules {
 
  private:
   static void EmitReturnee(RuleContext& ctx, FeverRecord& fever, const ExposureRecord& x);
+  // The exposure that explains a visit at `fever_ts` (arrival within the
+  // lookback before it), or nullptr; see the ranking in the source.
+  static const ExposureRecord* BestExposure(const RuleContext& ctx, TimestampMs fever_ts);
 };
 
 }  // namespace epistream
