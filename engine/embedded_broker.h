@@ -17,9 +17,16 @@
 //    then auto.offset.reset (KafkaConsumer reports a kOffsetGap when it had a
 //    stored offset there). Measured: of 200 000 uncompressed 100 B values,
 //    36 742 are kept (~5 MiB); of 200 000 116 B JSON events with lz4,
-//    192 321; with one 10 B message per batch, 62 177 (the byte cap binds
-//    before the batch cap: a batch header alone is 61 B). Keep each
-//    partition's unconsumed backlog well under 5 MiB.
+//    192 321 (repetitive values compress unusually well); with one 10 B
+//    message per batch, 62 177 (the byte cap binds before the batch cap: a
+//    batch header alone is 61 B). Generated city events (~177 B of JSON,
+//    varying ids and times) take ~43-49 B each stored with lz4, so a
+//    partition keeps only about 105-120k of them
+//    (tests/kafka/city_ring_capacity_test.cc), not 190k. Keep each
+//    partition's unconsumed backlog well under 5 MiB (bench/crash/run.sh:
+//    one partition per 65k city events), and check that a partition
+//    still starts at offset 0 after producing (bench/e2e KafkaLoader::Verify,
+//    tests/reliability/city_stream.h ProduceRecords): the loss is silent.
 //  - A Fetch returns at most one record batch per partition, and an empty
 //    Fetch is answered only after fetch.wait.max.ms even if data arrives:
 //    use 50-100 ms against this broker.

@@ -31,17 +31,7 @@ void FeverRules::EmitReturnee(RuleContext& ctx, FeverRecord& fever, const Exposu
 
 void FeverRules::OnFever(RuleContext& ctx, const Event& fever, const PersonInfo* info) {
   FeverRecord& rec = ctx.state.fevers.back();
-  // Which exposure explains it must not depend on the order listings were
-  // read: listings in force at the visit first, then the most recent
-  // arrival, the most severe level, the smallest area code.
-  auto rank = [&](const ExposureRecord& x) {
-    return std::make_tuple(x.listed_at > fever.ts, -x.entry_ts, -static_cast<int>(x.level), x.area);
-  };
-  const ExposureRecord* best = nullptr;
-  for (const ExposureRecord& x : ctx.state.exposures) {
-    if (x.entry_ts > fever.ts || x.entry_ts < fever.ts - ctx.rules.fever_exposure_lookback) continue;
-    if (best == nullptr || rank(x) < rank(*best)) best = &x;
-  }
+  const ExposureRecord* best = BestExposure(ctx, fever.ts);
   if (best != nullptr) EmitReturnee(ctx, rec, *best);
 
   if (info != nullptr && info->occupation != Occupation::kOther) {
@@ -65,8 +55,34 @@ void FeverRules::OnExposure(RuleContext& ctx, const ExposureRecord& exposure) {
     if (f.returnee_alerted) continue;
     if (f.ts < exposure.entry_ts || f.ts > exposure.entry_ts + ctx.rules.fever_exposure_lookback)
       continue;
-    EmitReturnee(ctx, f, exposure);
+    // Not necessarily `exposure`: an arrival read after the visit (another
+    // topic) brings all its exposures at once, and the best of them is the
+    // one OnFever would have named had the arrival been read first.
+    const ExposureRecord* best = BestExposure(ctx, f.ts);
+    EmitReturnee(ctx, f, best != nullptr ? *best : exposure);
   }
+}
+
+const ExposureRecord* FeverRules::BestExposure(const RuleContext& ctx, TimestampMs fever_ts) {
+  // Which exposure explains a visit must not depend on the order listings
+  // were read. Listings in force at the visit come first (a run reading the
+  // table in event time knows all of them at the visit): the most recent
+  // arrival, the most severe level, the smallest code. Listings made after
+  // the visit come next, the earliest listed first: such a run fires
+  // (retroactively) as soon as the first of them is read and knows no later
+  // one, while a run that read the whole table first knows them all; both
+  // name the earliest.
+  auto rank = [&](const ExposureRecord& x) {
+    const bool late = x.listed_at > fever_ts;
+    return std::make_tuple(late, late ? x.listed_at : TimestampMs{0}, -x.entry_ts,
+                           -static_cast<int>(x.level), std::string_view(x.area));
+  };
+  const ExposureRecord* best = nullptr;
+  for (const ExposureRecord& x : ctx.state.exposures) {
+    if (x.entry_ts > fever_ts || x.entry_ts < fever_ts - ctx.rules.fever_exposure_lookback) continue;
+    if (best == nullptr || rank(x) < rank(*best)) best = &x;
+  }
+  return best;
 }
 
 }  // namespace epistream

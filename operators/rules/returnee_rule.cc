@@ -84,11 +84,17 @@ void ReturneeRule::OnTestDeadline(RuleContext& ctx, std::string_view entry_event
   if (entry == s.entries.end()) return;  // pruned by retention
   const TimestampMs deadline = entry->ts + ctx.rules.test_deadline;
   // Which listing explains it must not depend on the order listings were
-  // read: those in force by the deadline first (what a run reading the table
-  // in event time knows then), then the most severe, then the smallest code.
+  // read. Listings in force by the deadline come first, the most severe, then
+  // the smallest code: a run reading the table in event time knows all of
+  // them when the timer fires. Listings made after the deadline come next,
+  // the earliest listed first: such a run fires (retroactively) as soon as the
+  // first of them is read and knows no later one, while a run that read the
+  // whole table first knows them all; both name the earliest.
   const ExposureRecord* exposure = nullptr;
   auto rank = [&](const ExposureRecord& x) {
-    return std::make_tuple(x.listed_at > deadline, -static_cast<int>(x.level), x.area);
+    const bool late = x.listed_at > deadline;
+    return std::make_tuple(late, late ? x.listed_at : TimestampMs{0}, -static_cast<int>(x.level),
+                           std::string_view(x.area));
   };
   for (const ExposureRecord& x : s.exposures) {
     if (x.entry_event_id != entry_event_id) continue;

@@ -5,7 +5,11 @@
 // alert per person per listed area; ts = the arrival's time (also when the
 // listing arrives later: retroactive). returnee_untested: a flagged arrival
 // with no test_site scan in [t, t + 24 h]; checked by an event-time timer at
-// t + 24 h, ts = t + 24 h, once per arrival.
+// t + 24 h, ts = t + 24 h, once per arrival. Its evidence names one listing,
+// chosen so that a run that read the whole table first (Kafka mode) and one
+// that read it in event time (file mode) name the same: listings in force by
+// the deadline first (most severe, then smallest code), else the earliest
+// listed after it.
 #pragma once
 
 #include <optional>

@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/city/city_generator.h"
@@ -123,9 +124,14 @@ inline Status CreateContractTopics(EmbeddedBroker* broker, int partitions) {
 }
 
 // Produces records [begin, end) with a plain idempotent librdkafka producer
-// (murmur2_random: Java-compatible key partitioning; lz4 so a partition holds
-// ~190k events within the mock's 5 MiB), spread evenly over `spread` (0: at
-// once). Waits for every delivery (a broker outage only delays it).
+// (murmur2_random: Java-compatible key partitioning; lz4, so a partition of
+// the mock broker keeps about 105-120k city events, ~43-49 B each stored, in
+// its 5 MiB: tests/kafka/city_ring_capacity_test.cc), spread evenly over
+// `spread` (0: at once). Waits for every delivery (a broker outage only
+// delays it), then fails unless every partition it wrote still starts at
+// offset 0: the mock broker drops the oldest batches of a full partition
+// without an error, and a consumer group would then start at the new log
+// start and silently miss them (as bench/e2e KafkaLoader::Verify checks).
 inline Status ProduceRecords(const std::string& brokers, const std::vector<StreamRecord>& records,
                              std::chrono::milliseconds spread, size_t begin = 0,
                              size_t end = SIZE_MAX) {
@@ -146,10 +152,19 @@ inline Status ProduceRecords(const std::string& brokers, const std::vector<Strea
       return Status::InvalidArgument(err);
     }
   }
-  std::atomic<int> failed{0};
-  rd_kafka_conf_set_opaque(conf, &failed);
+  // Delivery reports run on this thread (in poll and flush).
+  struct Deliveries {
+    int failed = 0;
+    std::set<std::pair<std::string, int32_t>> written;  // (topic, partition)
+  } deliveries;
+  rd_kafka_conf_set_opaque(conf, &deliveries);
   rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(opaque);
+    auto* d = static_cast<Deliveries*>(opaque);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++d->failed;
+    } else {
+      d->written.emplace(rd_kafka_topic_name(m->rkt), m->partition);
+    }
   });
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk == nullptr) return Status::Internal(err);
@@ -174,11 +189,34 @@ inline Status ProduceRecords(const std::string& brokers, const std::vector<Strea
     rd_kafka_poll(rk, 0);
   }
   const rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 300000);
+  if (st.ok() && fe != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    st = Status::Internal("flush: " + std::string(rd_kafka_err2str(fe)));
+  }
+  if (st.ok() && deliveries.failed > 0) {
+    st = Status::Internal(std::to_string(deliveries.failed) + " deliveries failed");
+  }
+  // Checked with this producer, before it is destroyed: the data must still
+  // be there for the engine under test to read.
+  for (auto it = deliveries.written.begin(); st.ok() && it != deliveries.written.end(); ++it) {
+    const std::string where = it->first + " [" + std::to_string(it->second) + "]";
+    int64_t low = -1;
+    int64_t high = -1;
+    rd_kafka_resp_err_t we = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0; attempt < 3; ++attempt) {  // a transient broker error is retried
+      we = rd_kafka_query_watermark_offsets(rk, it->first.c_str(), it->second, &low, &high, 10000);
+      if (we == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    }
+    if (we != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      st = Status::Internal("watermarks of " + where + ": " + rd_kafka_err2str(we));
+    } else if (low != 0) {
+      st = Status::OutOfRange(where + " starts at offset " + std::to_string(low) + " of " +
+                              std::to_string(high) +
+                              ": the mock broker dropped its oldest records (a partition keeps "
+                              "about 105-120k city events); use more partitions or fewer events");
+    }
+  }
   rd_kafka_destroy(rk);
-  if (!st.ok()) return st;
-  if (fe != RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Internal("flush: " + std::string(rd_kafka_err2str(fe)));
-  if (failed.load() > 0) return Status::Internal(std::to_string(failed.load()) + " deliveries failed");
-  return Status::Ok();
+  return st;
 }
 
 // Every record value of `topics` now (emitted_at removed from alerts), sorted.
