@@ -330,8 +330,11 @@ void KafkaConsumer::CommitTrampoline(rd_kafka_t* /*rk*/,
 void KafkaConsumer::OnRebalance(rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* parts) {
   last_rkt_ = nullptr;  // the partition map changes: drop the lookup cache
+  // NULL while the group handle is being torn down (a revoke during Close):
+  // strcmp on it was the exit-139 at SIGTERM. No group protocol then: eager.
+  const char* protocol = rd_kafka_rebalance_protocol(rk_.get());
   const bool cooperative =
-      std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
+      protocol != nullptr && std::strcmp(protocol, "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     OnAssign(parts, cooperative);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
