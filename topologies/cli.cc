@@ -71,7 +71,7 @@ int RunCli(int argc, char** argv) {
   int repartition_partitions = -1;
   run->add_option("--repartition-partitions", repartition_partitions,
                   "partitions of the repartition topic when it is created (with --repartition; "
-                  "overrides scale_out.repartition_partitions; 0 = min(input partitions, 8))")
+                  "overrides scale_out.repartition_partitions; 0 = min(input partitions, 6))")
       ->check(CLI::Range(0, 65535));
 
   // demo
@@ -99,7 +99,7 @@ int RunCli(int argc, char** argv) {
   int broker_repartition = 0;
   broker->add_option("--repartition-partitions", broker_repartition,
                      "partitions of epistream.repartition.cluster and epistream.changelog.cluster "
-                     "(0 = min(--partitions, 8), as the engine would create them)")
+                     "(0 = min(--partitions, 6), as the engine would create them)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
   std::vector<std::string> extra_topics;

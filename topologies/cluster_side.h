@@ -61,18 +61,19 @@ inline constexpr std::string_view kClusterChangelogTopic =
     "epistream.changelog.cluster";
 
 // Largest default partition count of kRepartitionClusterTopic.
-inline constexpr int32_t kDefaultMaxRepartitionPartitions = 8;
+inline constexpr int32_t kDefaultMaxRepartitionPartitions = 6;
 
 // Q to create kRepartitionClusterTopic with (by the engine or `epistream
 // broker`): `configured` (scale_out.repartition_partitions /
-// --repartition-partitions) when > 0, else min(inputs, 8) (at least 1).
-// Why 8: each city-wide count record (RepartitionRouter::IsBroadcast, about
-// one per input event) is framed, sent and applied Q times, so its cost
-// grows with Q, while Q only bounds how many instances run cluster stages
-// (one per repartition partition; the person side still spreads over all
-// input partitions). 8 leaves room for 8 cluster instances at 8 frames per
-// broadcast record, where Q = inputs = 96 sent ~90 frames per event and
-// overflowed the embedded broker (bench/scale/README.md).
+// --repartition-partitions) when > 0, else min(inputs, 6) (at least 1).
+// Why small: each city-wide count record (RepartitionRouter::IsBroadcast,
+// about one per input event) is framed, sent and applied Q times, so the
+// edge's cost grows with Q, while Q only bounds how many instances run
+// cluster stages (one per repartition partition; the person side still
+// spreads over all input partitions). Why 6: the range assignor then gives
+// 1, 2, 3 or 6 instances equal shares; with 8 and three instances one held
+// 2 partitions, ran ahead and overflowed the others' (bench/scale/README.md).
+// At Q = inputs = 96 the bench sent ~90 frames per input event.
 int32_t RepartitionPartitionsFor(int32_t configured, int32_t inputs);
 
 struct ClusterSideOptions {

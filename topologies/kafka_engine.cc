@@ -69,6 +69,12 @@ constexpr int64_t kClusterLagLimit = 20000;
 // Longest one turn of the loop reads frames only (the person consumer must
 // still be polled for its group, and checkpoints still be taken).
 constexpr auto kClusterDrainBudget = std::chrono::milliseconds(500);
+// While this instance's cluster consumer holds no repartition partition (at
+// start, and while an eager rebalance of <group>.cluster moves them), input
+// waits up to this long per such spell: nobody reads the frames it would
+// make. Bounded, because with more instances than repartition partitions
+// some instance legitimately holds none.
+constexpr auto kClusterGateMax = std::chrono::seconds(15);
 constexpr TimestampMs kNoRewind = INT64_MAX;
 // Longest one table barrier attempt (TableReader::CatchUp) waits before it
 // looks at stop requests and tries again.
@@ -173,6 +179,8 @@ struct KafkaEngine::Impl {
   uint64_t cluster_changelog_seq = 0;
   uint64_t cluster_log_tick = 0;
   size_t cluster_polled = 0;  // frames in the last PollCluster batch
+  // Start of the current spell without repartition partitions (kClusterGateMax).
+  std::optional<std::chrono::steady_clock::time_point> cluster_empty_since;
 
   static std::string ClusterMarkKey(int32_t q) {
     return state_keys::Meta("changelog.cluster:" + std::to_string(q));
@@ -363,6 +371,17 @@ struct KafkaEngine::Impl {
     cluster_polled = batch->size();
     batch->clear();
     return Status::Ok();
+  }
+
+  // Input should wait (kClusterGateMax): no repartition partition is held,
+  // for less than kClusterGateMax so far.
+  bool ClusterGated(std::chrono::steady_clock::time_point now) {
+    if (!cluster_owned.empty()) {
+      cluster_empty_since.reset();
+      return false;
+    }
+    if (!cluster_empty_since) cluster_empty_since = now;
+    return now - *cluster_empty_since < kClusterGateMax;
   }
 
   // Some owned repartition partition has more than kClusterLagLimit frames
@@ -757,7 +776,7 @@ Status KafkaEngine::Start() {
                      rtopic, *q_count, want_q,
                      m.scale_cfg.repartition_partitions > 0
                          ? "configured (repartition_partitions)"
-                         : "by default (min(input partitions, 8))",
+                         : "by default (min(input partitions, 6))",
                      *q_count);
       }
       ChangelogOptions ccl = clopts;
@@ -933,6 +952,20 @@ Status KafkaEngine::Run() {
     const int64_t wall = WallMs();
     for (const KafkaMessage& msg : table_batch) EPI_RETURN_IF_ERROR(m.Apply(msg, wall));
     table_batch.clear();
+    if (m.cluster_consumer && m.ClusterGated(std::chrono::steady_clock::now())) {
+      // Back-pressure: no repartition partition here yet (or in a
+      // rebalance); read frames (joining <group>.cluster) rather than input.
+      EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
+      const auto now = std::chrono::steady_clock::now();
+      if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
+      if (now - last_checkpoint >= interval) {
+        // What was processed before the gate still gets its commit frames.
+        EPI_RETURN_IF_ERROR(m.Checkpoint());
+        last_checkpoint = now;
+      }
+      if (m.cluster_polled == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
 
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;

@@ -11,7 +11,7 @@
 #             cluster changelogs)
 #   REPART=both: both series
 #   REPART_Q=N: partitions of the repartition topic (broker and engines);
-#             unset: the default, min(partitions, 8)
+#             unset: the default, min(partitions, 6)
 # Needs: kcat, curl, python3. Prints one line per figure; see README.md.
 set -euo pipefail
 
@@ -36,7 +36,7 @@ REPART=${REPART:-0}
 QFLAG=()
 if [ -n "${REPART_Q:-}" ]; then QFLAG=(--repartition-partitions "$REPART_Q"); fi
 Q=${REPART_Q:-0}
-if [ "$Q" = 0 ]; then Q=$((PARTS < 8 ? PARTS : 8)); fi
+if [ "$Q" = 0 ]; then Q=$((PARTS < 6 ? PARTS : 6)); fi
 
 # --- input: one generated city, split per topic as key<TAB>value ---------
 "$BIN" gen --persons "$PERSONS" --days "$DAYS" --seed 8 --out "$WORK/city.jsonl"
@@ -190,7 +190,7 @@ if [ "$REPART" = 0 ] || [ "$REPART" = both ]; then
   restore scale
 fi
 # --repartition: each city-wide count record goes to every one of the Q
-# repartition partitions (Q frames), Q = REPART_Q or min(PARTS, 8).
+# repartition partitions (Q frames), Q = REPART_Q or min(PARTS, 6).
 if [ "$REPART" = 1 ] || [ "$REPART" = both ]; then
   run_instances 1 repart
   run_instances 2 repart

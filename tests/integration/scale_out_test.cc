@@ -31,6 +31,7 @@
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/scenario.h"
+#include "topologies/cluster_side.h"
 
 namespace epistream {
 namespace {
@@ -141,7 +142,7 @@ class ScaleOutTest : public ::testing::Test {
   // Partitions of the person topics.
   virtual int Partitions() const { return 4; }
   // `epistream broker --repartition-partitions` (0: its default,
-  // min(Partitions(), 8)).
+  // min(Partitions(), 6)).
   virtual int RepartitionPartitions() const { return 0; }
   // The generated city (a small one for the person side).
   virtual CityConfig City() const {
@@ -507,8 +508,10 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
   if (repartition) {
     // Every instance ran with the broker's repartition partition count,
     // whatever its own default.
-    const int q = RepartitionPartitions() > 0 ? RepartitionPartitions()
-                                              : std::min(Partitions(), 8);
+    const int default_q =
+        std::min(Partitions(), kDefaultMaxRepartitionPartitions);
+    const int q =
+        RepartitionPartitions() > 0 ? RepartitionPartitions() : default_q;
     const std::string uses = "repartition: epistream.repartition.cluster (" +
                              std::to_string(q) + " partitions, " +
                              std::to_string(Partitions()) +
@@ -517,12 +520,11 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
     for (size_t at = 0; (at = logs.find(uses, at)) != std::string::npos; ++at)
       ++using_q;
     EXPECT_EQ(using_q, engines.size()) << uses << "\n" << logs.substr(0, 4000);
-    if (q != std::min(Partitions(), 8)) {
+    if (q != default_q) {
       // The three started without --repartition-partitions wanted the
       // default and were told the topic's count wins.
       const std::string warned = "exists with " + std::to_string(q) +
-                                 " partitions, " +
-                                 std::to_string(std::min(Partitions(), 8)) +
+                                 " partitions, " + std::to_string(default_q) +
                                  " by default";
       size_t warnings = 0;
       for (size_t at = 0; (at = logs.find(warned, at)) != std::string::npos;

@@ -25,12 +25,12 @@ using ::epistream::testing::ChildProcess;
 using ::epistream::testing::EngineBinary;
 using ::epistream::testing::TempDir;
 
-TEST(RepartitionPartitionsTest, DefaultIsTheInputCountUpToEight) {
+TEST(RepartitionPartitionsTest, DefaultIsTheInputCountUpToSix) {
   EXPECT_EQ(RepartitionPartitionsFor(0, 1), 1);
   EXPECT_EQ(RepartitionPartitionsFor(0, 4), 4);
-  EXPECT_EQ(RepartitionPartitionsFor(0, 8), 8);
-  EXPECT_EQ(RepartitionPartitionsFor(0, 12), 8);
-  EXPECT_EQ(RepartitionPartitionsFor(0, 96), 8);
+  EXPECT_EQ(RepartitionPartitionsFor(0, 6), 6);
+  EXPECT_EQ(RepartitionPartitionsFor(0, 8), 6);
+  EXPECT_EQ(RepartitionPartitionsFor(0, 96), 6);
   EXPECT_EQ(RepartitionPartitionsFor(0, 0), 1);
 }
 
@@ -176,8 +176,8 @@ TEST_F(RepartitionCliTest, BrokerSizesTheRepartitionTopicsApart) {
   const std::vector<std::string> topics = {"epi.scans", "epistream.changelog",
                                            std::string(kRepartitionClusterTopic),
                                            std::string(kClusterChangelogTopic)};
-  // Default: min(--partitions, 8).
-  EXPECT_EQ(BrokerCounts({"--partitions", "12"}, topics), (std::vector<int>{12, 12, 8, 8}));
+  // Default: min(--partitions, 6).
+  EXPECT_EQ(BrokerCounts({"--partitions", "12"}, topics), (std::vector<int>{12, 12, 6, 6}));
   EXPECT_EQ(BrokerCounts({"--partitions", "3"}, topics), (std::vector<int>{3, 3, 3, 3}));
   // Named: fewer or more than the inputs.
   EXPECT_EQ(BrokerCounts({"--partitions", "5", "--repartition-partitions", "2"}, topics),
