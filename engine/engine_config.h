@@ -70,7 +70,7 @@ struct ScaleOutConfig {
   // instance's input; needs enabled. Default: false
   bool repartition = false;
   // Partitions of epistream.repartition.cluster when the engine (or
-  // `epistream broker`) creates it; 0 = min(input partitions, 8). City-wide
+  // `epistream broker`) creates it; 0 = min(input partitions, 6). City-wide
   // count records go to every repartition partition, so each costs this
   // many frames: keep it near the number of instances that run cluster
   // stages, not the input partition count. An existing topic's count wins
