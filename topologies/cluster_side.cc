@@ -102,8 +102,9 @@ Status ClusterSide::CheckShape(uint16_t q) {
     const uint64_t q_count = r.Varint();
     const uint64_t n_count = r.Varint();
     if (!r.ok()) {
-      return Status::Corruption("cluster side: bad shape record of repartition partition " +
-                                std::to_string(q));
+      return Status::Corruption(
+          "cluster side: bad shape record of repartition partition " +
+          std::to_string(q));
     }
     if (q_count == opts_.repartition_partitions &&
         n_count == opts_.upstream_partitions) {

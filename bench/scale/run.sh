@@ -61,11 +61,14 @@ start_broker() {
   "$BIN" broker --partitions "$PARTS" "${QFLAG[@]}" > "$WORK/broker.out" 2> "$WORK/broker.log" &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
-  for _ in $(seq 100); do
+  # Up to 60 s: on a loaded machine the broker took more than 10 s to
+  # start (96 partitions x 11 topics), and kcat without an address hangs.
+  for _ in $(seq 600); do
     grep -q bootstrap.servers= "$WORK/broker.out" 2>/dev/null && break
     sleep 0.1
   done
   BROKERS=$(sed -n 's/^bootstrap.servers=//p' "$WORK/broker.out")
+  if [ -z "$BROKERS" ]; then echo "broker did not start:"; tail -3 "$WORK/broker.log"; exit 1; fi
   for t in epi.persons epi.risk_areas epi.scans epi.transport epi.fever; do
     kcat -P -b "$BROKERS" -t "$t" -K $'\t' -z lz4 < "$WORK/$t.tsv"
   done

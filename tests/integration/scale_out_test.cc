@@ -218,8 +218,7 @@ class ScaleOutTest : public ::testing::Test {
 
   std::vector<std::string> EngineArgs(const std::string& brokers,
                                       const std::string& group,
-                                      const std::string& state,
-                                      bool scale_out,
+                                      const std::string& state, bool scale_out,
                                       bool repartition = false,
                                       int repartition_partitions = 0) const {
     std::vector<std::string> args = {::epistream::testing::EngineBinary(),
@@ -414,8 +413,8 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
   std::this_thread::sleep_for(std::chrono::seconds(8));
   engines.push_back(std::make_unique<ChildProcess>());
   ASSERT_TRUE(engines.back()->Start(
-      EngineArgs(brokers, "scale", dir_.path() + "/state-3", true,
-                 repartition, repartition ? RepartitionPartitions() : 0),
+      EngineArgs(brokers, "scale", dir_.path() + "/state-3", true, repartition,
+                 repartition ? RepartitionPartitions() : 0),
       dir_.path() + "/scale-3.log"));
   producer.join();
   AwaitQuiet(brokers,

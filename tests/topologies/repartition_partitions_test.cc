@@ -41,27 +41,36 @@ TEST(RepartitionPartitionsTest, ConfiguredCountWinsBothWays) {
 }
 
 TEST(RepartitionPartitionsTest, ConfigKeyDefaultsToZeroAndParses) {
-  Result<AppConfig> absent = ParseAppConfig("scale_out:\n  enabled: true\n", "t.yaml");
+  Result<AppConfig> absent =
+      ParseAppConfig("scale_out:\n  enabled: true\n", "t.yaml");
   ASSERT_OK(absent.status());
   EXPECT_EQ(absent->engine.scale_out.repartition_partitions, 0);
   Result<AppConfig> set = ParseAppConfig(
-      "scale_out:\n  enabled: true\n  repartition: true\n  repartition_partitions: 6\n", "t.yaml");
+      "scale_out:\n  enabled: true\n  repartition: true\n  "
+      "repartition_partitions: 6\n",
+      "t.yaml");
   ASSERT_OK(set.status());
   EXPECT_EQ(set->engine.scale_out.repartition_partitions, 6);
-  EXPECT_NE(DescribeAppConfig(*set).find("repartition_partitions=6"), std::string::npos)
+  EXPECT_NE(DescribeAppConfig(*set).find("repartition_partitions=6"),
+            std::string::npos)
       << DescribeAppConfig(*set);
-  EXPECT_NE(DescribeAppConfig(*absent).find("repartition_partitions=default"), std::string::npos);
+  EXPECT_NE(DescribeAppConfig(*absent).find("repartition_partitions=default"),
+            std::string::npos);
 }
 
 class NullSink final : public RecordSink {
  public:
-  Status Write(std::string_view, std::string_view) override { return Status::Ok(); }
+  Status Write(std::string_view, std::string_view) override {
+    return Status::Ok();
+  }
   Status Flush() override { return Status::Ok(); }
 };
 
 class NullFrames final : public RepartitionFrameSink {
  public:
-  Status Write(uint16_t, std::string_view, std::string_view) override { return Status::Ok(); }
+  Status Write(uint16_t, std::string_view, std::string_view) override {
+    return Status::Ok();
+  }
   Status Flush() override { return Status::Ok(); }
 };
 
@@ -94,9 +103,11 @@ TEST(RepartitionPartitionsTest, StateOfAnotherShapeIsRefused) {
     ASSERT_OK(s->Open());
     const Status st = s->Assign(1);
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
-    EXPECT_NE(st.message().find("built with 3 repartition partitions and 8 input partitions; now 4 "
-                                "and 8"),
-              std::string::npos)
+    EXPECT_NE(
+        st.message().find(
+            "built with 3 repartition partitions and 8 input partitions; now 4 "
+            "and 8"),
+        std::string::npos)
         << st.message();
     EXPECT_OK(s->Assign(2));  // q = 2 has no state yet
   }
@@ -114,7 +125,8 @@ class RepartitionCliTest : public ::testing::Test {
     std::vector<std::string> argv = {EngineBinary()};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess p;
-    const std::string path = dir_.path() + "/run" + std::to_string(++runs_) + ".log";
+    const std::string path =
+        dir_.path() + "/run" + std::to_string(++runs_) + ".log";
     EXPECT_TRUE(p.Start(argv, path));
     const int rc = p.Wait(std::chrono::seconds(20));
     *log = p.Log();
@@ -127,8 +139,10 @@ class RepartitionCliTest : public ::testing::Test {
     std::vector<std::string> argv = {EngineBinary(), "broker"};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess broker;
-    EXPECT_TRUE(broker.Start(argv, dir_.path() + "/broker" + std::to_string(++runs_) + ".log"));
-    const std::string line = broker.WaitForLine("bootstrap.servers=", std::chrono::seconds(20));
+    EXPECT_TRUE(broker.Start(
+        argv, dir_.path() + "/broker" + std::to_string(++runs_) + ".log"));
+    const std::string line =
+        broker.WaitForLine("bootstrap.servers=", std::chrono::seconds(20));
     std::vector<int> counts;
     if (line.empty()) {
       ADD_FAILURE() << broker.Log();
@@ -147,7 +161,8 @@ class RepartitionCliTest : public ::testing::Test {
         counts.push_back(n.ok() ? *n : -1);
       }
     }  // the producer goes before the broker
-    EXPECT_EQ(broker.Stop(SIGTERM, std::chrono::seconds(10)), 0) << broker.Log();
+    EXPECT_EQ(broker.Stop(SIGTERM, std::chrono::seconds(10)), 0)
+        << broker.Log();
     return counts;
   }
 
@@ -157,32 +172,43 @@ class RepartitionCliTest : public ::testing::Test {
 
 TEST_F(RepartitionCliTest, RunFlagNeedsRepartition) {
   std::string log;
-  EXPECT_EQ(Run({"run", "--scale-out", "--repartition-partitions", "3", "--state",
-                 dir_.path() + "/state"},
+  EXPECT_EQ(Run({"run", "--scale-out", "--repartition-partitions", "3",
+                 "--state", dir_.path() + "/state"},
                 &log),
             2);
-  EXPECT_NE(log.find("--repartition-partitions needs --repartition"), std::string::npos) << log;
+  EXPECT_NE(log.find("--repartition-partitions needs --repartition"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(RepartitionCliTest, RunFlagRejectsOutOfRange) {
   std::string log;
-  EXPECT_EQ(Run({"run", "--scale-out", "--repartition", "--repartition-partitions", "70000"}, &log),
+  EXPECT_EQ(Run({"run", "--scale-out", "--repartition",
+                 "--repartition-partitions", "70000"},
+                &log),
             2);
   EXPECT_NE(log.find("--repartition-partitions"), std::string::npos) << log;
-  EXPECT_EQ(Run({"run", "--scale-out", "--repartition", "--repartition-partitions", "-1"}, &log), 2);
+  EXPECT_EQ(Run({"run", "--scale-out", "--repartition",
+                 "--repartition-partitions", "-1"},
+                &log),
+            2);
 }
 
 TEST_F(RepartitionCliTest, BrokerSizesTheRepartitionTopicsApart) {
-  const std::vector<std::string> topics = {"epi.scans", "epistream.changelog",
-                                           std::string(kRepartitionClusterTopic),
-                                           std::string(kClusterChangelogTopic)};
+  const std::vector<std::string> topics = {
+      "epi.scans", "epistream.changelog", std::string(kRepartitionClusterTopic),
+      std::string(kClusterChangelogTopic)};
   // Default: min(--partitions, 6).
-  EXPECT_EQ(BrokerCounts({"--partitions", "12"}, topics), (std::vector<int>{12, 12, 6, 6}));
-  EXPECT_EQ(BrokerCounts({"--partitions", "3"}, topics), (std::vector<int>{3, 3, 3, 3}));
+  EXPECT_EQ(BrokerCounts({"--partitions", "12"}, topics),
+            (std::vector<int>{12, 12, 6, 6}));
+  EXPECT_EQ(BrokerCounts({"--partitions", "3"}, topics),
+            (std::vector<int>{3, 3, 3, 3}));
   // Named: fewer or more than the inputs.
-  EXPECT_EQ(BrokerCounts({"--partitions", "5", "--repartition-partitions", "2"}, topics),
+  EXPECT_EQ(BrokerCounts({"--partitions", "5", "--repartition-partitions", "2"},
+                         topics),
             (std::vector<int>{5, 5, 2, 2}));
-  EXPECT_EQ(BrokerCounts({"--partitions", "2", "--repartition-partitions", "6"}, topics),
+  EXPECT_EQ(BrokerCounts({"--partitions", "2", "--repartition-partitions", "6"},
+                         topics),
             (std::vector<int>{2, 2, 6, 6}));
 }
 
