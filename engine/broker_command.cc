@@ -13,9 +13,24 @@
 namespace epistream {
 
 int RunBrokerCommand(int partitions, const std::vector<std::string>& topics) {
+  std::vector<BrokerTopic> sized;
+  sized.reserve(topics.size());
+  for (const std::string& t : topics) sized.push_back({t, partitions});
   if (partitions < 1) {
     std::fprintf(stderr, "epistream broker: --partitions must be >= 1\n");
     return 2;
+  }
+  return RunBrokerCommand(sized);
+}
+
+int RunBrokerCommand(const std::vector<BrokerTopic>& topics) {
+  for (const BrokerTopic& t : topics) {
+    if (t.partitions < 1) {
+      std::fprintf(stderr,
+                   "epistream broker: topic %s: partitions must be >= 1\n",
+                   t.name.c_str());
+      return 2;
+    }
   }
   // stdout carries the bootstrap line (and nothing else): logs go to stderr.
   spdlog::set_default_logger(std::make_shared<spdlog::logger>(
@@ -41,7 +56,7 @@ int RunBrokerCommand(int partitions, const std::vector<std::string>& topics) {
       rc = 1;
     }
     for (size_t i = 0; rc == 0 && i < topics.size(); ++i) {
-      Status st = (*broker)->CreateTopic(topics[i], partitions);
+      Status st = (*broker)->CreateTopic(topics[i].name, topics[i].partitions);
       if (!st.ok()) {
         std::fprintf(stderr, "epistream broker: %s\n", st.ToString().c_str());
         rc = 1;
@@ -51,10 +66,12 @@ int RunBrokerCommand(int partitions, const std::vector<std::string>& topics) {
       std::printf("bootstrap.servers=%s\n",
                   (*broker)->bootstrap_servers().c_str());
       std::fflush(stdout);
-      std::fprintf(stderr,
-                   "epistream broker: %zu topics with %d partitions; "
-                   "Ctrl-C to stop\n",
-                   topics.size(), partitions);
+      for (const BrokerTopic& t : topics) {
+        std::fprintf(stderr, "epistream broker: topic %s, %d partitions\n",
+                     t.name.c_str(), t.partitions);
+      }
+      std::fprintf(stderr, "epistream broker: %zu topics; Ctrl-C to stop\n",
+                   topics.size());
       int sig = 0;
       while (sigwait(&stop_signals, &sig) != 0) {
       }

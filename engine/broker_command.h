@@ -21,4 +21,14 @@ namespace epistream {
 // stdout carries only the bootstrap line.
 int RunBrokerCommand(int partitions, const std::vector<std::string>& topics);
 
+// One topic to create and its partition count (>= 1).
+struct BrokerTopic {
+  std::string name;
+  int partitions = 1;
+};
+
+// As above, each topic with its own partition count (the repartition
+// topics are sized apart from the input topics); 2 if any count is < 1.
+int RunBrokerCommand(const std::vector<BrokerTopic>& topics);
+
 }  // namespace epistream

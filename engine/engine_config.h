@@ -69,6 +69,14 @@ struct ScaleOutConfig {
   // partition (group <kafka.group>.cluster), so cluster alerts see every
   // instance's input; needs enabled. Default: false
   bool repartition = false;
+  // Partitions of epistream.repartition.cluster when the engine (or
+  // `epistream broker`) creates it; 0 = min(input partitions, 6). City-wide
+  // count records go to every repartition partition, so each costs this
+  // many frames: keep it near the number of instances that run cluster
+  // stages, not the input partition count. An existing topic's count wins
+  // (a warning names both). Same as `epistream run --repartition-partitions`.
+  // Default: 0
+  int repartition_partitions = 0;
   // Compacted changelog topic of the person state, one partition per input
   // partition; created if missing. Default: "epistream.changelog"
   std::string changelog_topic = "epistream.changelog";

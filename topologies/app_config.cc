@@ -168,6 +168,9 @@ Status ReadScaleOut(YamlSection& root, ScaleOutConfig* c) {
   YamlSection& s = *r;
   EPI_RETURN_IF_ERROR(s.Bool("enabled", &c->enabled));
   EPI_RETURN_IF_ERROR(s.Bool("repartition", &c->repartition));
+  // The partition number q is a be16 in the state keys (Q<be16 q>).
+  EPI_RETURN_IF_ERROR(
+      s.Int("repartition_partitions", &c->repartition_partitions, 0, 65535));
   EPI_RETURN_IF_ERROR(s.String("changelog_topic", &c->changelog_topic));
   if (c->changelog_topic.empty()) {
     return s.Invalid("changelog_topic", "must not be empty");
@@ -417,9 +420,14 @@ std::string DescribeAppConfig(const AppConfig& c) {
   out += fmt::format("privacy: pseudonymize={} key_file={}\n",
                      e.privacy.pseudonymize,
                      e.privacy.key_file.empty() ? "(none)" : e.privacy.key_file);
-  out += fmt::format("scale_out: enabled={} repartition={} changelog_topic={}\n",
-                     e.scale_out.enabled, e.scale_out.repartition,
-                     e.scale_out.changelog_topic);
+  out += fmt::format(
+      "scale_out: enabled={} repartition={} repartition_partitions={} "
+      "changelog_topic={}\n",
+      e.scale_out.enabled, e.scale_out.repartition,
+      e.scale_out.repartition_partitions == 0
+          ? std::string("default")
+          : std::to_string(e.scale_out.repartition_partitions),
+      e.scale_out.changelog_topic);
   out += fmt::format(
       "rules: risk_lookback={} retroactive_window={} test_deadline={} "
       "quarantine_inbound={} "

@@ -68,6 +68,11 @@ int RunCli(int argc, char** argv) {
                 "several instances share --group: changelog, restore on rebalance");
   run->add_flag("--repartition", repartition,
                 "cluster stage input through the repartition topic (with --scale-out): city-wide cluster alerts when several instances share --group");
+  int repartition_partitions = -1;
+  run->add_option("--repartition-partitions", repartition_partitions,
+                  "partitions of the repartition topic when it is created (with --repartition; "
+                  "overrides scale_out.repartition_partitions; 0 = min(input partitions, 6))")
+      ->check(CLI::Range(0, 65535));
 
   // demo
   CLI::App* demo = app.add_subcommand("demo", "Everything on one machine: broker, city, engine");
@@ -91,6 +96,12 @@ int RunCli(int argc, char** argv) {
   CLI::App* broker = app.add_subcommand("broker", "The embedded Kafka-protocol broker alone");
   int partitions = 4;
   broker->add_option("--partitions", partitions, "partitions per topic")->capture_default_str()->check(CLI::Range(1, 256));
+  int broker_repartition = 0;
+  broker->add_option("--repartition-partitions", broker_repartition,
+                     "partitions of epistream.repartition.cluster and epistream.changelog.cluster "
+                     "(0 = min(--partitions, 6), as the engine would create them)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   std::vector<std::string> extra_topics;
   broker->add_option("--topic", extra_topics,
                      "another topic to create with the same partition count (repeatable; the "
@@ -120,16 +131,22 @@ int RunCli(int argc, char** argv) {
   if (*check) return RunCheckConfig(check_path);
   if (*state) return RunStateInspector(db_dir, person, digest);
   if (*broker) {
-    std::vector<std::string> topics = ContractTopics(TopicsConfig());
-    topics.push_back(ScaleOutConfig().changelog_topic);
-    // --repartition's topics too: the engine needs them with the input
-    // partition count, and this broker would auto-create them with 4.
-    topics.emplace_back(kRepartitionClusterTopic);
-    topics.emplace_back(kClusterChangelogTopic);
+    std::vector<BrokerTopic> topics;
+    for (std::string& t : ContractTopics(TopicsConfig())) topics.push_back({std::move(t), partitions});
+    topics.push_back({ScaleOutConfig().changelog_topic, partitions});
+    // --repartition's topics too, with the count the engine would create
+    // them with (this broker has no CreateTopics and would auto-create
+    // them with 4): Q, independent of the input partitions.
+    const int q = RepartitionPartitionsFor(broker_repartition, partitions);
+    topics.push_back({std::string(kRepartitionClusterTopic), q});
+    topics.push_back({std::string(kClusterChangelogTopic), q});
     for (const std::string& t : extra_topics) {
-      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+      if (std::none_of(topics.begin(), topics.end(),
+                       [&](const BrokerTopic& b) { return b.name == t; })) {
+        topics.push_back({t, partitions});
+      }
     }
-    return RunBrokerCommand(partitions, topics);
+    return RunBrokerCommand(topics);
   }
   if (*gen) {
     Status st = GenerateCityToFiles(city, gen_out, gen_truth);
@@ -170,6 +187,15 @@ int RunCli(int argc, char** argv) {
   if (scale.repartition && !scale.enabled) {
     std::fprintf(stderr, "epistream run: --repartition needs --scale-out (or scale_out.enabled)\n");
     return 2;
+  }
+  if (repartition_partitions >= 0) {
+    if (!scale.repartition) {
+      std::fprintf(stderr,
+                   "epistream run: --repartition-partitions needs --repartition (or "
+                   "scale_out.repartition)\n");
+      return 2;
+    }
+    scale.repartition_partitions = repartition_partitions;
   }
   return RunKafkaMode(cfg, scale);
 }

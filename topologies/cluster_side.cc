@@ -1,5 +1,6 @@
 #include "topologies/cluster_side.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/byte_codec.h"
@@ -18,6 +19,11 @@ int64_t WallNowMs() {
 }
 
 }  // namespace
+
+int32_t RepartitionPartitionsFor(int32_t configured, int32_t inputs) {
+  if (configured > 0) return configured;
+  return std::clamp(inputs, 1, kDefaultMaxRepartitionPartitions);
+}
 
 ClusterSide::ClusterSide(const ClusterSideOptions& opts, KvStore* store,
                          RepartitionFrameSink* frames,
@@ -86,8 +92,52 @@ Status ClusterSide::OnRegistration(std::string_view before,
   return Status::Ok();
 }
 
+Status ClusterSide::CheckShape(uint16_t q) {
+  const std::string key = ShapeKey(q);
+  std::string value;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store_->Get(key, &value, &found));
+  if (found) {
+    ByteReader r(value);
+    const uint64_t q_count = r.Varint();
+    const uint64_t n_count = r.Varint();
+    if (!r.ok()) {
+      return Status::Corruption(
+          "cluster side: bad shape record of repartition partition " +
+          std::to_string(q));
+    }
+    if (q_count == opts_.repartition_partitions &&
+        n_count == opts_.upstream_partitions) {
+      return Status::Ok();
+    }
+    // Keys hash to other partitions under another Q (and frames name
+    // upstreams that do not exist under another N): the stored state would
+    // be read by the wrong keys. Refuse rather than alert from it.
+    return Status::InvalidArgument(
+        "cluster state of repartition partition " + std::to_string(q) +
+        " was built with " + std::to_string(q_count) +
+        " repartition partitions and " + std::to_string(n_count) +
+        " input partitions; now " +
+        std::to_string(opts_.repartition_partitions) + " and " +
+        std::to_string(opts_.upstream_partitions) +
+        ": partition counts are fixed once there is state (reset the state, "
+        "the changelogs and the repartition topic to change them)");
+  }
+  std::string shape;
+  ByteWriter w(&shape);
+  w.Varint(opts_.repartition_partitions);
+  w.Varint(opts_.upstream_partitions);
+  store_->Put(key, shape);
+  return Status::Ok();
+}
+
+std::string ClusterSide::ShapeKey(uint16_t q) {
+  return ClusterPartitionKeyPrefix(q) + 'Z';
+}
+
 Status ClusterSide::Assign(uint16_t q) {
   if (runners_.count(q) != 0) return Status::Ok();
+  EPI_RETURN_IF_ERROR(CheckShape(q));
   Assigned a;
   a.runner = std::make_unique<ClusterPartitionRunner>(
       opts_.stage, store_, q, opts_.upstream_partitions);

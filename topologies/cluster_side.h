@@ -17,8 +17,9 @@
 //
 // State: each runner's under Q<be16 q> (stage, per-upstream progress, its
 // resume and decided offsets under Q<be16 q>O) plus the cluster-alert sink
-// position under Q<be16 q>S, so partition q's checkpoint is one key range
-// (changelog `epistream.changelog.cluster`, partition q). Checkpoint stages
+// position under Q<be16 q>S and the (Q, N) it was built under under
+// Q<be16 q>Z, so partition q's checkpoint is one key range (changelog
+// `epistream.changelog.cluster`, partition q). Checkpoint stages
 // everything; the owner flushes the sinks and commits the one store
 // (CityPipeline::Checkpoint commits it too: call this first), then calls
 // AfterCommit so the writer announces what the commit holds.
@@ -59,12 +60,29 @@ inline constexpr std::string_view kRepartitionClusterTopic =
 inline constexpr std::string_view kClusterChangelogTopic =
     "epistream.changelog.cluster";
 
+// Largest default partition count of kRepartitionClusterTopic.
+inline constexpr int32_t kDefaultMaxRepartitionPartitions = 6;
+
+// Q to create kRepartitionClusterTopic with (by the engine or `epistream
+// broker`): `configured` (scale_out.repartition_partitions /
+// --repartition-partitions) when > 0, else min(inputs, 6) (at least 1).
+// Why small: each city-wide count record (RepartitionRouter::IsBroadcast,
+// about one per input event) is framed, sent and applied Q times, so the
+// edge's cost grows with Q, while Q only bounds how many instances run
+// cluster stages (one per repartition partition; the person side still
+// spreads over all input partitions). Why 6: the range assignor then gives
+// 1, 2, 3 or 6 instances equal shares; with 8 and three instances one held
+// 2 partitions, ran ahead and overflowed the others' (bench/scale/README.md).
+// At Q = inputs = 96 the bench sent ~90 frames per input event.
+int32_t RepartitionPartitionsFor(int32_t configured, int32_t inputs);
+
 struct ClusterSideOptions {
   ClusterStageOptions stage;
   // N: partitions of the person-keyed input topics. Default: 1
   uint16_t upstream_partitions = 1;
-  // Q: partitions of epistream.repartition.cluster (engine default: N).
-  // Default: 1
+  // Q: partitions of epistream.repartition.cluster, independent of N
+  // (engine: the topic's count, RepartitionPartitionsFor when it creates
+  // it). Default: 1
   uint16_t repartition_partitions = 1;
   // Event time between watermark markers (also sent at every checkpoint):
   // on a 3000-person city 1 min cuts the frames by 41% (markers by 80%)
@@ -101,6 +119,8 @@ class ClusterSide {
 
   // ---- cluster side (consumer of the repartition topic) ----
   // Takes repartition partition q: opens its runner on q's stored state.
+  // InvalidArgument if that state was built under another repartition or
+  // input partition count (Q or N changed: keys would meet the wrong state).
   Status Assign(uint16_t q);
   // Forgets q (after its final checkpoint was committed).
   void Revoke(uint16_t q) { runners_.erase(q); }
@@ -127,7 +147,11 @@ class ClusterSide {
     std::unique_ptr<ClusterPartitionRunner> runner;
   };
   Status OnRegistration(std::string_view before, std::string_view after);
+  // q's range records the (Q, N) its state was built under (Q<be16 q>Z,
+  // staged on first use): another shape is refused (InvalidArgument).
+  Status CheckShape(uint16_t q);
   static std::string SinkPositionKey(uint16_t q);
+  static std::string ShapeKey(uint16_t q);
 
   ClusterSideOptions opts_;
   KvStore* store_;

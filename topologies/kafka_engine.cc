@@ -57,6 +57,24 @@ constexpr int kTableTimeoutMs = 120000;
 // Longest an event waits in the merger for a topic that says nothing.
 constexpr int64_t kMergeMaxWaitMs = 3000;
 constexpr size_t kMaxBatch = 20000;
+// Back-pressure of the repartition edge (Run): while an owned repartition
+// partition has more unread frames than this, the loop reads frames before
+// it reads more input. Each input event makes about Q frames (broadcast
+// kinds) and one loop turn reads up to kMaxBatch of each, so without it
+// the cluster side falls behind by Q - 1 frames per event: at Q = 8 (96
+// input partitions, 200k persons) the embedded broker's 5 MiB per-partition
+// ring (~140k frames) dropped unread frames and the engine took its
+// data-loss stop. 20k frames is ~0.7 MB, far from that ring.
+constexpr int64_t kClusterLagLimit = 20000;
+// Longest one turn of the loop reads frames only (the person consumer must
+// still be polled for its group, and checkpoints still be taken).
+constexpr auto kClusterDrainBudget = std::chrono::milliseconds(500);
+// While this instance's cluster consumer holds no repartition partition (at
+// start, and while an eager rebalance of <group>.cluster moves them), input
+// waits up to this long per such spell: nobody reads the frames it would
+// make. Bounded, because with more instances than repartition partitions
+// some instance legitimately holds none.
+constexpr auto kClusterGateMax = std::chrono::seconds(15);
 constexpr TimestampMs kNoRewind = INT64_MAX;
 // Longest one table barrier attempt (TableReader::CatchUp) waits before it
 // looks at stop requests and tries again.
@@ -72,15 +90,23 @@ class KafkaFrameSink : public RepartitionFrameSink {
   KafkaFrameSink(KafkaProducer* producer, std::string topic)
       : producer_(producer), topic_(std::move(topic)) {}
   Status Write(uint16_t q, std::string_view key, std::string_view frame) override {
+    ++frames_;
+    bytes_ += frame.size();
     return producer_->ProduceToPartition(topic_, q, key, frame);
   }
   // Short enough that a slow broker postpones the checkpoint (Unavailable)
   // rather than stalling the loop.
   Status Flush() override { return producer_->Flush(30000); }
+  // Every frame written since start (records, markers, commits, takeovers),
+  // across writer resets: the edge's cost for the logs and bench/scale.
+  uint64_t frames() const { return frames_; }
+  uint64_t bytes() const { return bytes_; }
 
  private:
   KafkaProducer* producer_;
   std::string topic_;
+  uint64_t frames_ = 0;
+  uint64_t bytes_ = 0;
 };
 
 // The cluster stage's options, as CityPipeline builds them for its own.
@@ -152,6 +178,9 @@ struct KafkaEngine::Impl {
   std::map<int32_t, std::string> cluster_recovery;
   uint64_t cluster_changelog_seq = 0;
   uint64_t cluster_log_tick = 0;
+  size_t cluster_polled = 0;  // frames in the last PollCluster batch
+  // Start of the current spell without repartition partitions (kClusterGateMax).
+  std::optional<std::chrono::steady_clock::time_point> cluster_empty_since;
 
   static std::string ClusterMarkKey(int32_t q) {
     return state_keys::Meta("changelog.cluster:" + std::to_string(q));
@@ -339,8 +368,29 @@ struct KafkaEngine::Impl {
       EPI_RETURN_IF_ERROR(
           side->OnMessage(static_cast<uint16_t>(msg.partition), msg.offset, msg.value));
     }
+    cluster_polled = batch->size();
     batch->clear();
     return Status::Ok();
+  }
+
+  // Input should wait (kClusterGateMax): no repartition partition is held,
+  // for less than kClusterGateMax so far.
+  bool ClusterGated(std::chrono::steady_clock::time_point now) {
+    if (!cluster_owned.empty()) {
+      cluster_empty_since.reset();
+      return false;
+    }
+    if (!cluster_empty_since) cluster_empty_since = now;
+    return now - *cluster_empty_since < kClusterGateMax;
+  }
+
+  // Some owned repartition partition has more than kClusterLagLimit frames
+  // unread (from the fetcher's cached high watermarks).
+  bool ClusterBehind() const {
+    for (const PartitionLag& lag : cluster_consumer->Lags()) {
+      if (lag.lag > kClusterLagLimit) return true;
+    }
+    return false;
   }
 
   Result<std::optional<ChangelogMark>> LoadMark(int32_t p) { return LoadMark(p, MarkKey(p)); }
@@ -707,8 +757,28 @@ Status KafkaEngine::Start() {
       spdlog::warn("scale-out without repartition: cluster alerts see this instance's partitions only");
     } else {
       const std::string rtopic(kRepartitionClusterTopic);
-      auto q_count = m.producer->EnsureTopic(rtopic, inputs, kTableTimeoutMs);
+      // Q is independent of the input count (RepartitionPartitionsFor); an
+      // existing topic's count wins, whatever this instance would create.
+      const int32_t want_q =
+          RepartitionPartitionsFor(m.scale_cfg.repartition_partitions, inputs);
+      auto q_count = m.producer->EnsureTopic(rtopic, want_q, kTableTimeoutMs);
+      if (!q_count.ok() && q_count.status().code() == StatusCode::kInvalidArgument) {
+        // It exists with fewer partitions than want_q: use them.
+        q_count = m.producer->PartitionCount(rtopic, kTableTimeoutMs);
+      }
       if (!q_count.ok()) return q_count.status();
+      if (*q_count < 1 || *q_count > 65535) {
+        return Status::InvalidArgument(fmt::format("topic {} has {} partitions (1..65535 usable)",
+                                                   rtopic, *q_count));
+      }
+      if (*q_count != want_q) {
+        spdlog::warn("repartition: topic {} exists with {} partitions, {} {}; using the topic's {}",
+                     rtopic, *q_count, want_q,
+                     m.scale_cfg.repartition_partitions > 0
+                         ? "configured (repartition_partitions)"
+                         : "by default (min(input partitions, 6))",
+                     *q_count);
+      }
       ChangelogOptions ccl = clopts;
       ccl.topic = std::string(kClusterChangelogTopic);
       auto cw = ChangelogWriter::Create(ccl);
@@ -728,8 +798,9 @@ Status KafkaEngine::Start() {
                                              m.deadletters.get());
       EPI_RETURN_IF_ERROR(m.side->Open());
       m.pipeline->set_cluster_edge(m.side->edge());
-      spdlog::info("repartition: {} ({} partitions), cluster changelog {} ({} partitions)", rtopic,
-                   *q_count, ccl.topic, *ccount);
+      spdlog::info("repartition: {} ({} partitions, {} input partitions), cluster changelog {} ({}"
+                   " partitions)",
+                   rtopic, *q_count, inputs, ccl.topic, *ccount);
     }
   }
 
@@ -849,6 +920,8 @@ Status KafkaEngine::Start() {
         spdlog::info("repartition runner revoked:{}",
                      impl->RunnerStats(static_cast<uint16_t>(tp.partition)));
         impl->side->Revoke(static_cast<uint16_t>(tp.partition));
+        // Another instance reports q's lag from now on.
+        if (impl->probe) impl->probe->set_consumer_lag(tp.topic, tp.partition, 0);
         impl->cluster_owned.erase(tp.partition);
         impl->cluster_recovery.erase(tp.partition);
         if (!committed) {
@@ -879,6 +952,20 @@ Status KafkaEngine::Run() {
     const int64_t wall = WallMs();
     for (const KafkaMessage& msg : table_batch) EPI_RETURN_IF_ERROR(m.Apply(msg, wall));
     table_batch.clear();
+    if (m.cluster_consumer && m.ClusterGated(std::chrono::steady_clock::now())) {
+      // Back-pressure: no repartition partition here yet (or in a
+      // rebalance); read frames (joining <group>.cluster) rather than input.
+      EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
+      const auto now = std::chrono::steady_clock::now();
+      if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
+      if (now - last_checkpoint >= interval) {
+        // What was processed before the gate still gets its commit frames.
+        EPI_RETURN_IF_ERROR(m.Checkpoint());
+        last_checkpoint = now;
+      }
+      if (m.cluster_polled == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
 
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
     if (!m.callback_error.ok()) return m.callback_error;
@@ -1004,7 +1091,16 @@ Status KafkaEngine::Run() {
     } else {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
-    if (m.cluster_consumer) EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
+    if (m.cluster_consumer) {
+      EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
+      // Back-pressure (kClusterLagLimit): this instance's input waits while
+      // its own repartition partitions are far behind.
+      const auto drain_until = std::chrono::steady_clock::now() + kClusterDrainBudget;
+      while (m.cluster_polled > 0 && !stop_.load() && m.ClusterBehind() &&
+             std::chrono::steady_clock::now() < drain_until) {
+        EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
+      }
+    }
     const auto now = std::chrono::steady_clock::now();
     if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
     if (now - last_checkpoint >= interval ||
@@ -1031,6 +1127,13 @@ Status KafkaEngine::Run() {
         ++s.partitions;
         if (m.probe) m.probe->set_consumer_lag(lag.tp.topic, lag.tp.partition, std::max<int64_t>(lag.lag, 0));
       }
+      if (m.cluster_consumer && m.probe) {
+        // The repartition topic's lag too: input counted is not input done
+        // while the cluster side still has frames to read (bench/scale).
+        for (const PartitionLag& lag : m.cluster_consumer->Lags()) {
+          m.probe->set_consumer_lag(lag.tp.topic, lag.tp.partition, std::max<int64_t>(lag.lag, 0));
+        }
+      }
       if (m.metrics != nullptr) m.metrics->health().set_assigned_partitions(static_cast<int64_t>(s.partitions));
       if (m.probe) m.probe->set_state_stats(m.store->Stats());
       if (m.probe) m.probe->set_state_entries(m.pipeline->cached_persons());
@@ -1038,10 +1141,11 @@ Status KafkaEngine::Run() {
       if (m.side && ++m.cluster_log_tick % 10 == 0) {
         std::string runners;
         for (uint16_t q : m.side->assigned()) runners += m.RunnerStats(q);
-        spdlog::info("repartition: person watermark {}, frames sent {} (markers {}), cluster alerts {};{}",
+        spdlog::info("repartition: person watermark {}, frames sent {} (markers {}; all frames since"
+                     " start {}, {} bytes), cluster alerts {};{}",
                      s.watermark == kMinTimestamp ? std::string("-") : FormatRfc3339(s.watermark, 0),
                      m.side->writer().frames_sent(), m.side->writer().markers_sent(),
-                     m.side->alerts(), runners);
+                     m.frame_sink->frames(), m.frame_sink->bytes(), m.side->alerts(), runners);
       }
       records_at_last_second = c.records;
       last_second = now;
@@ -1053,6 +1157,10 @@ Status KafkaEngine::Run() {
   // (A checkpoint postponed because the broker is down or a replay is still
   // under way is safe to skip: the next start replays from the last one.)
   Status st = m.Checkpoint();
+  if (m.frame_sink) {
+    spdlog::info("repartition: stopping; frames sent since start {} ({} bytes), cluster alerts {}",
+                 m.frame_sink->frames(), m.frame_sink->bytes(), m.side->alerts());
+  }
   Status close = m.consumer->Close();
   if (m.cluster_consumer) {
     Status cclose = m.cluster_consumer->Close();

@@ -31,6 +31,7 @@
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/scenario.h"
+#include "topologies/cluster_side.h"
 
 namespace epistream {
 namespace {
@@ -38,7 +39,6 @@ namespace {
 using ::epistream::testing::ChildProcess;
 using ::epistream::testing::TempDir;
 
-constexpr int kPartitions = 4;
 const std::vector<std::string> kEventTopics = {"epi.scans", "epi.transport",
                                                "epi.fever"};
 
@@ -139,6 +139,11 @@ std::vector<std::string> ReadTopic(const std::string& brokers,
 
 class ScaleOutTest : public ::testing::Test {
  protected:
+  // Partitions of the person topics.
+  virtual int Partitions() const { return 4; }
+  // `epistream broker --repartition-partitions` (0: its default,
+  // min(Partitions(), 6)).
+  virtual int RepartitionPartitions() const { return 0; }
   // The generated city (a small one for the person side).
   virtual CityConfig City() const {
     CityConfig city = CityConfig::Sample();
@@ -185,7 +190,7 @@ class ScaleOutTest : public ::testing::Test {
     const std::string sentinel_ts = FormatRfc3339(max_ts + 3 * kDayMs, 480);
     static const char* kTypes[] = {"scan", "transport", "fever"};
     for (int t = 0; t < 3; ++t) {
-      for (int p = 0; p < kPartitions; ++p) {
+      for (int p = 0; p < Partitions(); ++p) {
         const std::string person =
             "sentinel-" + std::to_string(t) + "-" + std::to_string(p);
         std::string v = "{\"event_id\":\"" + person + "\",\"ts\":\"" +
@@ -213,9 +218,9 @@ class ScaleOutTest : public ::testing::Test {
 
   std::vector<std::string> EngineArgs(const std::string& brokers,
                                       const std::string& group,
-                                      const std::string& state,
-                                      bool scale_out,
-                                      bool repartition = false) const {
+                                      const std::string& state, bool scale_out,
+                                      bool repartition = false,
+                                      int repartition_partitions = 0) const {
     std::vector<std::string> args = {::epistream::testing::EngineBinary(),
                                      "run",
                                      "--config",
@@ -230,14 +235,23 @@ class ScaleOutTest : public ::testing::Test {
                                      "0"};
     if (scale_out) args.push_back("--scale-out");
     if (repartition) args.push_back("--repartition");
+    if (repartition_partitions > 0) {
+      args.push_back("--repartition-partitions");
+      args.push_back(std::to_string(repartition_partitions));
+    }
     return args;
   }
 
   // Starts `epistream broker` (its own process) and returns its address.
   std::string StartBroker(ChildProcess* broker, const std::string& name) {
-    EXPECT_TRUE(broker->Start({::epistream::testing::EngineBinary(), "broker",
-                               "--partitions", std::to_string(kPartitions)},
-                              dir_.path() + "/" + name + ".log"));
+    std::vector<std::string> args = {::epistream::testing::EngineBinary(),
+                                     "broker", "--partitions",
+                                     std::to_string(Partitions())};
+    if (RepartitionPartitions() > 0) {
+      args.push_back("--repartition-partitions");
+      args.push_back(std::to_string(RepartitionPartitions()));
+    }
+    EXPECT_TRUE(broker->Start(args, dir_.path() + "/" + name + ".log"));
     const std::string line =
         broker->WaitForLine("bootstrap.servers=", std::chrono::seconds(20));
     EXPECT_FALSE(line.empty()) << broker->Log();
@@ -392,12 +406,15 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
   }
   EXPECT_EQ(engines[0]->Stop(SIGKILL, std::chrono::seconds(10)),
             128 + SIGKILL);
-  // A fourth instance joins after the group has moved instance 0's partitions.
+  // A fourth instance joins after the group has moved instance 0's
+  // partitions. It names the repartition partition count the broker made;
+  // the others go by the engine's default (which may differ: the existing
+  // topic's count wins).
   std::this_thread::sleep_for(std::chrono::seconds(8));
   engines.push_back(std::make_unique<ChildProcess>());
   ASSERT_TRUE(engines.back()->Start(
-      EngineArgs(brokers, "scale", dir_.path() + "/state-3", true,
-                 repartition),
+      EngineArgs(brokers, "scale", dir_.path() + "/state-3", true, repartition,
+                 repartition ? RepartitionPartitions() : 0),
       dir_.path() + "/scale-3.log"));
   producer.join();
   AwaitQuiet(brokers,
@@ -488,6 +505,32 @@ void ScaleOutTest::KillAndJoin(bool repartition) {
                              "the test proved little\n"
                           << logs.substr(0, 4000);
   if (repartition) {
+    // Every instance ran with the broker's repartition partition count,
+    // whatever its own default.
+    const int default_q =
+        std::min(Partitions(), kDefaultMaxRepartitionPartitions);
+    const int q =
+        RepartitionPartitions() > 0 ? RepartitionPartitions() : default_q;
+    const std::string uses = "repartition: epistream.repartition.cluster (" +
+                             std::to_string(q) + " partitions, " +
+                             std::to_string(Partitions()) +
+                             " input partitions)";
+    size_t using_q = 0;
+    for (size_t at = 0; (at = logs.find(uses, at)) != std::string::npos; ++at)
+      ++using_q;
+    EXPECT_EQ(using_q, engines.size()) << uses << "\n" << logs.substr(0, 4000);
+    if (q != default_q) {
+      // The three started without --repartition-partitions wanted the
+      // default and were told the topic's count wins.
+      const std::string warned = "exists with " + std::to_string(q) +
+                                 " partitions, " + std::to_string(default_q) +
+                                 " by default";
+      size_t warnings = 0;
+      for (size_t at = 0; (at = logs.find(warned, at)) != std::string::npos;
+           ++at)
+        ++warnings;
+      EXPECT_EQ(warnings, engines.size() - 1) << warned;
+    }
     // Repartition partitions moved too (instance 0's, at its kill): their
     // cluster stages came back from epistream.changelog.cluster.
     size_t cluster_restores = 0, cluster_assigned = 0;
@@ -533,9 +576,16 @@ TEST_F(ScaleOutTest, KillAndJoinGiveSingleInstanceOutputExactlyOnce) {
 
 // A city with fever clusters (the small sample city has none): 1000
 // persons, 8 days, seed 8 give 28.6k events, 6 fever_cluster alerts in file
-// mode (no clinic_surge: that needs 9 days of clinic history).
+// mode (no clinic_surge: that needs 9 days of clinic history). The
+// repartition topic has fewer partitions (Q = 3) than the person topics
+// (N = 8), as in production (scale_out.repartition_partitions): runners
+// still track all N upstream partitions, the frames of every p reach the
+// runner of hash(key) % 3, and cluster state moves in 3 changelog
+// partitions.
 class ScaleOutRepartitionTest : public ScaleOutTest {
  protected:
+  int Partitions() const override { return 8; }
+  int RepartitionPartitions() const override { return 3; }
   CityConfig City() const override {
     CityConfig city;
     city.persons = 1000;

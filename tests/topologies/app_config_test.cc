@@ -50,7 +50,7 @@ static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
 static_assert(FieldCount<HttpConfig>() == 3);
 static_assert(FieldCount<PrivacyConfig>() == 2);
-static_assert(FieldCount<ScaleOutConfig>() == 3);
+static_assert(FieldCount<ScaleOutConfig>() == 4);
 static_assert(FieldCount<RulesConfig>() == 23);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
@@ -92,6 +92,8 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("privacy.key_file", engine.privacy.key_file);
   EPI_DIFF("scale_out.enabled", engine.scale_out.enabled);
   EPI_DIFF("scale_out.repartition", engine.scale_out.repartition);
+  EPI_DIFF("scale_out.repartition_partitions",
+           engine.scale_out.repartition_partitions);
   EPI_DIFF("scale_out.changelog_topic", engine.scale_out.changelog_topic);
   EPI_DIFF("rules.risk_lookback", rules.risk_lookback);
   EPI_DIFF("rules.retroactive_window", rules.retroactive_window);
@@ -160,6 +162,7 @@ constexpr KeyCase kKeyCases[] = {
     {"privacy.key_file", "/etc/epistream/pseudonym.key"},
     {"scale_out.enabled", "true"},
     {"scale_out.repartition", "true"},
+    {"scale_out.repartition_partitions", "6"},
     {"scale_out.changelog_topic", "city.changelog"},
     {"rules.risk_lookback", "10d"},
     {"rules.retroactive_window", "7d"},
@@ -396,6 +399,14 @@ const ErrorCase kErrorCases[] = {
     {"RetentionShorterThanRule", "state:\n  retention: 10d\n",
      "t.yaml:2: state.retention: 10d is shorter than rules.retroactive_window "
      "= 14d; state would be deleted before the rule has used it"},
+    {"NegativeRepartitionPartitions",
+     "scale_out:\n  repartition_partitions: -2\n",
+     "t.yaml:2: scale_out.repartition_partitions: must be between 0 and "
+     "65535, got -2"},
+    {"TooManyRepartitionPartitions",
+     "scale_out:\n  repartition_partitions: 65536\n",
+     "t.yaml:2: scale_out.repartition_partitions: must be between 0 and "
+     "65535, got 65536"},
     {"InvalidYaml", "state:\n  retention: 21d\n  dir: [a\n",
      "t.yaml:4: invalid YAML: end of sequence flow not found"},
 };
