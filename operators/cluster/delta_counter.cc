@@ -1,28 +1,20 @@
 #include "operators/cluster/delta_counter.h"
 
-#include <iterator>
-
 namespace epistream {
 
 void DeltaCounter::Add(TimestampMs ts, int64_t delta) {
   if (delta == 0) return;
-  total_ += delta;
-  // The insertion point, searched from the back (usually the end).
-  auto it = deltas_.end();
-  while (it != deltas_.begin() && std::prev(it)->first > ts) --it;
-  if (it != deltas_.begin() && std::prev(it)->first == ts) {
-    --it;
+  auto [it, inserted] = deltas_.try_emplace(ts, delta);
+  if (!inserted) {
     it->second += delta;
     if (it->second == 0) deltas_.erase(it);
-    return;
   }
-  deltas_.insert(it, {ts, delta});
 }
 
 int64_t DeltaCounter::ValueAt(TimestampMs a) const {
-  int64_t v = total_;
-  for (auto it = deltas_.rbegin(); it != deltas_.rend() && it->first > a; ++it)
-    v -= it->second;
+  int64_t v = base_;
+  for (auto it = deltas_.begin(); it != deltas_.end() && it->first <= a; ++it)
+    v += it->second;
   return v;
 }
 
@@ -52,7 +44,6 @@ void DeltaCounter::Encode(ByteWriter* w) const {
 
 bool DeltaCounter::Decode(ByteReader* r) {
   base_ = r->SignedVarint();
-  total_ = base_;
   deltas_.clear();
   const uint64_t n = r->Varint();
   TimestampMs ts = 0;
@@ -60,8 +51,8 @@ bool DeltaCounter::Decode(ByteReader* r) {
     ts =
         i == 0 ? r->SignedVarint() : ts + static_cast<TimestampMs>(r->Varint());
     const int64_t d = r->SignedVarint();
-    if (d != 0) deltas_.emplace_back(ts, d);
-    total_ += d;
+    // A repeated stamp (gap 0) only comes from a foreign encoder: sum it.
+    Add(ts, d);
   }
   return r->ok();
 }
