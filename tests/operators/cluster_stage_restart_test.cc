@@ -21,7 +21,8 @@ namespace {
 // Hour h after a UTC midnight (sweep buckets are event-time days).
 TimestampMs Hour(int h) { return 19000 * kDayMs + h * kHourMs; }
 
-ClusterRecord Seen(const std::string& community, TimestampMs ts, int32_t delta) {
+ClusterRecord Seen(const std::string& community, TimestampMs ts,
+                   int32_t delta) {
   ClusterRecord r;
   r.kind = ClusterRecordKind::kCommunitySeen;
   r.key = community;
@@ -63,7 +64,8 @@ std::map<std::string, std::string> RunAcrossMidnight(bool restart) {
 }
 
 TEST(ClusterStageRestartTest, FirstWatermarkInTheNextBucketStillSweeps) {
-  const std::map<std::string, std::string> uninterrupted = RunAcrossMidnight(false);
+  const std::map<std::string, std::string> uninterrupted =
+      RunAcrossMidnight(false);
   const std::map<std::string, std::string> restarted = RunAcrossMidnight(true);
   // The sweep at 03:00 (horizon 02:00) folds c9's +1 and -1 and deletes it.
   const std::string c9 = state_keys::Global('C', "Kc9");

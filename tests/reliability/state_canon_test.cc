@@ -25,7 +25,8 @@ using ::epistream::testing::StateCanon;
 // Hour h of one UTC day (one sweep bucket: no sweep runs between the steps).
 TimestampMs Hour(int h) { return 19000 * kDayMs + h * kHourMs; }
 
-ClusterRecord Seen(const std::string& community, TimestampMs ts, int32_t delta) {
+ClusterRecord Seen(const std::string& community, TimestampMs ts,
+                   int32_t delta) {
   ClusterRecord r;
   r.kind = ClusterRecordKind::kCommunitySeen;
   r.key = community;
@@ -39,15 +40,16 @@ ClusterRecord Seen(const std::string& community, TimestampMs ts, int32_t delta) 
 // The watermark reaches 12:00, then 22:00; `checkpoints` are the watermarks
 // (hours) after which the stage flushes and the store commits, the last one
 // always 22:00. Returns the committed store.
-std::map<std::string, std::string> RunCommunities(const std::vector<int>& checkpoints, bool raw,
-                                       bool extra_visitor = false) {
+std::map<std::string, std::string> RunCommunities(
+    const std::vector<int>& checkpoints, bool raw, bool extra_visitor = false) {
   MemKvStore store;
   ClusterStage stage(ClusterStageOptions{}, &store);
   EXPECT_OK(stage.Open());
   EXPECT_OK(stage.OnRecord(Seen("c9", Hour(10), 1)));
   EXPECT_OK(stage.OnRecord(Seen("c9", Hour(20), -1)));
   EXPECT_OK(stage.OnRecord(Seen("c1", Hour(9), 1)));
-  if (extra_visitor) EXPECT_OK(stage.OnRecord(Seen("c9", Hour(21) + 30 * kMinuteMs, 1)));
+  if (extra_visitor)
+    EXPECT_OK(stage.OnRecord(Seen("c9", Hour(21) + 30 * kMinuteMs, 1)));
   std::vector<Alert> alerts;
   for (int h : {12, 22}) {
     EXPECT_OK(stage.OnWatermark(Hour(h), &alerts));
@@ -70,7 +72,8 @@ std::map<std::string, std::string> RunCommunities(const std::vector<int>& checkp
   return out;
 }
 
-TEST(StateCanonTest, CheckpointPlacementChangesCommunityBytesButNotTheCanonicalState) {
+TEST(StateCanonTest,
+     CheckpointPlacementChangesCommunityBytesButNotTheCanonicalState) {
   // Raw bytes differ: checkpointed at 12:00 (horizon 11:00) c9 keeps base 1
   // and the -1 at 20:00, untouched (not rewritten) at 22:00; checkpointed only
   // at 22:00 (horizon 21:00) both fold to 0 and c9 is deleted.
@@ -79,16 +82,23 @@ TEST(StateCanonTest, CheckpointPlacementChangesCommunityBytesButNotTheCanonicalS
   const std::string c9 = state_keys::Global('C', "Kc9");
   EXPECT_EQ(raw_early.count(c9), 1u);
   EXPECT_EQ(raw_late.count(c9), 0u);
-  EXPECT_NE(DescribeStateDiff(raw_early, raw_late), "") << "the blind comparison's false alarm";
+  EXPECT_NE(DescribeStateDiff(raw_early, raw_late), "")
+      << "the blind comparison's false alarm";
 
-  EXPECT_EQ(DescribeStateDiff(RunCommunities({12, 22}, false), RunCommunities({22}, false)), "");
+  EXPECT_EQ(DescribeStateDiff(RunCommunities({12, 22}, false),
+                              RunCommunities({22}, false)),
+            "");
 }
 
 TEST(StateCanonTest, CanonicalStateStillSeesADifferentCount) {
   // A second visitor of c9 at 21:30 (after the horizon): readable, so the
   // canonical states must differ, whatever the checkpoints.
-  EXPECT_NE(DescribeStateDiff(RunCommunities({12, 22}, false), RunCommunities({22}, false, true)), "");
-  EXPECT_NE(DescribeStateDiff(RunCommunities({22}, false), RunCommunities({22}, false, true)), "");
+  EXPECT_NE(DescribeStateDiff(RunCommunities({12, 22}, false),
+                              RunCommunities({22}, false, true)),
+            "");
+  EXPECT_NE(DescribeStateDiff(RunCommunities({22}, false),
+                              RunCommunities({22}, false, true)),
+            "");
 }
 
 TEST(StateCanonTest, OtherKeysAndSkipsAreComparedAsBefore) {
@@ -99,8 +109,9 @@ TEST(StateCanonTest, OtherKeysAndSkipsAreComparedAsBefore) {
   std::map<std::string, std::string> ma, mb;
   ASSERT_OK(LoadCanonicalState(&a, {"Z"}, StateCanon{}, &ma));
   ASSERT_OK(LoadCanonicalState(&b, {"Z"}, StateCanon{}, &mb));
-  EXPECT_EQ(DescribeStateDiff(ma, mb), "1 vs 1 keys: 0 only in the first, 0 only in the second, "
-                                       "1 with other values; e.g. Pxx");
+  EXPECT_EQ(DescribeStateDiff(ma, mb),
+            "1 vs 1 keys: 0 only in the first, 0 only in the second, "
+            "1 with other values; e.g. Pxx");
 }
 
 }  // namespace
