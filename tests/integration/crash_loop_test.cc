@@ -189,7 +189,19 @@ TEST_F(CrashLoopTest, RandomSigkillsLoseAndDoubleNothing) {
   const std::vector<std::string> ref = ::epistream::testing::AwaitValues(
       brokers, ::epistream::testing::AlertTopics("ref"), stream_->expected.size(),
       std::chrono::seconds(60));
-  // Both stopped cleanly (final checkpoint) before their state is compared.
+  // Both have applied their whole input (the sentinels included: they fire no
+  // alert, so the alerts above can all be out before) and then stopped
+  // cleanly (final checkpoint) before their state is compared.
+  auto ends = ::epistream::testing::EndOffsets(
+      brokers, {"epi.scans", "epi.transport", "epi.fever", "epi.persons", "epi.risk_areas"},
+      cfg_.partitions);
+  ASSERT_TRUE(ends.ok()) << ends.status().ToString();
+  EXPECT_EQ(::epistream::testing::AwaitStateOffsets(state, *ends, std::chrono::seconds(60)), "")
+      << "the restarted engine did not apply its whole input";
+  EXPECT_EQ(::epistream::testing::AwaitStateOffsets(dir_->File("state-ref"), *ends,
+                                                    std::chrono::seconds(60)),
+            "")
+      << "the reference did not apply its whole input";
   EXPECT_EQ(engine.Stop(SIGTERM, std::chrono::seconds(20)), 0) << engine.Log().substr(0, 4000);
   EXPECT_EQ(reference.Stop(SIGTERM, std::chrono::seconds(20)), 0) << reference.Log().substr(0, 4000);
 
