@@ -196,8 +196,14 @@ TEST_F(CrashLoopTest, RandomSigkillsLoseAndDoubleNothing) {
       brokers, {"epi.scans", "epi.transport", "epi.fever", "epi.persons", "epi.risk_areas"},
       cfg_.partitions);
   ASSERT_TRUE(ends.ok()) << ends.status().ToString();
+  const auto input_wait = Clock::now();
+  const std::string behind_at_alerts =
+      ::epistream::testing::AwaitStateOffsets(state, *ends, std::chrono::seconds(0));
   EXPECT_EQ(::epistream::testing::AwaitStateOffsets(state, *ends, std::chrono::seconds(60)), "")
       << "the restarted engine did not apply its whole input";
+  std::printf("input applied %.1f s after the last alert (behind then:%s)\n",
+              std::chrono::duration<double>(Clock::now() - input_wait).count(),
+              behind_at_alerts.empty() ? " nothing" : behind_at_alerts.substr(0, 300).c_str());
   EXPECT_EQ(::epistream::testing::AwaitStateOffsets(dir_->File("state-ref"), *ends,
                                                     std::chrono::seconds(60)),
             "")
