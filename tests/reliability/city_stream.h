@@ -428,7 +428,7 @@ inline std::string StateDigest(const std::string& state_dir, const std::string& 
 // counts its 300 events from its restart; the 1 s interval follows the wall
 // clock), so e.g. a community whose last visitor left between the two runs'
 // last checkpoint horizons is a base+delta in one state and folded (or gone)
-// in the other (issue #7, "GCKc0"). Every read of a window filters by time
+// in the other (state_canon_test). Every read of a window filters by time
 // at or after the horizon (ClusterStage::PruneCommunity / PruneVenue say
 // so), so pruning both sides to the stage's final horizon, as the stage
 // itself would, keeps exactly what any later alert can depend on and drops
