@@ -83,6 +83,11 @@ Status ClusterStage::Open() {
     watermark_ = r.OrderedI64();
     if (!r.ok() || !r.done())
       return Status::Corruption("cluster stage: watermark");
+    // The stored watermark's bucket was swept (or was the first one): a
+    // first watermark after a restart that is already in a later bucket
+    // sweeps, as it would have without the restart (issue #7).
+    if (opts_.sweep_interval > 0)
+      last_sweep_bucket_ = watermark_ / opts_.sweep_interval;
   }
   return timers_.Load();
 }

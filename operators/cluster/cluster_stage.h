@@ -169,6 +169,8 @@ class ClusterStage {
   GlobalAggregate aggregate_;
   TimerService timers_;
   TimestampMs watermark_ = kMinTimestamp;
+  // Sweep bucket of the watermark at the last sweep check; at Open, the
+  // stored watermark's.
   int64_t last_sweep_bucket_ = INT64_MIN;
   std::vector<StampedDelta> deltas_;
 };

@@ -28,11 +28,14 @@
 #include <vector>
 
 #include "bench/city/city_generator.h"
+#include "engine/byte_codec.h"
 #include "engine/embedded_broker.h"
 #include "engine/event_time.h"
 #include "engine/rocks_kv_store.h"
 #include "engine/state_keys.h"
 #include "engine/table_reader.h"
+#include "operators/cluster/case_window.h"
+#include "operators/cluster/cluster_stage.h"
 #include "tests/testing/scenario.h"
 
 namespace epistream::testing {
@@ -219,6 +222,79 @@ inline Status ProduceRecords(const std::string& brokers, const std::vector<Strea
   return st;
 }
 
+// The end offset (high watermark) of partitions 0..partitions-1 of each topic.
+inline Result<std::map<std::pair<std::string, int32_t>, int64_t>> EndOffsets(
+    const std::string& brokers, const std::vector<std::string>& topics, int partitions) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err) !=
+          RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(err);
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) return Status::Internal(err);
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
+  Status st;
+  for (const std::string& topic : topics) {
+    for (int32_t p = 0; p < partitions && st.ok(); ++p) {
+      int64_t low = -1, high = -1;
+      rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      }
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        st = Status::Internal("watermarks of " + topic + ": " + rd_kafka_err2str(e));
+      }
+      out[{topic, p}] = high;
+    }
+  }
+  rd_kafka_destroy(rk);
+  if (!st.ok()) return st;
+  return out;
+}
+
+// Waits until the engine writing `state_dir` has checkpointed every input
+// position of `ends` (the input offsets it stores with its state, read from a
+// secondary instance while it runs). An engine can have put out every alert
+// long before it has applied its input's last records (the crash loop's
+// sentinels move the watermark, fire no alert): stopped before, its final
+// state is that of an earlier watermark (issue #7). Empty on success, else
+// what is still behind.
+inline std::string AwaitStateOffsets(const std::string& state_dir,
+                                     const std::map<std::pair<std::string, int32_t>, int64_t>& ends,
+                                     std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string behind;
+  for (;;) {
+    behind.clear();
+    auto store = RocksKvStore::OpenReadOnly(state_dir);
+    if (!store.ok()) {
+      behind = store.status().ToString();
+    } else {
+      for (const auto& [tp, end] : ends) {
+        std::string v;
+        bool found = false;
+        Status st = (*store)->Get(state_keys::Offset(tp.first, tp.second), &v, &found);
+        int64_t next = 0;
+        if (st.ok() && found) {
+          ByteReader r(v);
+          next = static_cast<int64_t>(r.BigEndian64());
+          if (!r.ok()) next = -1;
+        }
+        if (!st.ok() || next < end) {
+          behind += " " + tp.first + "/" + std::to_string(tp.second) + " at " +
+                    std::to_string(next) + " of " + std::to_string(end);
+        }
+      }
+    }
+    if (behind.empty() || std::chrono::steady_clock::now() >= deadline) return behind;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
 // Every record value of `topics` now (emitted_at removed from alerts), sorted.
 inline Result<std::vector<std::string>> ReadValues(const std::string& brokers,
                                                    const std::vector<std::string>& topics,
@@ -340,27 +416,78 @@ inline std::string StateDigest(const std::string& state_dir, const std::string& 
   return r.output.substr(at, r.output.find('\n', at) - at);
 }
 
-// Empty if the two state directories hold the same keys and values, leaving
-// out sink positions and keys starting with any of `skip`; else a summary.
-inline std::string CompareStates(const std::string& a_dir, const std::string& b_dir,
-                                 const std::vector<std::string>& skip) {
-  auto load = [&](const std::string& dir, std::map<std::string, std::string>* out) -> Status {
-    auto store = RocksKvStore::OpenReadOnly(dir);
-    if (!store.ok()) return store.status();
-    const std::string sinks = state_keys::Meta("sink:");
-    return (*store)->Scan("", "", [&](std::string_view k, std::string_view v) {
-      if (k.substr(0, sinks.size()) == sinks) return true;
-      for (const std::string& s : skip) {
-        if (k.substr(0, s.size()) == s) return true;
-      }
+// The cluster stage's windows (G C K communities, G C V venues) in canonical
+// form: what an evaluation at or after the stage's horizon can still read.
+//
+// Why: a window is pruned at the horizon of the moment it is written (a
+// checkpoint's Flush while it is dirty, or a sweep's first checkpoint), so its
+// bytes depend on where checkpoints fell: population deltas stamped before
+// that horizon are folded into the base, and a window whose population folded
+// to zero (no links, no registered persons, no episode) is deleted. A crash
+// loop checkpoints at other watermarks than an uninterrupted run (each life
+// counts its 300 events from its restart; the 1 s interval follows the wall
+// clock), so e.g. a community whose last visitor left between the two runs'
+// last checkpoint horizons is a base+delta in one state and folded (or gone)
+// in the other (state_canon_test). Every read of a window filters by time
+// at or after the horizon (ClusterStage::PruneCommunity / PruneVenue say
+// so), so pruning both sides to the stage's final horizon, as the stage
+// itself would, keeps exactly what any later alert can depend on and drops
+// only what none can. This mirrors ClusterStage::PruneCommunity/PruneVenue:
+// horizon = watermark - allowed_lateness - evaluation_delay; links and the
+// episode before horizon - window go; deltas before horizon are folded.
+struct StateCanon {
+  bool cluster_windows = true;
+  ClusterStageOptions cluster;  // the engine's: defaults unless the test's config changes them
+};
+
+// Loads `store` into *out, leaving out sink positions and keys starting with
+// any of `skip`, with the cluster stage's windows in canonical form (above).
+inline Status LoadCanonicalState(KvStore* store, const std::vector<std::string>& skip,
+                                 const StateCanon& canon, std::map<std::string, std::string>* out) {
+  const std::string sinks = state_keys::Meta("sink:");
+  const std::string prefix = ClusterStageKeyPrefix(canon.cluster);
+  const std::string communities = prefix + 'K', venues = prefix + 'V';
+  TimestampMs watermark = kMinTimestamp;
+  std::string wm;
+  bool found = false;
+  EPI_RETURN_IF_ERROR(store->Get(prefix + 'W', &wm, &found));
+  if (found) {
+    ByteReader r(wm);
+    watermark = r.OrderedI64();
+    if (!r.ok()) return Status::Corruption("cluster stage watermark");
+  }
+  const TimestampMs horizon =
+      watermark - canon.cluster.allowed_lateness - canon.cluster.evaluation_delay;
+  Status st;
+  EPI_RETURN_IF_ERROR(store->Scan("", "", [&](std::string_view k, std::string_view v) {
+    if (k.substr(0, sinks.size()) == sinks) return true;
+    for (const std::string& s : skip) {
+      if (k.substr(0, s.size()) == s) return true;
+    }
+    const bool community = k.substr(0, communities.size()) == communities;
+    const bool venue = k.substr(0, venues.size()) == venues;
+    if (!canon.cluster_windows || watermark == kMinTimestamp || !(community || venue)) {
       out->emplace(std::string(k), std::string(v));
       return true;
-    });
-  };
-  std::map<std::string, std::string> a, b;
-  Status st = load(a_dir, &a);
-  if (st.ok()) st = load(b_dir, &b);
-  if (!st.ok()) return st.ToString();
+    }
+    CaseWindow w;
+    st = w.Decode(v);
+    if (!st.ok()) return false;
+    const DurationMs window = community ? canon.cluster.rules.community_case_window
+                                        : canon.cluster.rules.cluster_case_window;
+    w.Prune(horizon - window, horizon - window, horizon);
+    if (w.Empty()) return true;  // the stage deletes it at its next write
+    std::string bytes;
+    w.Encode(&bytes);
+    out->emplace(std::string(k), std::move(bytes));
+    return true;
+  }));
+  return st;
+}
+
+// Empty if two key -> value maps are equal, else a summary with an example.
+inline std::string DescribeStateDiff(const std::map<std::string, std::string>& a,
+                                     const std::map<std::string, std::string>& b) {
   size_t only_a = 0, only_b = 0, differ = 0;
   std::string example;
   for (const auto& [k, v] : a) {
@@ -375,7 +502,10 @@ inline std::string CompareStates(const std::string& a_dir, const std::string& b_
     if (example.empty()) example = k;
   }
   for (const auto& [k, v] : b) {
-    if (a.count(k) == 0) ++only_b;
+    if (a.count(k) == 0) {
+      ++only_b;
+      if (example.empty()) example = k;
+    }
   }
   if (only_a + only_b + differ == 0) return {};
   std::string printable;
@@ -383,6 +513,24 @@ inline std::string CompareStates(const std::string& a_dir, const std::string& b_
   return std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " keys: " +
          std::to_string(only_a) + " only in the first, " + std::to_string(only_b) +
          " only in the second, " + std::to_string(differ) + " with other values; e.g. " + printable;
+}
+
+// Empty if the two state directories hold the same keys and values, leaving
+// out sink positions and keys starting with any of `skip`, with the cluster
+// stage's windows in canonical form (StateCanon); else a summary.
+inline std::string CompareStates(const std::string& a_dir, const std::string& b_dir,
+                                 const std::vector<std::string>& skip,
+                                 const StateCanon& canon = {}) {
+  auto load = [&](const std::string& dir, std::map<std::string, std::string>* out) -> Status {
+    auto store = RocksKvStore::OpenReadOnly(dir);
+    if (!store.ok()) return store.status();
+    return LoadCanonicalState(store->get(), skip, canon, out);
+  };
+  std::map<std::string, std::string> a, b;
+  Status st = load(a_dir, &a);
+  if (st.ok()) st = load(b_dir, &b);
+  if (!st.ok()) return st.ToString();
+  return DescribeStateDiff(a, b);
 }
 
 // Counts occurrences of `needle` in `hay`.
