@@ -64,26 +64,6 @@ class CityRingCapacityTest : public testing::SharedBrokerTest {
     }
     ASSERT_OK((*producer)->Flush(60000));
   }
-
-  // First offset the broker still has, and the end offset.
-  std::pair<int64_t, int64_t> KeptRange(const std::string& topic) {
-    auto reader = TableReader::Open({broker_->bootstrap_servers(),
-                                     {topic},
-                                     {{"fetch.wait.max.ms", "50"}},
-                                     5000});
-    EXPECT_OK(reader.status());
-    if (!reader.ok()) return {-1, -1};
-    int64_t first = -1;
-    int64_t count = 0;
-    EXPECT_OK((*reader)->ReadToEnd(
-        [&](const KafkaMessage& m) {
-          if (first < 0) first = m.offset;
-          ++count;
-          return Status::Ok();
-        },
-        20000));
-    return {first, first + count};
-  }
 };
 
 TEST_F(CityRingCapacityTest, APartitionKeepsAboutOneHundredThousandCityEvents) {

@@ -41,31 +41,6 @@ class EmbeddedBrokerTest : public testing::SharedBrokerTest {
     }
     ASSERT_OK((*producer)->Flush(30000));
   }
-
-  // [first offset, last offset + 1] of the records the broker still has.
-  std::pair<int64_t, int64_t> KeptRange(const std::string& topic) {
-    auto reader = TableReader::Open({broker_->bootstrap_servers(),
-                                     {topic},
-                                     {{"fetch.wait.max.ms", "50"}},
-                                     5000});
-    EXPECT_OK(reader.status());
-    if (!reader.ok()) return {-1, -1};
-    std::pair<int64_t, int64_t> wm{-1, -1};
-    // Read to the end: every record the broker still has, counted.
-    int64_t first = -1;
-    int64_t count = 0;
-    EXPECT_OK((*reader)->ReadToEnd(
-        [&](const KafkaMessage& m) {
-          if (first < 0) first = m.offset;
-          ++count;
-          return Status::Ok();
-        },
-        10000));
-    wm.first = first;
-    wm.second = first + count;
-    return wm;
-  }
-
 };
 
 TEST_F(EmbeddedBrokerTest, ListensOnLoopbackAndCreatesTopics) {

@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "engine/embedded_broker.h"
+#include "engine/table_reader.h"
 #include "tests/testing/assert_ok.h"
 
 namespace epistream::testing {
@@ -32,6 +35,29 @@ class SharedBrokerTest : public ::testing::Test {
     s += '.';
     s += name;
     return s;
+  }
+
+  // [first offset, last offset + 1] of the records the broker still holds
+  // in partition 0 of `topic` (the mock drops the oldest beyond ~5 MiB):
+  // every record read to the end and counted. {-1, -1} on a read error.
+  static std::pair<int64_t, int64_t> KeptRange(const std::string& topic,
+                                               int read_timeout_ms = 20000) {
+    auto reader = TableReader::Open({broker_->bootstrap_servers(),
+                                     {topic},
+                                     {{"fetch.wait.max.ms", "50"}},
+                                     5000});
+    EXPECT_OK(reader.status());
+    if (!reader.ok()) return {-1, -1};
+    int64_t first = -1;
+    int64_t count = 0;
+    EXPECT_OK((*reader)->ReadToEnd(
+        [&](const KafkaMessage& m) {
+          if (first < 0) first = m.offset;
+          ++count;
+          return Status::Ok();
+        },
+        read_timeout_ms));
+    return {first, first + count};
   }
 
   inline static EmbeddedBroker* broker_ = nullptr;
