@@ -450,18 +450,22 @@ Status ClusterStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
 // depend on when (or whether) this runs: every read filters by time itself,
 // and a clinic silent for the retention restarts the same way on its next
 // visit (OnRecord).
+void ClusterStage::PruneCaseWindow(const ClusterStageOptions& opts,
+                                   TimestampMs watermark, bool community,
+                                   CaseWindow& w) {
+  if (watermark == kMinTimestamp) return;
+  const TimestampMs h = HorizonOf(opts, watermark);
+  const DurationMs window = community ? opts.rules.community_case_window
+                                      : opts.rules.cluster_case_window;
+  w.Prune(h - window, h - window, h);
+}
+
 void ClusterStage::PruneVenue(CaseWindow& w) const {
-  if (watermark_ == kMinTimestamp) return;
-  const TimestampMs h = Horizon();
-  w.Prune(h - opts_.rules.cluster_case_window,
-          h - opts_.rules.cluster_case_window, h);
+  PruneCaseWindow(opts_, watermark_, /*community=*/false, w);
 }
 
 void ClusterStage::PruneCommunity(CaseWindow& w) const {
-  if (watermark_ == kMinTimestamp) return;
-  const TimestampMs h = Horizon();
-  w.Prune(h - opts_.rules.community_case_window,
-          h - opts_.rules.community_case_window, h);
+  PruneCaseWindow(opts_, watermark_, /*community=*/true, w);
 }
 
 void ClusterStage::PruneVenueDays(VenueDayWindow& w) const {

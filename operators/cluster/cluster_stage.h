@@ -123,6 +123,14 @@ class ClusterStage {
   TimestampMs watermark() const { return watermark_; }
   const std::string& key_prefix() const { return prefix_; }
 
+  // Drops from a venue window (`community` false) or a community window what
+  // no evaluation at or after the horizon of `watermark` reads: what the
+  // stage does to a window before it writes it. State comparisons use it to
+  // put two stores' windows in one form.
+  static void PruneCaseWindow(const ClusterStageOptions& opts,
+                              TimestampMs watermark, bool community,
+                              CaseWindow& w);
+
  private:
   void ScheduleActivityTimer(const std::string& venue, VenueActivity& act,
                              TimestampMs end);
@@ -153,9 +161,11 @@ class ClusterStage {
     return watermark_ == kMinTimestamp ? kMinTimestamp
                                        : watermark_ - opts_.evaluation_delay;
   }
-  TimestampMs Horizon() const {
-    return watermark_ - opts_.allowed_lateness - opts_.evaluation_delay;
+  static TimestampMs HorizonOf(const ClusterStageOptions& opts,
+                               TimestampMs watermark) {
+    return watermark - opts.allowed_lateness - opts.evaluation_delay;
   }
+  TimestampMs Horizon() const { return HorizonOf(opts_, watermark_); }
 
   ClusterStageOptions opts_;
   KvStore* store_;

@@ -14,22 +14,13 @@
 #include "engine/state_keys.h"
 #include "operators/cluster/cluster_stage.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 
 namespace epistream {
 namespace {
 
 // Hour h after a UTC midnight (sweep buckets are event-time days).
 TimestampMs Hour(int h) { return 19000 * kDayMs + h * kHourMs; }
-
-ClusterRecord Seen(const std::string& community, TimestampMs ts,
-                   int32_t delta) {
-  ClusterRecord r;
-  r.kind = ClusterRecordKind::kCommunitySeen;
-  r.key = community;
-  r.ts = ts;
-  r.delta = delta;
-  return r;
-}
 
 // Community c9 has a visitor from 10:00 to 20:00, c1 one from 09:00 on; a
 // checkpoint at 12:00, then (with `restart`, in a new stage opened from the
@@ -40,9 +31,9 @@ std::map<std::string, std::string> RunAcrossMidnight(bool restart) {
   std::vector<Alert> alerts;
   auto stage = std::make_unique<ClusterStage>(ClusterStageOptions{}, &store);
   EXPECT_OK(stage->Open());
-  EXPECT_OK(stage->OnRecord(Seen("c9", Hour(10), 1)));
-  EXPECT_OK(stage->OnRecord(Seen("c9", Hour(20), -1)));
-  EXPECT_OK(stage->OnRecord(Seen("c1", Hour(9), 1)));
+  EXPECT_OK(stage->OnRecord(testing::CommunitySeen("c9", Hour(10), 1)));
+  EXPECT_OK(stage->OnRecord(testing::CommunitySeen("c9", Hour(20), -1)));
+  EXPECT_OK(stage->OnRecord(testing::CommunitySeen("c1", Hour(9), 1)));
   EXPECT_OK(stage->OnWatermark(Hour(12), &alerts));
   EXPECT_OK(stage->Flush());
   EXPECT_OK(store.Commit());

@@ -27,6 +27,7 @@
 #include "operators/person_stage.h"
 #include "operators/risk_area_table.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 
 namespace epistream {
 namespace {
@@ -40,18 +41,8 @@ TimestampMs T(const char* s) {
   return t.value_or(0);
 }
 
-Event Base(EventType type, const std::string& id, const std::string& person, TimestampMs ts) {
-  Event e;
-  e.type = type;
-  e.event_id = id;
-  e.person_id = person;
-  e.ts = ts;
-  e.has_ts = true;
-  return e;
-}
-
 Event Listing(const std::string& id, const std::string& region, RiskLevel level, TimestampMs ts) {
-  Event e = Base(EventType::kRiskArea, id, "", ts);
+  Event e = testing::MakeEvent(EventType::kRiskArea, id, "", ts);
   e.region = region;
   e.level = level;
   return e;
@@ -59,7 +50,7 @@ Event Listing(const std::string& id, const std::string& region, RiskLevel level,
 
 Event Arrival(const std::string& id, const std::string& person, TimestampMs ts,
               const std::string& origin, std::vector<std::string> trip = {}) {
-  Event e = Base(EventType::kTransport, id, person, ts);
+  Event e = testing::MakeEvent(EventType::kTransport, id, person, ts);
   e.hub_id = "hub1";
   e.mode = TransportMode::kRail;
   e.origin_region = origin;
@@ -68,7 +59,7 @@ Event Arrival(const std::string& id, const std::string& person, TimestampMs ts,
 }
 
 Event ScanAt(const std::string& id, const std::string& person, TimestampMs ts, VenueKind kind) {
-  Event e = Base(EventType::kScan, id, person, ts);
+  Event e = testing::MakeEvent(EventType::kScan, id, person, ts);
   e.venue_id = kind == VenueKind::kTestSite ? "ts1" : "mall1";
   e.venue_kind = kind;
   e.code_color = CodeColor::kGreen;
@@ -76,7 +67,7 @@ Event ScanAt(const std::string& id, const std::string& person, TimestampMs ts, V
 }
 
 Event FeverAt(const std::string& id, const std::string& person, TimestampMs ts) {
-  Event e = Base(EventType::kFever, id, person, ts);
+  Event e = testing::MakeEvent(EventType::kFever, id, person, ts);
   e.clinic_id = "c1";
   e.temp_c = 38.5;
   return e;

@@ -9,6 +9,7 @@
 #include "engine/mem_kv_store.h"
 #include "engine/state_keys.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 
 namespace epistream {
 namespace {
@@ -38,19 +39,10 @@ class PersonStageTest : public ::testing::Test {
     if (wm_ != kMinTimestamp) ASSERT_OK(stage_->OnWatermark(wm_, &alerts_));
   }
 
-  Event Base(EventType type, const std::string& id, const std::string& person, TimestampMs ts) {
-    Event e;
-    e.type = type;
-    e.event_id = id;
-    e.person_id = person;
-    e.ts = ts;
-    e.has_ts = true;
-    return e;
-  }
   void Scan(const std::string& id, const std::string& person, const char* ts,
             VenueKind kind = VenueKind::kMall, CodeColor color = CodeColor::kGreen,
             const std::string& venue = "v1") {
-    Event e = Base(EventType::kScan, id, person, T(ts));
+    Event e = testing::MakeEvent(EventType::kScan, id, person, T(ts));
     e.venue_id = venue;
     e.venue_kind = kind;
     e.code_color = color;
@@ -59,7 +51,7 @@ class PersonStageTest : public ::testing::Test {
   void Arrive(const std::string& id, const std::string& person, const char* ts,
               const std::string& origin, std::vector<std::string> trip = {},
               TravelCategory category = TravelCategory::kDomestic) {
-    Event e = Base(EventType::kTransport, id, person, T(ts));
+    Event e = testing::MakeEvent(EventType::kTransport, id, person, T(ts));
     e.hub_id = "hub1";
     e.mode = TransportMode::kRail;
     e.origin_region = origin;
@@ -68,13 +60,13 @@ class PersonStageTest : public ::testing::Test {
     Feed(e);
   }
   void Fever(const std::string& id, const std::string& person, const char* ts) {
-    Event e = Base(EventType::kFever, id, person, T(ts));
+    Event e = testing::MakeEvent(EventType::kFever, id, person, T(ts));
     e.clinic_id = "c1";
     e.temp_c = 38.5;
     Feed(e);
   }
   void List(const std::string& id, const std::string& region, RiskLevel level, const char* ts) {
-    Event e = Base(EventType::kRiskArea, id, "", T(ts));
+    Event e = testing::MakeEvent(EventType::kRiskArea, id, "", T(ts));
     e.region = region;
     e.level = level;
     if (areas_->Apply(e)) ASSERT_OK(stage_->OnListing(e, &alerts_));

@@ -431,10 +431,8 @@ inline std::string StateDigest(const std::string& state_dir, const std::string& 
 // in the other (state_canon_test). Every read of a window filters by time
 // at or after the horizon (ClusterStage::PruneCommunity / PruneVenue say
 // so), so pruning both sides to the stage's final horizon, as the stage
-// itself would, keeps exactly what any later alert can depend on and drops
-// only what none can. This mirrors ClusterStage::PruneCommunity/PruneVenue:
-// horizon = watermark - allowed_lateness - evaluation_delay; links and the
-// episode before horizon - window go; deltas before horizon are folded.
+// itself would (ClusterStage::PruneCaseWindow, the same function), keeps
+// exactly what any later alert can depend on and drops only what none can.
 struct StateCanon {
   bool cluster_windows = true;
   ClusterStageOptions cluster;  // the engine's: defaults unless the test's config changes them
@@ -456,8 +454,6 @@ inline Status LoadCanonicalState(KvStore* store, const std::vector<std::string>&
     watermark = r.OrderedI64();
     if (!r.ok()) return Status::Corruption("cluster stage watermark");
   }
-  const TimestampMs horizon =
-      watermark - canon.cluster.allowed_lateness - canon.cluster.evaluation_delay;
   Status st;
   EPI_RETURN_IF_ERROR(store->Scan("", "", [&](std::string_view k, std::string_view v) {
     if (k.substr(0, sinks.size()) == sinks) return true;
@@ -473,9 +469,7 @@ inline Status LoadCanonicalState(KvStore* store, const std::vector<std::string>&
     CaseWindow w;
     st = w.Decode(v);
     if (!st.ok()) return false;
-    const DurationMs window = community ? canon.cluster.rules.community_case_window
-                                        : canon.cluster.rules.cluster_case_window;
-    w.Prune(horizon - window, horizon - window, horizon);
+    ClusterStage::PruneCaseWindow(canon.cluster, watermark, community, w);
     if (w.Empty()) return true;  // the stage deletes it at its next write
     std::string bytes;
     w.Encode(&bytes);

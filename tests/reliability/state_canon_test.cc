@@ -14,6 +14,7 @@
 #include "operators/cluster/cluster_stage.h"
 #include "tests/reliability/city_stream.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 
 namespace epistream {
 namespace {
@@ -25,16 +26,6 @@ using ::epistream::testing::StateCanon;
 // Hour h of one UTC day (one sweep bucket: no sweep runs between the steps).
 TimestampMs Hour(int h) { return 19000 * kDayMs + h * kHourMs; }
 
-ClusterRecord Seen(const std::string& community, TimestampMs ts,
-                   int32_t delta) {
-  ClusterRecord r;
-  r.kind = ClusterRecordKind::kCommunitySeen;
-  r.key = community;
-  r.ts = ts;
-  r.delta = delta;
-  return r;
-}
-
 // One person visits community c9 from 10:00 to 20:00 (and with
 // `extra_visitor` another from 21:30); c1 keeps a visitor.
 // The watermark reaches 12:00, then 22:00; `checkpoints` are the watermarks
@@ -45,11 +36,11 @@ std::map<std::string, std::string> RunCommunities(
   MemKvStore store;
   ClusterStage stage(ClusterStageOptions{}, &store);
   EXPECT_OK(stage.Open());
-  EXPECT_OK(stage.OnRecord(Seen("c9", Hour(10), 1)));
-  EXPECT_OK(stage.OnRecord(Seen("c9", Hour(20), -1)));
-  EXPECT_OK(stage.OnRecord(Seen("c1", Hour(9), 1)));
+  EXPECT_OK(stage.OnRecord(testing::CommunitySeen("c9", Hour(10), 1)));
+  EXPECT_OK(stage.OnRecord(testing::CommunitySeen("c9", Hour(20), -1)));
+  EXPECT_OK(stage.OnRecord(testing::CommunitySeen("c1", Hour(9), 1)));
   if (extra_visitor)
-    EXPECT_OK(stage.OnRecord(Seen("c9", Hour(21) + 30 * kMinuteMs, 1)));
+    EXPECT_OK(stage.OnRecord(testing::CommunitySeen("c9", Hour(21) + 30 * kMinuteMs, 1)));
   std::vector<Alert> alerts;
   for (int h : {12, 22}) {
     EXPECT_OK(stage.OnWatermark(Hour(h), &alerts));
