@@ -1,5 +1,7 @@
 #include "engine/timer_service.h"
 
+#include <utility>
+
 #include "engine/byte_codec.h"
 
 namespace epistream {
@@ -14,9 +16,23 @@ std::string TimerService::StoreKey(const Timer& t) const {
 }
 
 Status TimerService::Load() {
-  timers_.clear();
+  head_.clear();
+  all_loaded_ = false;
+  loaded_until_ = INT64_MIN;
+  status_ = Status::Ok();
+  return Refill();
+}
+
+Status TimerService::Refill() {
+  // The start key: the prefix and `when` alone sort before every key of
+  // that `when`.
+  std::string begin = prefix_;
+  ByteWriter(&begin).OrderedI64(loaded_until_);
+  size_t loaded = 0;
+  bool more = false;
+  TimestampMs next_when = INT64_MAX;
   Status decode_error;
-  Status st = store_->Scan(prefix_, PrefixEnd(prefix_), [&](std::string_view key, std::string_view) {
+  Status st = store_->Scan(begin, PrefixEnd(prefix_), [&](std::string_view key, std::string_view) {
     ByteReader r(key.substr(prefix_.size()));
     Timer t;
     t.when = r.OrderedI64();
@@ -26,30 +42,79 @@ Status TimerService::Load() {
       decode_error = Status::Corruption("timer key truncated");
       return false;
     }
-    timers_.insert(std::move(t));
+    // Whole `when` groups only, so "every timer below loaded_until_ is in
+    // memory" holds after the cut.
+    if (loaded >= chunk_ && t.when != head_.rbegin()->when) {
+      more = true;
+      next_when = t.when;
+      return false;
+    }
+    head_.insert(std::move(t));
+    ++loaded;
     return true;
   });
-  EPI_RETURN_IF_ERROR(st);
-  return decode_error;
+  if (st.ok()) st = decode_error;
+  if (!st.ok()) {
+    if (status_.ok()) status_ = st;
+    return st;
+  }
+  all_loaded_ = !more;
+  loaded_until_ = more ? next_when : INT64_MAX;
+  return Status::Ok();
+}
+
+void TimerService::RefillIfEmpty() {
+  if (head_.empty() && !all_loaded_) (void)Refill();  // an error stays in status_
+}
+
+void TimerService::Shrink() {
+  if (head_.size() <= 2 * chunk_) return;
+  auto it = head_.begin();
+  std::advance(it, chunk_);
+  // Cut at the start of a `when` group; if the first chunk is one group,
+  // at the next group.
+  auto cut = head_.lower_bound(Timer{it->when, 0, {}});
+  if (cut == head_.begin()) {
+    if (it->when == INT64_MAX) return;
+    cut = head_.lower_bound(Timer{it->when + 1, 0, {}});
+  }
+  if (cut == head_.end()) return;
+  loaded_until_ = cut->when;
+  all_loaded_ = false;
+  head_.erase(cut, head_.end());
 }
 
 void TimerService::Schedule(TimestampMs when, uint8_t kind, std::string_view key) {
   Timer t{when, kind, std::string(key)};
-  if (timers_.count(t) != 0) return;
-  store_->Put(StoreKey(t), {});
-  timers_.insert(std::move(t));
+  if (!InHead(when)) {
+    // Beyond the head: the store alone holds it (a second Put of the same
+    // key is the same single timer).
+    store_->Put(StoreKey(t), {});
+    return;
+  }
+  const std::string k = StoreKey(t);
+  if (!head_.insert(std::move(t)).second) return;
+  store_->Put(k, {});
+  Shrink();
 }
 
 void TimerService::Cancel(TimestampMs when, uint8_t kind, std::string_view key) {
   Timer t{when, kind, std::string(key)};
-  if (timers_.erase(t) != 0) store_->Delete(StoreKey(t));
+  if (!InHead(when)) {
+    store_->Delete(StoreKey(t));
+    return;
+  }
+  if (head_.erase(t) == 0) return;
+  store_->Delete(StoreKey(t));
+  RefillIfEmpty();
 }
 
 bool TimerService::PopDue(TimestampMs watermark, Timer* out) {
-  if (timers_.empty() || timers_.begin()->when > watermark) return false;
-  auto node = timers_.extract(timers_.begin());
+  if (head_.empty() || head_.begin()->when > watermark) return false;
+  auto node = head_.extract(head_.begin());
   *out = std::move(node.value());
   store_->Delete(StoreKey(*out));
+  RefillIfEmpty();
   return true;
 }
 

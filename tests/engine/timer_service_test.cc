@@ -1,0 +1,197 @@
+// TimerService keeps only the head of its queue in memory (engine/timer_service.h).
+// These tests hold it to the behaviour of "every timer in one ordered set":
+// the same timers fire in the same order, next_due() is exact, restarts
+// resume, and memory stays within about two chunks however many are pending.
+
+#include "engine/timer_service.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/mem_kv_store.h"
+#include "engine/rocks_kv_store.h"
+#include "tests/testing/assert_ok.h"
+
+namespace epistream {
+namespace {
+
+// "k<i>" (appended, not operator+: GCC 12 -Wrestrict misfires on the latter).
+std::string K(uint64_t i) {
+  std::string s = "k";
+  s += std::to_string(i);
+  return s;
+}
+
+std::vector<Timer> PopAll(TimerService* t, TimestampMs wm) {
+  std::vector<Timer> out;
+  Timer x;
+  while (t->PopDue(wm, &x)) out.push_back(x);
+  return out;
+}
+
+TEST(TimerServiceTest, FiresInOrderAcrossChunks) {
+  MemKvStore store;
+  TimerService t(&store, "T", /*chunk=*/4);
+  ASSERT_OK(t.Load());
+  // Scheduled in reverse so every one lands out of order.
+  for (int i = 99; i >= 0; --i) t.Schedule(1000 + i / 3, static_cast<uint8_t>(i % 2), K(i));
+  EXPECT_LE(t.size(), 2u * 4u + 1u);
+  EXPECT_FALSE(t.all_loaded());
+  EXPECT_EQ(t.next_due(), 1000);
+  const std::vector<Timer> fired = PopAll(&t, 2000);
+  ASSERT_EQ(fired.size(), 100u);
+  for (size_t i = 1; i < fired.size(); ++i) EXPECT_TRUE(fired[i - 1] < fired[i]) << i;
+  EXPECT_EQ(t.next_due(), INT64_MAX);
+  ASSERT_OK(t.status());
+}
+
+TEST(TimerServiceTest, ScheduleTwiceKeepsOneEvenBeyondTheHead) {
+  MemKvStore store;
+  TimerService t(&store, "T", 2);
+  ASSERT_OK(t.Load());
+  for (int i = 0; i < 10; ++i) t.Schedule(100 + i, 0, "a");
+  ASSERT_FALSE(t.all_loaded());
+  t.Schedule(109, 0, "a");  // beyond the head: store only
+  t.Schedule(100, 0, "a");  // in the head
+  const std::vector<Timer> fired = PopAll(&t, 1000);
+  ASSERT_EQ(fired.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(fired[i].when, 100 + i);
+}
+
+TEST(TimerServiceTest, CancelBeyondTheHeadRemovesTheStoredTimer) {
+  MemKvStore store;
+  TimerService t(&store, "T", 2);
+  ASSERT_OK(t.Load());
+  for (int i = 0; i < 10; ++i) t.Schedule(100 + i, 0, K(i));
+  ASSERT_LT(t.loaded_until(), 109);
+  t.Cancel(109, 0, "k9");
+  t.Cancel(100, 0, "k0");
+  const std::vector<Timer> fired = PopAll(&t, 1000);
+  ASSERT_EQ(fired.size(), 8u);
+  EXPECT_EQ(fired.front().key, "k1");
+  EXPECT_EQ(fired.back().key, "k8");
+}
+
+TEST(TimerServiceTest, CancellingTheWholeHeadRefillsIt) {
+  MemKvStore store;
+  TimerService t(&store, "T", 2);
+  ASSERT_OK(t.Load());
+  for (int i = 0; i < 10; ++i) t.Schedule(100 + i, 0, K(i));
+  // The head holds the earliest; cancel them and next_due must move on.
+  for (int i = 0; i < 5; ++i) t.Cancel(100 + i, 0, K(i));
+  EXPECT_EQ(t.next_due(), 105);
+  EXPECT_GT(t.size(), 0u);
+}
+
+TEST(TimerServiceTest, LoadReadsOnlyTheHead) {
+  MemKvStore store;
+  {
+    TimerService t(&store, "T", 1000);
+    ASSERT_OK(t.Load());
+    for (int i = 0; i < 5000; ++i) t.Schedule(i, 0, K(i));
+    ASSERT_OK(store.Commit());
+  }
+  TimerService again(&store, "T", 16);
+  ASSERT_OK(again.Load());
+  EXPECT_EQ(again.size(), 16u);
+  EXPECT_EQ(again.loaded_until(), 16);
+  EXPECT_EQ(PopAll(&again, 4999).size(), 5000u);
+}
+
+TEST(TimerServiceTest, OtherPrefixesAreNotRead) {
+  MemKvStore store;
+  TimerService a(&store, "A", 2);
+  TimerService b(&store, "B", 2);
+  ASSERT_OK(a.Load());
+  ASSERT_OK(b.Load());
+  for (int i = 0; i < 6; ++i) {
+    a.Schedule(10 + i, 0, "a");
+    b.Schedule(10 + i, 1, "b");
+  }
+  const std::vector<Timer> fa = PopAll(&a, 100);
+  ASSERT_EQ(fa.size(), 6u);
+  for (const Timer& x : fa) EXPECT_EQ(x.key, "a");
+}
+
+// A random mix of schedule / cancel / pop / commit / restart against a
+// reference set. Chunk sizes 1..5 put every operation near a chunk edge.
+void RunModel(KvStore* store, uint32_t seed, size_t chunk) {
+  std::mt19937 rng(seed);
+  std::set<Timer> model;
+  auto t = std::make_unique<TimerService>(store, "P", chunk);
+  ASSERT_OK(t->Load());
+  TimestampMs wm = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const int op = static_cast<int>(rng() % 100);
+    if (op < 45) {
+      Timer x{wm + static_cast<TimestampMs>(rng() % 200), static_cast<uint8_t>(rng() % 2),
+              K(rng() % 40)};
+      t->Schedule(x.when, x.kind, x.key);
+      model.insert(x);
+    } else if (op < 60) {
+      Timer x{wm + static_cast<TimestampMs>(rng() % 200), static_cast<uint8_t>(rng() % 2),
+              K(rng() % 40)};
+      if (!model.empty() && rng() % 2 == 0) {
+        auto it = model.begin();
+        std::advance(it, rng() % model.size());
+        x = *it;
+      }
+      t->Cancel(x.when, x.kind, x.key);
+      model.erase(x);
+    } else if (op < 85) {
+      wm += static_cast<TimestampMs>(rng() % 20);
+      std::vector<Timer> want;
+      while (!model.empty() && model.begin()->when <= wm) {
+        want.push_back(*model.begin());
+        model.erase(model.begin());
+      }
+      const std::vector<Timer> got = PopAll(t.get(), wm);
+      ASSERT_EQ(got.size(), want.size()) << "seed " << seed << " step " << step;
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_FALSE(got[i] < want[i] || want[i] < got[i]) << "seed " << seed << " step " << step;
+      }
+    } else if (op < 95) {
+      ASSERT_OK(store->Commit());
+    } else {
+      // Restart: what was committed is what a new instance sees.
+      ASSERT_OK(store->Commit());
+      t = std::make_unique<TimerService>(store, "P", chunk);
+      ASSERT_OK(t->Load());
+    }
+    ASSERT_EQ(t->next_due(), model.empty() ? INT64_MAX : model.begin()->when)
+        << "seed " << seed << " step " << step;
+    ASSERT_LE(t->size(), 2 * chunk + 1 + 40 * 2) << "seed " << seed << " step " << step;
+    ASSERT_OK(t->status());
+  }
+}
+
+TEST(TimerServiceTest, MatchesAnOrderedSetOnMemStore) {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    MemKvStore store;
+    RunModel(&store, seed, 1 + seed % 5);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(TimerServiceTest, MatchesAnOrderedSetOnRocksDb) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("timer-svc-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    auto store = RocksKvStore::Open(dir + "/" + std::to_string(seed), StateConfig{});
+    ASSERT_OK(store.status());
+    RunModel(store->get(), seed, 1 + seed % 3);
+    if (HasFatalFailure()) break;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace epistream
