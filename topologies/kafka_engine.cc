@@ -967,7 +967,17 @@ Status KafkaEngine::Run() {
       continue;
     }
 
+    const bool timed = static_cast<bool>(m.hooks.on_turn);
+    LoopTurnTiming turn;
+    auto lap_start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    auto lap = [&](double* acc) {
+      if (!timed) return;
+      const auto t = std::chrono::steady_clock::now();
+      *acc += std::chrono::duration<double>(t - lap_start).count();
+      lap_start = t;
+    };
     EPI_RETURN_IF_ERROR(m.consumer->PollBatch(m.merger.queued() > 0 ? 10 : 100, &batch, kMaxBatch));
+    lap(&turn.poll_s);
     if (!m.callback_error.ok()) return m.callback_error;
     // Events and messages in the order they happened: an end-of-partition
     // event before message i has batch_index i.
@@ -991,6 +1001,7 @@ Status KafkaEngine::Run() {
       const size_t n = m.alerts->ForgetPending() + m.deadletters->ForgetPending();
       spdlog::warn("replay caught up; {} earlier output records were not regenerated", n);
     }
+    lap(&turn.tables_s);
     if (!m.sink_recovery.empty()) EPI_RETURN_IF_ERROR(m.RecoverSinks());
     size_t next_event = 0;
     auto apply_events_until = [&](size_t index) -> Status {
@@ -1084,10 +1095,20 @@ Status KafkaEngine::Run() {
     }
     if (!m.paused.empty() || m.merger.queued() > EventTimeMerger::kMaxHeldPerPartition) m.PauseHeld();
     if (!released.empty()) {
-      m.pipeline->set_receive_time(std::chrono::steady_clock::now());
+      if (m.hooks.on_released) {
+        const int64_t now_ms = KafkaConsumer::NowMs();
+        for (const EventTimeMerger::Item& item : released) m.hooks.on_released(now_ms - item.msg.received_ms);
+      }
       const int64_t bwall = WallMs();
-      for (const EventTimeMerger::Item& item : released) EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
+      for (const EventTimeMerger::Item& item : released) {
+        // epistream_event_to_alert_seconds counts from when the event was
+        // consumed (received_ms, the steady clock), merger wait included.
+        m.pipeline->set_receive_time(std::chrono::steady_clock::time_point(
+            std::chrono::milliseconds(item.msg.received_ms)));
+        EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
+      }
       m.events_since_checkpoint += released.size();
+      turn.released = released.size();
     } else {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));
     }
@@ -1101,13 +1122,16 @@ Status KafkaEngine::Run() {
         EPI_RETURN_IF_ERROR(m.PollCluster(&cluster_batch));
       }
     }
+    lap(&turn.apply_s);
     const auto now = std::chrono::steady_clock::now();
     if (m.metrics != nullptr) m.metrics->health().MarkProgress(now);
     if (now - last_checkpoint >= interval ||
         m.events_since_checkpoint >= m.cfg.engine.checkpoint.max_events) {
       EPI_RETURN_IF_ERROR(m.Checkpoint());
       last_checkpoint = now;
+      lap(&turn.checkpoint_s);
     }
+    if (timed) m.hooks.on_turn(turn);
     if (now - last_second >= std::chrono::seconds(1)) {
       const PipelineCounters& c = m.pipeline->counters();
       EngineSnapshot s;

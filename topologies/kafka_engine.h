@@ -74,11 +74,27 @@ struct EngineSnapshot {
   size_t merging = 0;        // consumed, waiting in the event-time merger
 };
 
+// Where one turn of the engine loop spent its wall time (bench/e2e latency
+// breakdown). A message consumed in one turn waits for the rest of it, and
+// for later turns while the merger holds it.
+struct LoopTurnTiming {
+  double poll_s = 0;        // KafkaConsumer::PollBatch (blocks when idle)
+  double tables_s = 0;      // the table barrier (CatchUpTables)
+  double apply_s = 0;       // merger drain + applying released events
+  double checkpoint_s = 0;  // a checkpoint, if one was taken this turn
+  size_t released = 0;      // events released by the merger this turn
+};
+
 struct KafkaEngineHooks {
   // Called about once a second on the engine thread.
   std::function<void(const EngineSnapshot&)> on_second;
   // Called for every alert emitted (its JSON), on the engine thread.
   std::function<void(std::string_view alert_json)> on_alert;
+  // Optional instrumentation, on the engine thread: for each event the
+  // merger releases, its wait in ms from being consumed (PollBatch) to
+  // release; and each loop turn's timing. Unset: not measured.
+  std::function<void(int64_t merge_wait_ms)> on_released;
+  std::function<void(const LoopTurnTiming&)> on_turn;
 };
 
 class KafkaEngine {
