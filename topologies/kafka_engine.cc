@@ -1095,10 +1095,6 @@ Status KafkaEngine::Run() {
     }
     if (!m.paused.empty() || m.merger.queued() > EventTimeMerger::kMaxHeldPerPartition) m.PauseHeld();
     if (!released.empty()) {
-      if (m.hooks.on_released) {
-        const int64_t now_ms = KafkaConsumer::NowMs();
-        for (const EventTimeMerger::Item& item : released) m.hooks.on_released(now_ms - item.msg.received_ms);
-      }
       const int64_t bwall = WallMs();
       for (const EventTimeMerger::Item& item : released) {
         // epistream_event_to_alert_seconds counts from when the event was
@@ -1106,6 +1102,7 @@ Status KafkaEngine::Run() {
         m.pipeline->set_receive_time(std::chrono::steady_clock::time_point(
             std::chrono::milliseconds(item.msg.received_ms)));
         EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
+        if (m.hooks.on_applied) m.hooks.on_applied(item.msg);
       }
       m.events_since_checkpoint += released.size();
       turn.released = released.size();

@@ -50,6 +50,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/kafka_consumer.h"
 #include "engine/status.h"
 #include "topologies/app_config.h"
 #include "topologies/city_pipeline.h"
@@ -90,10 +91,11 @@ struct KafkaEngineHooks {
   std::function<void(const EngineSnapshot&)> on_second;
   // Called for every alert emitted (its JSON), on the engine thread.
   std::function<void(std::string_view alert_json)> on_alert;
-  // Optional instrumentation, on the engine thread: for each event the
-  // merger releases, its wait in ms from being consumed (PollBatch) to
-  // release; and each loop turn's timing. Unset: not measured.
-  std::function<void(int64_t merge_wait_ms)> on_released;
+  // Optional instrumentation, on the engine thread: each person-topic
+  // message right after it was applied (msg.received_ms: when it was
+  // consumed; KafkaConsumer::NowMs() clock), and each loop turn's timing.
+  // Unset: not measured.
+  std::function<void(const KafkaMessage& msg)> on_applied;
   std::function<void(const LoopTurnTiming&)> on_turn;
 };
 
