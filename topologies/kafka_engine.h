@@ -35,7 +35,12 @@
 //    KafkaSinks, exactly once across crashes (see engine/kafka_sink.h).
 //  - A checkpoint (every checkpoint.interval, or checkpoint.max_events) is
 //    the RocksDB batch of state + offsets + sink end offsets; group offsets
-//    are committed after it for lag monitoring only.
+//    are committed after it for lag monitoring only. The batch is written by
+//    the store's writer thread (RocksKvStore::EnableAsyncCommit) while the
+//    loop goes on; revocations and the final stop wait for it (Sync).
+//  - Each loop turn: poll; drain and apply what earlier polls' table
+//    barriers cover; this poll's table barrier; drain and apply again (a
+//    poll that assigned partitions runs its barrier first).
 //  - Broker outages: produce waits, a checkpoint whose flush times out is
 //    skipped and retried; nothing is committed that was not processed.
 //
