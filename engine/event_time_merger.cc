@@ -61,7 +61,7 @@ size_t EventTimeMerger::queued(int32_t partition) const {
   return it == partitions_.end() ? 0 : it->second.queued;
 }
 
-void EventTimeMerger::Drain(int64_t now_ms, std::vector<Item>* out) {
+void EventTimeMerger::Drain(int64_t now_ms, std::vector<Item>* out, uint64_t max_batch) {
   wants_snapshot_ = false;
   for (auto& [partition, p] : partitions_) {
     p.waiting_known = false;
@@ -81,20 +81,22 @@ void EventTimeMerger::Drain(int64_t now_ms, std::vector<Item>* out) {
         if (!p.queues[s].empty() || p.caught_up_as_of[s] >= received) continue;
         (p.known[s] ? blocked_known : blocked_unknown) = true;
       }
+      const bool covered = p.queues[best].front().batch <= max_batch;
       if (blocked_known) {
         // Its data may be older than every head here: wait, however long.
         wants_snapshot_ = true;
         p.waiting_known = true;
-        if (p.queued <= kHardMaxHeldPerPartition) break;
+        if (p.queued <= kHardMaxHeldPerPartition || !covered) break;
         if (forced_releases_++ % 100000 == 0) {
           spdlog::warn("merger: partition {} holds {} messages waiting for a stalled topic; "
                        "releasing out of event-time order", partition, p.queued);
         }
       } else if (blocked_unknown) {
         if (p.blocked_since_ms < 0) p.blocked_since_ms = now_ms;
-        if (now_ms - p.blocked_since_ms < max_wait_ms_) break;
+        if (now_ms - p.blocked_since_ms < max_wait_ms_ || !covered) break;
       } else {
         p.blocked_since_ms = -1;
+        if (!covered) break;
       }
       Item& head = p.queues[best].front();
       if (head.ts > p.max_released) p.max_released = head.ts;

@@ -65,6 +65,9 @@ class EventTimeMerger {
     KafkaMessage msg;  // msg.received_ms: when the consumer returned it
     TimestampMs ts = 0;
     int source = 0;
+    // The owner's number of the poll that returned it; Drain's
+    // `max_batch` holds back the polls a table barrier has not covered.
+    uint64_t batch = 0;
   };
 
   EventTimeMerger(int num_sources, int64_t max_wait_ms)
@@ -83,8 +86,12 @@ class EventTimeMerger {
   // re-reads them from the checkpointed offsets).
   void DropSource(int source, int32_t partition);
 
-  // Moves every releasable item, in release order, to *out.
-  void Drain(int64_t now_ms, std::vector<Item>* out);
+  // Moves every releasable item, in release order, to *out. A head with
+  // batch > max_batch is not releasable yet (KafkaEngine: its poll's
+  // tables-before-events barrier has not run), and holds back its
+  // partition like any head that waits: the order never changes, only
+  // when it is released.
+  void Drain(int64_t now_ms, std::vector<Item>* out, uint64_t max_batch = UINT64_MAX);
 
   // True when some head waits for a known source whose snapshot is older
   // than the head: a fresh caught-up snapshot (or its data) would unblock

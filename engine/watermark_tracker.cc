@@ -7,27 +7,96 @@
 namespace epistream {
 namespace {
 constexpr int64_t kRestoredOnly = INT64_MIN;
+
+// a + b + 1, saturating at INT64_MAX (never reached: no check then).
+int64_t After(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum) || sum == INT64_MAX) return INT64_MAX;
+  return sum + 1;
+}
+
+}  // namespace
+
+void WatermarkTracker::MarkDirty(int32_t partition, PartitionProgress* p) {
+  if (p->dirty) return;
+  p->dirty = true;
+  dirty_.push_back(partition);
+}
+
+void WatermarkTracker::MarkAllDirty() {
+  for (auto& [part, p] : partitions_) MarkDirty(part, &p);
+}
+
+void WatermarkTracker::Unlist(int32_t partition, PartitionProgress* p) {
+  if (!p->live) return;
+  live_.erase({p->live_key, partition});
+  p->live = false;
+}
+
+void WatermarkTracker::Evaluate(int32_t partition, PartitionProgress* p, int64_t wall_ms) {
+  p->dirty = false;
+  if (p->last_event_wall_ms == kRestoredOnly) {
+    Unlist(partition, p);
+    return;
+  }
+  const bool live = !Idle(*p, wall_ms);
+  const TimestampMs key = Key(*p);
+  if (p->live && (!live || p->live_key != key)) Unlist(partition, p);
+  if (live && !p->live) {
+    live_.emplace(key, partition);
+    p->live = true;
+    p->live_key = key;
+  }
+  // The next wall time after wall_ms where Idle() can change with nothing
+  // else changing: quiet from last event + idle_timeout + 1; a fresh
+  // confirmation goes stale at caught-up + kCaughtUpFreshMs + 1.
+  int64_t next = kNoCheck;
+  const int64_t quiet_at = After(p->last_event_wall_ms, cfg_.idle_timeout);
+  if (quiet_at > wall_ms) next = quiet_at;
+  if (confirming_ && p->caught_up_wall_ms != INT64_MIN) {
+    const int64_t stale_at = After(p->caught_up_wall_ms, kCaughtUpFreshMs);
+    if (stale_at > wall_ms) next = std::min(next, stale_at);
+  }
+  // An earlier pending check stays: it re-evaluates early, which is harmless.
+  if (next != kNoCheck && next < p->check_at) {
+    p->check_at = next;
+    checks_.emplace(next, partition);
+  }
 }
 
 void WatermarkTracker::Assign(int32_t partition, int64_t wall_ms) {
   // Assigned now: it holds the watermark back (from its checkpointed max ts,
   // if any) until it has been idle for idle_timeout from this moment.
-  partitions_[partition].last_event_wall_ms = wall_ms;
+  PartitionProgress& p = partitions_[partition];
+  p.last_event_wall_ms = wall_ms;
+  MarkDirty(partition, &p);
 }
 
-void WatermarkTracker::Revoke(int32_t partition) { partitions_.erase(partition); }
+void WatermarkTracker::Revoke(int32_t partition) {
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return;
+  Unlist(partition, &it->second);
+  // Its dirty_ and checks_ entries are skipped once it is gone (or, if it
+  // comes back, merely re-evaluate it).
+  partitions_.erase(it);
+}
 
 void WatermarkTracker::Observe(int32_t partition, TimestampMs ts, int64_t wall_ms) {
   PartitionProgress& p = partitions_[partition];
   p.max_ts = std::max(p.max_ts, ts);
   p.last_event_wall_ms = wall_ms;
+  MarkDirty(partition, &p);
 }
 
 void WatermarkTracker::MarkCaughtUp(int32_t partition, int64_t wall_ms) {
   auto it = partitions_.find(partition);
   if (it == partitions_.end()) return;  // not assigned: nothing to hold
-  confirming_ = true;
+  if (!confirming_) {
+    confirming_ = true;  // idleness now needs confirmations: everyone again
+    MarkAllDirty();
+  }
   it->second.caught_up_wall_ms = std::max(it->second.caught_up_wall_ms, wall_ms);
+  MarkDirty(partition, &it->second);
 }
 
 bool WatermarkTracker::Idle(const PartitionProgress& p, int64_t wall_ms) const {
@@ -39,18 +108,32 @@ bool WatermarkTracker::Idle(const PartitionProgress& p, int64_t wall_ms) const {
 }
 
 TimestampMs WatermarkTracker::Update(int64_t wall_ms) {
-  TimestampMs low = INT64_MAX;
-  bool any = false;
-  for (const auto& [part, p] : partitions_) {
-    if (p.last_event_wall_ms == kRestoredOnly) continue;
-    if (Idle(p, wall_ms)) continue;
-    any = true;
-    low = std::min(low, p.max_ts == kMinTimestamp ? kMinTimestamp : p.max_ts - cfg_.out_of_orderness);
+  if (wall_ms < last_update_wall_ms_) {
+    // The wall clock went back: the pending checks assumed it would not.
+    checks_ = decltype(checks_)();
+    for (auto& [part, p] : partitions_) p.check_at = kNoCheck;
+    MarkAllDirty();
   }
-  if (!any) {
+  last_update_wall_ms_ = wall_ms;
+  while (!checks_.empty() && checks_.top().first <= wall_ms) {
+    const auto [at, part] = checks_.top();
+    checks_.pop();
+    auto it = partitions_.find(part);
+    if (it == partitions_.end() || it->second.check_at != at) continue;  // stale
+    it->second.check_at = kNoCheck;
+    MarkDirty(part, &it->second);
+  }
+  for (const int32_t part : dirty_) {
+    auto it = partitions_.find(part);
+    if (it != partitions_.end() && it->second.dirty) Evaluate(part, &it->second, wall_ms);
+  }
+  dirty_.clear();
+  TimestampMs low = kMinTimestamp;
+  if (!live_.empty()) {
+    low = live_.begin()->first;
+  } else {
     // Every partition idle: the watermark follows the most advanced one, so
     // timers of a quiet city still fire once the data stops.
-    low = kMinTimestamp;
     for (const auto& [part, p] : partitions_) {
       if (p.last_event_wall_ms == kRestoredOnly) continue;
       if (p.max_ts != kMinTimestamp) low = std::max(low, p.max_ts - cfg_.out_of_orderness);
@@ -80,6 +163,7 @@ void WatermarkTracker::Seed(int32_t partition, TimestampMs ts) {
   auto [it, inserted] = partitions_.try_emplace(partition);
   if (inserted) it->second.last_event_wall_ms = kRestoredOnly;
   it->second.max_ts = std::max(it->second.max_ts, ts);
+  MarkDirty(partition, &it->second);
 }
 
 std::string WatermarkTracker::Encode() const {
@@ -123,6 +207,7 @@ Status WatermarkTracker::Decode(std::string_view bytes) {
     auto [it, inserted] = partitions_.try_emplace(part);
     if (inserted) it->second.last_event_wall_ms = kRestoredOnly;
     it->second.max_ts = std::max(it->second.max_ts, ts);
+    MarkDirty(part, &it->second);
   }
   return Status::Ok();
 }

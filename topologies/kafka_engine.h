@@ -35,7 +35,12 @@
 //    KafkaSinks, exactly once across crashes (see engine/kafka_sink.h).
 //  - A checkpoint (every checkpoint.interval, or checkpoint.max_events) is
 //    the RocksDB batch of state + offsets + sink end offsets; group offsets
-//    are committed after it for lag monitoring only.
+//    are committed after it for lag monitoring only. The batch is written by
+//    the store's writer thread (RocksKvStore::EnableAsyncCommit) while the
+//    loop goes on; revocations and the final stop wait for it (Sync).
+//  - Each loop turn: poll; drain and apply what earlier polls' table
+//    barriers cover; this poll's table barrier; drain and apply again (a
+//    poll that assigned partitions runs its barrier first).
 //  - Broker outages: produce waits, a checkpoint whose flush times out is
 //    skipped and retried; nothing is committed that was not processed.
 //
@@ -50,6 +55,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/kafka_consumer.h"
 #include "engine/status.h"
 #include "topologies/app_config.h"
 #include "topologies/city_pipeline.h"
@@ -74,11 +80,28 @@ struct EngineSnapshot {
   size_t merging = 0;        // consumed, waiting in the event-time merger
 };
 
+// Where one turn of the engine loop spent its wall time (bench/e2e latency
+// breakdown). A message consumed in one turn waits for the rest of it, and
+// for later turns while the merger holds it.
+struct LoopTurnTiming {
+  double poll_s = 0;        // KafkaConsumer::PollBatch (blocks when idle)
+  double tables_s = 0;      // the table barrier (CatchUpTables)
+  double apply_s = 0;       // merger drain + applying released events
+  double checkpoint_s = 0;  // a checkpoint, if one was taken this turn
+  size_t released = 0;      // events released by the merger this turn
+};
+
 struct KafkaEngineHooks {
   // Called about once a second on the engine thread.
   std::function<void(const EngineSnapshot&)> on_second;
   // Called for every alert emitted (its JSON), on the engine thread.
   std::function<void(std::string_view alert_json)> on_alert;
+  // Optional instrumentation, on the engine thread: each person-topic
+  // message right after it was applied (msg.received_ms: when it was
+  // consumed; KafkaConsumer::NowMs() clock), and each loop turn's timing.
+  // Unset: not measured.
+  std::function<void(const KafkaMessage& msg)> on_applied;
+  std::function<void(const LoopTurnTiming&)> on_turn;
 };
 
 class KafkaEngine {

@@ -70,6 +70,8 @@ std::vector<std::string> ChildArgs(const BenchFlags& f,
                                   std::to_string(f.memory_days),
                                   "--memory-scans-per-day",
                                   std::to_string(f.memory_scans_per_day)};
+  out.push_back("--checkpoint-interval-ms");
+  out.push_back(std::to_string(f.checkpoint_interval_ms));
   for (const auto& [k, v] : f.kafka_properties) {
     out.push_back("--kafka-property");
     out.push_back(k + "=" + v);
@@ -255,6 +257,8 @@ int Main(int argc, char** argv) {
   app.add_option("--memory-days", f.memory_days, "memory phase: days");
   app.add_option("--memory-scans-per-day", f.memory_scans_per_day,
                  "memory phase: scans per person and day");
+  app.add_option("--checkpoint-interval-ms", f.checkpoint_interval_ms,
+                 "kafka and latency phases: the engine's checkpoint interval (0: default)");
   std::vector<std::string> kafka_props;
   app.add_option(
       "--kafka-property", kafka_props,

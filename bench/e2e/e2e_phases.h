@@ -44,6 +44,9 @@ struct BenchFlags {
   // Extra librdkafka properties for the consumers and the engine (its
   // kafka.properties), "k=v" pairs. Default: none
   std::map<std::string, std::string> kafka_properties;
+  // The engine's checkpoint.interval in the kafka and latency phases, in
+  // ms; 0 keeps the config default (1 s).
+  int64_t checkpoint_interval_ms = 0;
 
   std::string input() const;  // workdir/city-<persons>-<days>-<seed>.jsonl
 };

@@ -23,17 +23,18 @@ class MergerSnapshotTest : public ::testing::Test {
  protected:
   // A message of `source` with event time ts, received at received_ms.
   void Push(int source, TimestampMs ts, int64_t received_ms,
-            int32_t partition = 0) {
+            int32_t partition = 0, uint64_t batch = 0) {
     EventTimeMerger::Item item;
     item.ts = ts;
+    item.batch = batch;
     item.msg.partition = partition;
     item.msg.offset = next_offset_++;
     item.msg.received_ms = received_ms;
     merger_.Push(source, std::move(item));
   }
-  std::vector<TimestampMs> Drain(int64_t now_ms = 0) {
+  std::vector<TimestampMs> Drain(int64_t now_ms = 0, uint64_t max_batch = UINT64_MAX) {
     std::vector<EventTimeMerger::Item> out;
-    merger_.Drain(now_ms, &out);
+    merger_.Drain(now_ms, &out, max_batch);
     std::vector<TimestampMs> ts;
     for (const auto& i : out) ts.push_back(i.ts);
     return ts;
@@ -193,6 +194,41 @@ TEST_F(MergerSnapshotTest, PartitionsWaitIndependently) {
   merger_.SetCaughtUpAsOf(kFever, 1, 20);
   EXPECT_EQ(Drain(10'000), std::vector<TimestampMs>({300}));
   EXPECT_EQ(merger_.queued(1), 1u);
+}
+
+// KafkaEngine releases the heads of a poll only once that poll's table
+// barrier has run (max_batch): an uncovered head waits, and holds back its
+// partition's later heads, even when every other topic has data queued.
+TEST_F(MergerSnapshotTest, HeadOfAPollNotCoveredByItsTableBarrierWaits) {
+  AssignAll();
+  AssignAll(1);
+  Push(kScans, 1000, 10, 0, /*batch=*/2);
+  Push(kTransport, 2000, 5, 0, /*batch=*/1);
+  Push(kFever, 3000, 5, 0, /*batch=*/1);
+  Push(kScans, 500, 5, 1, /*batch=*/1);
+  Push(kTransport, 600, 5, 1, /*batch=*/1);
+  Push(kFever, 700, 5, 1, /*batch=*/1);
+  merger_.SetCaughtUpAsOf(kScans, 0, 10);
+  merger_.SetCaughtUpAsOf(kScans, 1, 10);
+  // Partition 0's head (1000) came with poll 2: nothing of partition 0 goes,
+  // partition 1 (poll 1, covered) releases up to where it has to wait.
+  EXPECT_EQ(Drain(0, 1), std::vector<TimestampMs>({500, 600}));
+  EXPECT_EQ(merger_.queued(0), 3u);
+  // Poll 2's barrier done: partition 0 releases in event-time order.
+  EXPECT_EQ(Drain(0, 2), std::vector<TimestampMs>({1000, 2000}));
+  // Nothing to wait for but the barrier: partition 1's other topics revoked.
+  merger_.DropSource(kScans, 1);
+  merger_.DropSource(kTransport, 1);
+  EXPECT_EQ(merger_.queued(1), 1u);
+  Push(kFever, 800, 5, 1, /*batch=*/3);
+  EXPECT_EQ(Drain(0, 2), std::vector<TimestampMs>({700}));
+  EXPECT_TRUE(Drain(0, 2).empty()) << "released before its barrier";
+  EXPECT_EQ(Drain(0, 3), std::vector<TimestampMs>({800}));
+  // An unknown topic's max wait does not release an uncovered head either.
+  Push(kFever, 900, 5, 2, /*batch=*/4);
+  EXPECT_TRUE(Drain(0, 3).empty());
+  EXPECT_TRUE(Drain(kMaxWaitMs + 1, 3).empty()) << "released before its barrier";
+  EXPECT_EQ(Drain(kMaxWaitMs + 1, 4), std::vector<TimestampMs>({900}));
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 #include "tests/testing/assert_ok.h"
 
 namespace epistream {
@@ -138,6 +142,155 @@ TEST_F(WatermarkTrackerTest, EncodeDecodeRestoresProgress) {
   EXPECT_EQ(b.max_seen(), 7 * kHourMs);
   EXPECT_EQ(b.Update(0), a.Update(0));
   EXPECT_FALSE(b.Decode("\x02garbage").ok());
+}
+
+// The plain walk over every partition that Update() replaced (its results
+// are the contract; the index only makes them cheap).
+class ReferenceTracker {
+ public:
+  explicit ReferenceTracker(const WatermarkConfig& cfg) : cfg_(cfg) {}
+  void Assign(int32_t part, int64_t wall) { parts_[part].last = wall; }
+  void Revoke(int32_t part) { parts_.erase(part); }
+  void Observe(int32_t part, TimestampMs ts, int64_t wall) {
+    P& p = parts_[part];
+    p.max_ts = std::max(p.max_ts, ts);
+    p.last = wall;
+  }
+  void MarkCaughtUp(int32_t part, int64_t wall) {
+    auto it = parts_.find(part);
+    if (it == parts_.end()) return;
+    confirming_ = true;
+    it->second.caught_up = std::max(it->second.caught_up, wall);
+  }
+  void Seed(int32_t part, TimestampMs ts) {
+    auto [it, inserted] = parts_.try_emplace(part);
+    if (inserted) it->second.last = INT64_MIN;
+    it->second.max_ts = std::max(it->second.max_ts, ts);
+  }
+  void AdvanceTo(TimestampMs ts) {
+    floor_ = std::max(floor_, ts);
+    wm_ = std::max(wm_, floor_);
+  }
+  TimestampMs Update(int64_t wall) {
+    TimestampMs low = INT64_MAX;
+    bool any = false;
+    for (const auto& [part, p] : parts_) {
+      if (p.last == INT64_MIN || Idle(p, wall)) continue;
+      any = true;
+      low = std::min(low, p.max_ts == kMinTimestamp ? kMinTimestamp : p.max_ts - cfg_.out_of_orderness);
+    }
+    if (!any) {
+      low = kMinTimestamp;
+      for (const auto& [part, p] : parts_) {
+        if (p.last != INT64_MIN && p.max_ts != kMinTimestamp) {
+          low = std::max(low, p.max_ts - cfg_.out_of_orderness);
+        }
+      }
+    }
+    wm_ = std::max({wm_, low, floor_});
+    return wm_;
+  }
+
+ private:
+  struct P {
+    TimestampMs max_ts = kMinTimestamp;
+    int64_t last = 0;
+    int64_t caught_up = INT64_MIN;
+  };
+  bool Idle(const P& p, int64_t wall) const {
+    if (wall - p.last <= cfg_.idle_timeout) return false;
+    return !confirming_ || (p.caught_up != INT64_MIN &&
+                            wall - p.caught_up <= WatermarkTracker::kCaughtUpFreshMs);
+  }
+  WatermarkConfig cfg_;
+  std::map<int32_t, P> parts_;
+  TimestampMs floor_ = kMinTimestamp;
+  TimestampMs wm_ = kMinTimestamp;
+  bool confirming_ = false;
+};
+
+// Random sequences of every operation, with partitions going quiet, being
+// confirmed, going stale, revoked, restored and reassigned, and the wall
+// clock now and then going back: the indexed Update() gives the walk's
+// watermark after every step.
+TEST_F(WatermarkTrackerTest, IndexedUpdateMatchesTheWalk) {
+  cfg_.idle_timeout = 40;  // ms: partitions flip between busy and idle often
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    auto pick = [&](uint32_t n) { return static_cast<int64_t>(rng() % n); };
+    WatermarkTracker fast(cfg_);
+    ReferenceTracker ref(cfg_);
+    int64_t wall = 1'000'000;
+    TimestampMs ts = 10 * kHourMs;
+    const int32_t parts = 2 + static_cast<int32_t>(seed % 12);
+    for (int step = 0; step < 3000; ++step) {
+      const int64_t r = pick(100);
+      if (r < 2) {
+        wall -= 1 + pick(100);  // the clock steps back
+      } else if (r < 10) {
+        wall += 1000 + pick(WatermarkTracker::kCaughtUpFreshMs + 2000);
+      } else {
+        wall += pick(25);
+      }
+      const int32_t part = static_cast<int32_t>(pick(static_cast<uint32_t>(parts)));
+      const int64_t op = pick(100);
+      if (op < 55) {
+        ts += pick(2000) - 300;
+        fast.Observe(part, ts, wall);
+        ref.Observe(part, ts, wall);
+      } else if (op < 75) {
+        const int64_t at = wall - pick(8000);  // answers describe the past
+        fast.MarkCaughtUp(part, at);
+        ref.MarkCaughtUp(part, at);
+      } else if (op < 81) {
+        fast.Assign(part, wall);
+        ref.Assign(part, wall);
+      } else if (op < 85) {
+        fast.Revoke(part);
+        ref.Revoke(part);
+      } else if (op < 89) {
+        const TimestampMs seeded = ts - pick(kHourMs);
+        fast.Seed(part, seeded);
+        ref.Seed(part, seeded);
+      } else if (op < 90) {
+        const TimestampMs floor = ts - 10 * kMinuteMs;
+        fast.AdvanceTo(floor);
+        ref.AdvanceTo(floor);
+      }
+      // Not every step is followed by an Update (changes accumulate).
+      if (pick(4) != 0) {
+        ASSERT_EQ(fast.Update(wall), ref.Update(wall)) << "seed " << seed << " step " << step;
+      }
+    }
+  }
+}
+
+// The index survives a copy and a restore: a tracker rebuilt from its
+// checkpoint and then assigned gives the walk's results.
+TEST_F(WatermarkTrackerTest, IndexedUpdateAfterDecodeMatchesTheWalk) {
+  WatermarkTracker a(cfg_);
+  for (int32_t p = 0; p < 20; ++p) {
+    a.Assign(p, 0);
+    a.Observe(p, (10 + p) * kHourMs, 0);
+  }
+  ASSERT_EQ(a.Update(0), 10 * kHourMs - 5 * kMinuteMs);
+  WatermarkTracker b(cfg_);
+  ASSERT_OK(b.Decode(a.Encode()));
+  ReferenceTracker ref(cfg_);
+  for (int32_t p = 0; p < 20; ++p) ref.Seed(p, (10 + p) * kHourMs);
+  ref.AdvanceTo(b.current());
+  EXPECT_EQ(b.Update(kHourMs), ref.Update(kHourMs));
+  for (int32_t p = 19; p >= 0; --p) {
+    b.Assign(p, kHourMs);
+    ref.Assign(p, kHourMs);
+    WatermarkTracker copy = b;  // the originals are not updated here
+    ReferenceTracker ref_copy = ref;
+    EXPECT_EQ(copy.Update(kHourMs + p), ref_copy.Update(kHourMs + p)) << p;
+  }
+  b.Observe(0, 40 * kHourMs, kHourMs + 100);
+  ref.Observe(0, 40 * kHourMs, kHourMs + 100);
+  EXPECT_EQ(b.Update(kHourMs + 100), ref.Update(kHourMs + 100));
+  EXPECT_EQ(b.Update(kHourMs + 100), 11 * kHourMs - 5 * kMinuteMs);
 }
 
 }  // namespace
