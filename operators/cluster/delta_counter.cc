@@ -1,6 +1,19 @@
 #include "operators/cluster/delta_counter.h"
 
 namespace epistream {
+namespace {
+
+// The first leaf whose last stamp is >= ts (where ts belongs), or the last
+// leaf when ts is past every stamp.
+template <typename Leaves>
+auto LeafFor(Leaves& leaves, TimestampMs ts) {
+  auto it = std::lower_bound(
+      leaves.begin(), leaves.end(), ts,
+      [](const auto& leaf, TimestampMs t) { return leaf.back().ts < t; });
+  return it == leaves.end() ? std::prev(it) : it;
+}
+
+}  // namespace
 
 void DeltaCounter::Touch(int64_t b, Bucket& bucket) {
   bucket.stale = true;
@@ -10,22 +23,52 @@ void DeltaCounter::Touch(int64_t b, Bucket& bucket) {
   }
 }
 
+void DeltaCounter::AddToBucket(Bucket& bucket, TimestampMs ts, int64_t delta,
+                               bool* inserted, bool* erased) {
+  *inserted = *erased = false;
+  bucket.sum += delta;
+  if (bucket.leaves.empty()) {
+    bucket.leaves.emplace_back().push_back(Entry{ts, delta});
+    *inserted = true;
+    return;
+  }
+  auto leaf = LeafFor(bucket.leaves, ts);
+  auto pos = std::lower_bound(
+      leaf->begin(), leaf->end(), ts,
+      [](const Entry& e, TimestampMs t) { return e.ts < t; });
+  if (pos != leaf->end() && pos->ts == ts) {
+    pos->delta += delta;
+    if (pos->delta != 0) return;
+    leaf->erase(pos);
+    *erased = true;
+    if (leaf->empty()) bucket.leaves.erase(leaf);
+    return;
+  }
+  leaf->insert(pos, Entry{ts, delta});
+  *inserted = true;
+  if (leaf->size() > kLeafMax) {
+    // Split in two: the upper half becomes the next leaf.
+    Leaf upper(leaf->begin() + static_cast<ptrdiff_t>(leaf->size() / 2),
+               leaf->end());
+    leaf->resize(leaf->size() / 2);
+    bucket.leaves.insert(std::next(leaf), std::move(upper));
+  }
+}
+
 void DeltaCounter::Add(TimestampMs ts, int64_t delta) {
   if (delta == 0) return;
   const int64_t b = BucketOf(ts);
   auto bit = buckets_.try_emplace(b).first;
   Bucket& bucket = bit->second;
-  auto [it, inserted] = deltas_.try_emplace(ts, delta);
+  bool inserted = false, erased = false;
+  AddToBucket(bucket, ts, delta, &inserted, &erased);
   if (inserted) {
     ++bucket.count;
-  } else {
-    it->second += delta;
-    if (it->second == 0) {
-      deltas_.erase(it);
-      --bucket.count;
-    }
+    ++pending_;
+  } else if (erased) {
+    --bucket.count;
+    --pending_;
   }
-  bucket.sum += delta;
   if (bucket.count == 0) {
     // Cancelled out (its sum is 0 then): gone, like its stored copy.
     buckets_.erase(bit);
@@ -41,9 +84,11 @@ int64_t DeltaCounter::ValueAt(TimestampMs a) const {
   auto bit = buckets_.begin();
   for (; bit != buckets_.end() && bit->first < last; ++bit) v += bit->second.sum;
   if (bit == buckets_.end() || bit->first != last) return v;
-  for (auto it = deltas_.lower_bound(last * kBucketWidth);
-       it != deltas_.end() && it->first <= a; ++it) {
-    v += it->second;
+  for (const Leaf& leaf : bit->second.leaves) {
+    for (const Entry& e : leaf) {
+      if (e.ts > a) return v;
+      v += e.delta;
+    }
   }
   return v;
 }
@@ -55,23 +100,30 @@ void DeltaCounter::Compact(TimestampMs horizon) {
   for (; bit != buckets_.end() && bit->first < partial;
        bit = buckets_.erase(bit)) {
     base_ += bit->second.sum;
+    pending_ -= bit->second.count;
     if (track_stored_) dirty_.push_back(bit->first);
   }
-  auto end = deltas_.lower_bound(partial * kBucketWidth);
-  deltas_.erase(deltas_.begin(), end);
   if (bit == buckets_.end() || bit->first != partial) return;
   // The horizon's bucket: its stamps < horizon.
   Bucket& bucket = bit->second;
-  auto it = end;
   uint32_t folded = 0;
-  for (; it != deltas_.end() && it->first < horizon; ++it) {
-    base_ += it->second;
-    bucket.sum -= it->second;
-    ++folded;
+  auto leaf = bucket.leaves.begin();
+  for (; leaf != bucket.leaves.end(); ++leaf) {
+    auto e = leaf->begin();
+    for (; e != leaf->end() && e->ts < horizon; ++e) {
+      base_ += e->delta;
+      bucket.sum -= e->delta;
+      ++folded;
+    }
+    if (e != leaf->end()) {
+      leaf->erase(leaf->begin(), e);
+      break;
+    }
   }
+  bucket.leaves.erase(bucket.leaves.begin(), leaf);
   if (folded == 0) return;
-  deltas_.erase(end, it);
   bucket.count -= folded;
+  pending_ -= folded;
   if (bucket.count == 0) {
     buckets_.erase(bit);
     if (track_stored_) dirty_.push_back(partial);
@@ -80,21 +132,44 @@ void DeltaCounter::Compact(TimestampMs horizon) {
   Touch(partial, bucket);
 }
 
+bool DeltaCounter::operator==(const DeltaCounter& o) const {
+  if (base_ != o.base_ || pending_ != o.pending_ ||
+      buckets_.size() != o.buckets_.size())
+    return false;
+  for (auto a = buckets_.begin(), b = o.buckets_.begin(); a != buckets_.end();
+       ++a, ++b) {
+    if (a->first != b->first || a->second.count != b->second.count) return false;
+    // Leaves may split differently: compare the runs entry by entry.
+    auto la = a->second.leaves.begin(), lb = b->second.leaves.begin();
+    size_t ia = 0, ib = 0;
+    for (uint32_t n = 0; n < a->second.count; ++n) {
+      if (!((*la)[ia] == (*lb)[ib])) return false;
+      if (++ia == la->size()) ++la, ia = 0;
+      if (++ib == lb->size()) ++lb, ib = 0;
+    }
+  }
+  return true;
+}
+
 void DeltaCounter::Encode(ByteWriter* w) const {
   w->SignedVarint(base_);
-  w->Varint(deltas_.size());
+  w->Varint(pending_);
   // Stamps ascend: the first absolute, then gaps (small varints).
   TimestampMs prev = 0;
   bool first = true;
-  for (const auto& [ts, d] : deltas_) {
-    if (first) {
-      w->SignedVarint(ts);
-      first = false;
-    } else {
-      w->Varint(static_cast<uint64_t>(ts - prev));
+  for (const auto& [b, bucket] : buckets_) {
+    for (const Leaf& leaf : bucket.leaves) {
+      for (const Entry& e : leaf) {
+        if (first) {
+          w->SignedVarint(e.ts);
+          first = false;
+        } else {
+          w->Varint(static_cast<uint64_t>(e.ts - prev));
+        }
+        w->SignedVarint(e.delta);
+        prev = e.ts;
+      }
     }
-    w->SignedVarint(d);
-    prev = ts;
   }
 }
 
@@ -129,16 +204,15 @@ void DeltaCounter::EncodeBase(ByteWriter* w) const {
 void DeltaCounter::EncodeBucketBytes(int64_t b, std::string* out) const {
   out->clear();
   ByteWriter w(out);
-  const TimestampMs start = b * kBucketWidth;
-  auto it = deltas_.lower_bound(start);
-  const TimestampMs end = start + kBucketWidth;
   const Bucket& bucket = buckets_.at(b);
   w.Varint(bucket.count);
-  TimestampMs prev = start;
-  for (; it != deltas_.end() && it->first < end; ++it) {
-    w.Varint(static_cast<uint64_t>(it->first - prev));
-    w.SignedVarint(it->second);
-    prev = it->first;
+  TimestampMs prev = b * kBucketWidth;
+  for (const Leaf& leaf : bucket.leaves) {
+    for (const Entry& e : leaf) {
+      w.Varint(static_cast<uint64_t>(e.ts - prev));
+      w.SignedVarint(e.delta);
+      prev = e.ts;
+    }
   }
 }
 
