@@ -59,6 +59,10 @@ Status GlobalAggregate::Load() {
 
 void GlobalAggregate::Add(CityCounter c, TimestampMs ts, int64_t delta) {
   counters_[static_cast<int>(c)].Add(ts, delta);
+  // The base is rewritten too (a few bytes): its key then exists exactly
+  // when the counter was ever written, whatever the checkpoints, as before
+  // the buckets (the crash loop compares these keys byte for byte).
+  dirty_[static_cast<int>(c)] = true;
 }
 
 int64_t GlobalAggregate::ValueAt(CityCounter c, TimestampMs a) const {
@@ -83,14 +87,14 @@ void GlobalAggregate::Flush() {
       scratch_.clear();
       ByteWriter w(&scratch_);
       counter.EncodeBase(&w);
-      store_->Put(StoreKey(c), scratch_);
+      store_->PutForCommit(StoreKey(c), scratch_);
       dirty_[i] = false;
     }
     counter.ForEachDirtyBucket([&](int64_t bucket, bool present) {
       if (present) {
-        store_->Put(BucketKey(c, bucket), counter.BucketBytes(bucket));
+        store_->PutForCommit(BucketKey(c, bucket), counter.BucketBytes(bucket));
       } else {
-        store_->Delete(BucketKey(c, bucket));
+        store_->DeleteForCommit(BucketKey(c, bucket));
       }
     });
   }
