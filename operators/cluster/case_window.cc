@@ -77,7 +77,8 @@ bool ClusterEpisode::HasMember(std::string_view person) const {
 
 bool ClusterEpisode::AddMember(const CaseLink& link) {
   if (HasMember(link.person_id)) return false;
-  auto pos = std::upper_bound(members.begin(), members.end(), link, CaseLinkLess);
+  auto pos =
+      std::upper_bound(members.begin(), members.end(), link, CaseLinkLess);
   members.insert(pos, link);
   return true;
 }
@@ -154,9 +155,8 @@ Status CaseWindow::Decode(std::string_view bytes) {
   };
   links.resize(count());
   for (CaseLink& l : links) DecodeCaseLink(&r, &l);
-  const bool population_ok = version == kVersion
-                                 ? population.DecodeChunked(&r)
-                                 : population.Decode(&r);
+  const bool population_ok = version == kVersion ? population.DecodeChunked(&r)
+                                                 : population.Decode(&r);
   registered = r.SignedVarint();
   has_episode = r.U8() != 0;
   if (has_episode) DecodeEpisode(&r, bytes.size(), &episode);

@@ -33,9 +33,9 @@ void DeltaCounter::AddToBucket(Bucket& bucket, TimestampMs ts, int64_t delta,
     return;
   }
   auto leaf = LeafFor(bucket.leaves, ts);
-  auto pos = std::lower_bound(
-      leaf->begin(), leaf->end(), ts,
-      [](const Entry& e, TimestampMs t) { return e.ts < t; });
+  auto pos =
+      std::lower_bound(leaf->begin(), leaf->end(), ts,
+                       [](const Entry& e, TimestampMs t) { return e.ts < t; });
   if (pos != leaf->end() && pos->ts == ts) {
     pos->delta += delta;
     if (pos->delta != 0) return;
@@ -82,7 +82,8 @@ int64_t DeltaCounter::ValueAt(TimestampMs a) const {
   int64_t v = base_;
   const int64_t last = BucketOf(a);
   auto bit = buckets_.begin();
-  for (; bit != buckets_.end() && bit->first < last; ++bit) v += bit->second.sum;
+  for (; bit != buckets_.end() && bit->first < last; ++bit)
+    v += bit->second.sum;
   if (bit == buckets_.end() || bit->first != last) return v;
   for (const Leaf& leaf : bit->second.leaves) {
     for (const Entry& e : leaf) {
@@ -138,7 +139,8 @@ bool DeltaCounter::operator==(const DeltaCounter& o) const {
     return false;
   for (auto a = buckets_.begin(), b = o.buckets_.begin(); a != buckets_.end();
        ++a, ++b) {
-    if (a->first != b->first || a->second.count != b->second.count) return false;
+    if (a->first != b->first || a->second.count != b->second.count)
+      return false;
     // Leaves may split differently: compare the runs entry by entry.
     auto la = a->second.leaves.begin(), lb = b->second.leaves.begin();
     size_t ia = 0, ib = 0;
@@ -296,10 +298,6 @@ bool DeltaCounter::DecodeBucket(int64_t b, std::string_view bytes) {
   if (it != buckets_.end()) it->second.listed = false;
   dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), b), dirty_.end());
   return true;
-}
-
-void DeltaCounter::MarkAllDirty() {
-  for (auto& [b, bucket] : buckets_) Touch(b, bucket);
 }
 
 }  // namespace epistream

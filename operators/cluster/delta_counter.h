@@ -25,7 +25,7 @@
 //     encoding is a function of the counter's content (state comparisons and
 //     restarts see the same bytes whatever the history).
 //   - GlobalAggregate goes further and stores each bucket under its own key
-//     (ForEachDirtyBucket / EncodeBucket / DecodeBucket), so a checkpoint
+//     (ForEachDirtyBucket / BucketBytes / DecodeBucket), so a checkpoint
 //     writes only the touched buckets.
 //
 // Two encodings: Encode/Decode, the flat original (base, every stamp; venue
@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,9 +105,6 @@ class DeltaCounter {
   // Adds the stamps of stored bucket b (which must not be in the counter
   // yet); false if the bytes are malformed or stamps lie outside b.
   bool DecodeBucket(int64_t b, std::string_view bytes);
-  // Marks every bucket changed (after a flat decode of an old state: its
-  // stamps are not stored per bucket yet).
-  void MarkAllDirty();
 
   // Same base and the same stamps with the same deltas.
   bool operator==(const DeltaCounter& o) const;
@@ -126,11 +124,11 @@ class DeltaCounter {
   using Leaf = std::vector<Entry>;  // sorted by ts, never empty
   struct Bucket {
     int64_t sum = 0;
-    uint32_t count = 0;   // stamps in the leaves
+    uint32_t count = 0;        // stamps in the leaves
     std::vector<Leaf> leaves;  // consecutive runs, ascending
-    bool stale = true;    // bytes out of date
-    bool listed = false;  // in dirty_
-    std::string bytes;    // cached encoding when !stale
+    bool stale = true;         // bytes out of date
+    bool listed = false;       // in dirty_
+    std::string bytes;         // cached encoding when !stale
   };
   void Touch(int64_t b, Bucket& bucket);
   // Empty, keeping track_stored_.
@@ -144,7 +142,7 @@ class DeltaCounter {
                           bool* inserted, bool* erased);
 
   int64_t base_ = 0;
-  size_t pending_ = 0;  // stamps over all buckets
+  size_t pending_ = 0;                         // stamps over all buckets
   mutable std::map<int64_t, Bucket> buckets_;  // only buckets with count > 0
   // With track_stored_: buckets changed since ForEachDirtyBucket (may
   // repeat; may name erased buckets, whose stored copies must go).

@@ -16,8 +16,8 @@
 // (once per wall second) re-encoded and rewrote all of them. Now a
 // checkpoint writes the buckets touched since the last one (new stamps land
 // in one or two), deletes the folded ones, and rewrites the base of each
-// counter that changed. Old states (stamps inside N<name>) still load; their stamps move
-// to bucket keys at the next Flush.
+// counter that changed. Old states (stamps inside N<name>) still load; their
+// stamps move to bucket keys at the next Flush.
 //
 // Threading: owned by the cluster stage thread.
 #pragma once

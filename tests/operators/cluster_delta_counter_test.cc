@@ -56,10 +56,10 @@ TEST_F(DeltaCounterBucketTest, BucketOfFloorsNegativeStamps) {
 
 TEST_F(DeltaCounterBucketTest, ValuesAtBucketBoundaries) {
   DeltaCounter c;
-  c.Add(kT0 - 1, 1);       // last ms of the previous bucket
-  c.Add(kT0, 10);          // first ms of a bucket
+  c.Add(kT0 - 1, 1);         // last ms of the previous bucket
+  c.Add(kT0, 10);            // first ms of a bucket
   c.Add(kT0 + kW - 1, 100);  // its last ms
-  c.Add(kT0 + kW, 1000);   // the next bucket's first
+  c.Add(kT0 + kW, 1000);     // the next bucket's first
   EXPECT_EQ(c.buckets(), 3u);
   EXPECT_EQ(c.ValueAt(kT0 - 2), 0);
   EXPECT_EQ(c.ValueAt(kT0 - 1), 1);
@@ -126,7 +126,8 @@ TEST_F(DeltaCounterBucketTest, LateDeltaIntoAFoldedBucketStillCounts) {
   EXPECT_EQ(c.ValueAt(kT0 + 3 * kW), 7);
 }
 
-TEST_F(DeltaCounterBucketTest, MatchesBruteForceUnderRandomDisorderAndCompaction) {
+TEST_F(DeltaCounterBucketTest,
+       MatchesBruteForceUnderRandomDisorderAndCompaction) {
   std::mt19937_64 rng(7);
   DeltaCounter c;
   Brute brute;
@@ -135,7 +136,8 @@ TEST_F(DeltaCounterBucketTest, MatchesBruteForceUnderRandomDisorderAndCompaction
     // Stamps around the horizon, some behind it (late), some in negative
     // time, many on bucket edges.
     TimestampMs ts = horizon + static_cast<TimestampMs>(rng() % (6 * kW)) - kW;
-    if (rng() % 4 == 0) ts = DeltaCounter::BucketOf(ts) * kW + (rng() % 2 == 0 ? 0 : kW - 1);
+    if (rng() % 4 == 0)
+      ts = DeltaCounter::BucketOf(ts) * kW + (rng() % 2 == 0 ? 0 : kW - 1);
     const int64_t d = static_cast<int64_t>(rng() % 5) - 2;
     c.Add(ts, d);
     if (d != 0) brute.deltas.emplace_back(ts, d);
@@ -145,8 +147,10 @@ TEST_F(DeltaCounterBucketTest, MatchesBruteForceUnderRandomDisorderAndCompaction
     }
     if (step % 13 == 0) {
       for (int q = 0; q < 5; ++q) {
-        const TimestampMs a = horizon + static_cast<TimestampMs>(rng() % (5 * kW));
-        ASSERT_EQ(c.ValueAt(a), brute.ValueAt(a)) << "step " << step << " at " << a;
+        const TimestampMs a =
+            horizon + static_cast<TimestampMs>(rng() % (5 * kW));
+        ASSERT_EQ(c.ValueAt(a), brute.ValueAt(a))
+            << "step " << step << " at " << a;
       }
     }
     if (step % 211 == 0) {
@@ -266,17 +270,20 @@ class GlobalAggregateBucketTest : public ::testing::Test {
   // Keys staged since the last commit, with their values (null: deleted).
   std::map<std::string, std::optional<std::string>> Staged() const {
     std::map<std::string, std::optional<std::string>> out;
-    EXPECT_OK(store_.ForEachStaged([&](std::string_view k, const std::string_view* v) {
-      out[std::string(k)] = v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
-    }));
+    EXPECT_OK(store_.ForEachStaged(
+        [&](std::string_view k, const std::string_view* v) {
+          out[std::string(k)] =
+              v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+        }));
     return out;
   }
   size_t StoredKeysUnder(const std::string& prefix) {
     size_t n = 0;
-    EXPECT_OK(store_.Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view) {
-      ++n;
-      return true;
-    }));
+    EXPECT_OK(store_.Scan(prefix, PrefixEnd(prefix),
+                          [&](std::string_view, std::string_view) {
+                            ++n;
+                            return true;
+                          }));
     return n;
   }
 
@@ -298,7 +305,8 @@ TEST_F(GlobalAggregateBucketTest, FlushWritesOnlyTouchedBuckets) {
   agg.Flush();
   auto staged = Staged();
   ASSERT_EQ(staged.size(), 2u);
-  EXPECT_TRUE(staged.count(agg.BucketKey(c, DeltaCounter::BucketOf(kT0 + 9 * kW))));
+  EXPECT_TRUE(
+      staged.count(agg.BucketKey(c, DeltaCounter::BucketOf(kT0 + 9 * kW))));
   EXPECT_TRUE(staged.count(agg.StoreKey(c)));
   ASSERT_OK(store_.Commit());
   // Folding three whole buckets: three deletes and the base.
@@ -308,7 +316,8 @@ TEST_F(GlobalAggregateBucketTest, FlushWritesOnlyTouchedBuckets) {
   EXPECT_EQ(staged.size(), 4u);
   EXPECT_TRUE(staged.count(agg.StoreKey(c)));
   for (int i = 0; i < 3; ++i) {
-    auto it = staged.find(agg.BucketKey(c, DeltaCounter::BucketOf(kT0 + i * kW)));
+    auto it =
+        staged.find(agg.BucketKey(c, DeltaCounter::BucketOf(kT0 + i * kW)));
     ASSERT_NE(it, staged.end());
     EXPECT_FALSE(it->second.has_value());
   }
