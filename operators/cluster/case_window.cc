@@ -8,7 +8,10 @@
 namespace epistream {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// 2: the population in chunked form (DeltaCounter::EncodeChunked); 1 (flat
+// population) still decodes and is written as 2 at the next checkpoint.
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersionFlatPopulation = 1;
 
 }  // namespace
 
@@ -74,7 +77,8 @@ bool ClusterEpisode::HasMember(std::string_view person) const {
 
 bool ClusterEpisode::AddMember(const CaseLink& link) {
   if (HasMember(link.person_id)) return false;
-  auto pos = std::upper_bound(members.begin(), members.end(), link, CaseLinkLess);
+  auto pos =
+      std::upper_bound(members.begin(), members.end(), link, CaseLinkLess);
   members.insert(pos, link);
   return true;
 }
@@ -133,7 +137,7 @@ void CaseWindow::Encode(std::string* out) const {
   w.U8(kVersion);
   w.Varint(links.size());
   for (const CaseLink& l : links) EncodeCaseLink(l, &w);
-  population.Encode(&w);
+  population.EncodeChunked(&w);
   w.SignedVarint(registered);
   w.U8(has_episode ? 1 : 0);
   if (has_episode) EncodeEpisode(episode, &w);
@@ -142,7 +146,8 @@ void CaseWindow::Encode(std::string* out) const {
 Status CaseWindow::Decode(std::string_view bytes) {
   *this = CaseWindow();
   ByteReader r(bytes);
-  if (r.U8() != kVersion)
+  const uint8_t version = r.U8();
+  if (version != kVersion && version != kVersionFlatPopulation)
     return Status::Corruption("case window: unknown version");
   auto count = [&]() -> size_t {
     const uint64_t n = r.Varint();
@@ -150,11 +155,12 @@ Status CaseWindow::Decode(std::string_view bytes) {
   };
   links.resize(count());
   for (CaseLink& l : links) DecodeCaseLink(&r, &l);
-  population.Decode(&r);
+  const bool population_ok = version == kVersion ? population.DecodeChunked(&r)
+                                                 : population.Decode(&r);
   registered = r.SignedVarint();
   has_episode = r.U8() != 0;
   if (has_episode) DecodeEpisode(&r, bytes.size(), &episode);
-  if (!r.ok() || !r.done()) {
+  if (!population_ok || !r.ok() || !r.done()) {
     *this = CaseWindow();
     return Status::Corruption("case window: truncated or trailing bytes");
   }

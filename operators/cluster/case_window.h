@@ -9,7 +9,14 @@
 //   registered  community: persons registered to it in epi.persons
 //   episode     the current cluster, if one fired (ClusterEpisode)
 //
-// Stored under G C V<venue> / G C K<community> in a versioned binary encoding.
+// Stored under G C V<venue> / G C K<community> in a versioned binary encoding
+// (version 2: the population in DeltaCounter's chunked form, so a checkpoint
+// re-encodes only its buckets touched since the last one; version 1, the
+// flat form, still decodes). The population stays inside the window's one
+// record, not in a key per bucket like the city counters: the crash loop's
+// canonical state comparison (tests/reliability/city_stream.h) prunes each
+// window record on its own, which only works if a record holds the whole
+// window.
 // Threading: owned by the cluster stage thread.
 #pragma once
 

@@ -10,10 +10,12 @@
 // Threading: owned by the cluster stage thread.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/kv_store.h"
 #include "engine/status.h"
@@ -75,27 +77,31 @@ class StateTable {
   }
 
   // Stages the dirty states, after prune(state) ran on each; deletes (and
-  // forgets) the empty ones.
+  // forgets) the empty ones. In key order, as writes nothing reads before
+  // the commit (KvStore::PutForCommit: no batch index, cheap memtable
+  // inserts).
   template <typename Prune>
   void Flush(Prune prune) {
-    for (auto it = map_.begin(); it != map_.end();) {
+    dirty_.clear();
+    for (auto it = map_.begin(); it != map_.end(); ++it) {
+      if (it->second.dirty) dirty_.push_back(it);
+    }
+    std::sort(dirty_.begin(), dirty_.end(),
+              [](const auto& a, const auto& b) { return a->first < b->first; });
+    for (auto it : dirty_) {
       Slot& slot = it->second;
-      if (!slot.dirty) {
-        ++it;
-        continue;
-      }
       prune(slot.state);
-      const std::string key = prefix_ + it->first;
+      key_.assign(prefix_).append(it->first);
       if (slot.state.Empty()) {
-        store_->Delete(key);
-        it = map_.erase(it);
+        store_->DeleteForCommit(key_);
+        map_.erase(it);  // other iterators stay valid
         continue;
       }
       slot.state.Encode(&scratch_);
-      store_->Put(key, scratch_);
+      store_->PutForCommit(key_, scratch_);
       slot.dirty = false;
-      ++it;
     }
+    dirty_.clear();
   }
 
   size_t size() const { return map_.size(); }
@@ -107,7 +113,10 @@ class StateTable {
   };
   KvStore* store_;
   std::string prefix_;
-  std::unordered_map<std::string, Slot> map_;
+  using Map = std::unordered_map<std::string, Slot>;
+  Map map_;
+  std::vector<typename Map::iterator> dirty_;  // Flush's scratch
+  std::string key_;
   std::string scratch_;
 };
 
