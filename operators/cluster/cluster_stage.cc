@@ -436,6 +436,8 @@ Status ClusterStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
         return Status::Corruption("cluster stage: unknown timer kind");
     }
   }
+  // PopDue is false also when refilling the timer head from the store failed.
+  EPI_RETURN_IF_ERROR(timers_.status());
   if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
     const int64_t bucket = watermark_ / opts_.sweep_interval;
     if (bucket != last_sweep_bucket_) {
