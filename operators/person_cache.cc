@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/byte_codec.h"
@@ -13,9 +14,15 @@ namespace {
 
 constexpr char kStateSub = 'S';
 
+}  // namespace
+
+std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
+  return state_keys::Partitioned(partition, kStateSub, person);
+}
+
 // state_keys::Partitioned(partition, 'S', person), into a reused buffer.
-void BuildStateKey(uint16_t partition, std::string_view person,
-                   std::string* out) {
+void PersonCache::BuildStateKey(uint16_t partition, std::string_view person,
+                                std::string* out) {
   out->clear();
   ByteWriter w(out);
   w.U8(static_cast<uint8_t>(state_keys::kPartitioned));
@@ -24,10 +31,16 @@ void BuildStateKey(uint16_t partition, std::string_view person,
   out->append(person);
 }
 
-}  // namespace
-
-std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
-  return state_keys::Partitioned(partition, kStateSub, person);
+bool PersonCache::ParseStateKey(std::string_view key, uint16_t* partition,
+                                std::string_view* person) {
+  if (key.size() < 4 || key[0] != state_keys::kPartitioned ||
+      key[3] != kStateSub) {
+    return false;
+  }
+  *partition = static_cast<uint16_t>((static_cast<uint8_t>(key[1]) << 8) |
+                                     static_cast<uint8_t>(key[2]));
+  *person = key.substr(4);
+  return true;
 }
 
 uint32_t PersonCache::HashOf(std::string_view person) {
@@ -152,6 +165,23 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
   }
   MarkDirty(id);
   return &slots_[id].state;
+}
+
+bool PersonCache::FindHash(uint32_t hash) const {
+  if (table_.empty()) return false;
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Bucket& b = table_[i];
+    if (b.slot == 0) return false;
+    if (b.hash == hash) return true;
+  }
+}
+
+void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
+                                uint32_t hash, PersonState* state) {
+  const uint32_t id = Insert(partition, person, hash);
+  std::swap(slots_[id].state, *state);
+  state->Clear();
 }
 
 void PersonCache::Erase(uint16_t partition, std::string_view person) {

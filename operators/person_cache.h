@@ -42,6 +42,28 @@ class PersonCache {
   // after a checkpoint).
   void DropPartition(uint16_t partition);
 
+  // Whether `person` may have a cached state (of any partition: person ids
+  // are the partitioning key, so one person lives in one partition). By
+  // the 32-bit hash alone: one probe of the bucket array, no key compare,
+  // so rarely true for an absent person (prefetch hints only).
+  bool MaybeContains(std::string_view person) const {
+    return FindHash(HashOf(person));
+  }
+  // Prefetch: unless `person` may be cached already (MaybeContains), and if
+  // `current()` vouches that *state is the person's current stored state
+  // (KvStore::UnchangedSince), caches it clean (it is the stored one) by
+  // swapping: *state comes back cleared, with reusable allocations.
+  enum class InstallResult { kCached, kStale, kInstalled };
+  template <typename CurrentFn>
+  InstallResult Install(uint16_t partition, std::string_view person,
+                        PersonState* state, CurrentFn&& current) {
+    const uint32_t hash = HashOf(person);
+    if (FindHash(hash)) return InstallResult::kCached;
+    if (!current()) return InstallResult::kStale;
+    InstallAbsent(partition, person, hash, state);
+    return InstallResult::kInstalled;
+  }
+
   // Stages dirty states (after `prune` ran on each), then evicts.
   Status Flush(const std::function<void(PersonState&)>& prune);
 
@@ -50,6 +72,12 @@ class PersonCache {
   uint64_t misses() const { return misses_; }
 
   static std::string StateKey(uint16_t partition, std::string_view person);
+  // StateKey into *out (replacing its content).
+  static void BuildStateKey(uint16_t partition, std::string_view person,
+                            std::string* out);
+  // The inverse of StateKey; false if `key` is not a person state key.
+  static bool ParseStateKey(std::string_view key, uint16_t* partition,
+                            std::string_view* person);
 
  private:
   struct Slot {
@@ -72,6 +100,10 @@ class PersonCache {
   static uint32_t HashOf(std::string_view person);
   // Index of the slot of `person`, or -1.
   int64_t Find(std::string_view person, uint32_t hash) const;
+  // Whether some cached person's hash is `hash`.
+  bool FindHash(uint32_t hash) const;
+  void InstallAbsent(uint16_t partition, std::string_view person, uint32_t hash,
+                     PersonState* state);
   uint32_t Insert(uint16_t partition, std::string_view person, uint32_t hash);
   void Remove(uint32_t slot);
   void Grow();

@@ -941,6 +941,7 @@ Status KafkaEngine::Run() {
   std::vector<KafkaMessage> batch;
   std::vector<KafkaMessage> table_batch;
   std::vector<EventTimeMerger::Item> released;
+  std::vector<PipelineRecord> records;
   std::vector<KafkaMessage> cluster_batch;
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_second = last_checkpoint;
@@ -1086,7 +1087,13 @@ Status KafkaEngine::Run() {
     if (!released.empty()) {
       m.pipeline->set_receive_time(std::chrono::steady_clock::now());
       const int64_t bwall = WallMs();
-      for (const EventTimeMerger::Item& item : released) EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
+      // One call for the whole release: person states load ahead of use.
+      records.clear();
+      for (const EventTimeMerger::Item& item : released) {
+        const KafkaMessage& msg = item.msg;
+        records.push_back({msg.value, m.TypeOf(*msg.topic), {*msg.topic, msg.partition, msg.offset}});
+      }
+      EPI_RETURN_IF_ERROR(m.pipeline->OnMessages(records, bwall));
       m.events_since_checkpoint += released.size();
     } else {
       EPI_RETURN_IF_ERROR(m.pipeline->Tick(wall));

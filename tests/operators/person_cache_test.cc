@@ -108,5 +108,62 @@ TEST_F(PersonCacheTest, DropPartitionForgetsOnlyThatPartition) {
   EXPECT_EQ(Get(0, "a")->tests.size(), 1u);
 }
 
+// ---- Install (prefetched states, operators/person_prefetcher.h) ----
+
+PersonState StateWithTest(TimestampMs t) {
+  PersonState s;
+  s.tests.push_back(t);
+  s.last_ts = t;
+  return s;
+}
+
+TEST_F(PersonCacheTest, InstallNeverReplacesACachedState) {
+  Get(0, "a")->tests.push_back(5);  // cached and dirty, newer than any read
+  PersonState read = StateWithTest(1);
+  bool asked = false;
+  EXPECT_EQ(cache_.Install(0, "a", &read, [&] { return asked = true; }),
+            PersonCache::InstallResult::kCached);
+  EXPECT_FALSE(asked);  // cached: the store is not even asked
+  EXPECT_EQ(Get(0, "a")->tests, std::vector<TimestampMs>{5});
+}
+
+TEST_F(PersonCacheTest, InstallRefusesAStateTheStoreDoesNotVouchFor) {
+  PersonState read = StateWithTest(1);
+  EXPECT_EQ(cache_.Install(0, "a", &read, [] { return false; }),
+            PersonCache::InstallResult::kStale);
+  EXPECT_EQ(cache_.size(), 0u);
+  EXPECT_TRUE(Get(0, "a")->tests.empty());  // the store's (empty) state
+  EXPECT_EQ(cache_.misses(), 1u);
+}
+
+TEST_F(PersonCacheTest, InstalledStateIsCleanUntilUsedThenAHit) {
+  PersonState read = StateWithTest(7);
+  EXPECT_EQ(cache_.Install(3, "a", &read, [] { return true; }),
+            PersonCache::InstallResult::kInstalled);
+  EXPECT_TRUE(read.tests.empty());  // swapped out
+  EXPECT_TRUE(cache_.MaybeContains("a"));
+  ASSERT_OK(Checkpoint());  // clean: nothing written
+  EXPECT_TRUE(StoredKeys().empty());
+  PersonState* s = Get(3, "a");
+  EXPECT_EQ(s->tests, std::vector<TimestampMs>{7});
+  EXPECT_EQ(cache_.hits(), 1u);
+  EXPECT_EQ(cache_.misses(), 0u);
+  ASSERT_OK(Checkpoint());  // used: written back under its partition
+  EXPECT_EQ(StoredKeys(), std::vector<std::string>{PersonCache::StateKey(3, "a")});
+}
+
+TEST_F(PersonCacheTest, StateKeyParsesBack) {
+  uint16_t partition = 0;
+  std::string_view person;
+  const std::string key = PersonCache::StateKey(513, "p-1");
+  ASSERT_TRUE(PersonCache::ParseStateKey(key, &partition, &person));
+  EXPECT_EQ(partition, 513);
+  EXPECT_EQ(person, "p-1");
+  std::string built;
+  PersonCache::BuildStateKey(513, "p-1", &built);
+  EXPECT_EQ(built, key);
+  EXPECT_FALSE(PersonCache::ParseStateKey("Mwatermark", &partition, &person));
+}
+
 }  // namespace
 }  // namespace epistream
