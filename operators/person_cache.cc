@@ -82,6 +82,8 @@ uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
     slots_.emplace_back();
   }
   Slot& slot = slots_[id];
+  kept_bytes_ -= slot.bytes;
+  slot.bytes = 0;
   slot.person.assign(person);
   slot.hash = hash;
   slot.partition = partition;
@@ -124,8 +126,21 @@ done:
   slot.state.Clear();
   slot.live = false;
   slot.dirty = false;
+  live_bytes_ -= slot.bytes;
+  slot.bytes = slot.state.MemoryBytes();  // capacity kept for reuse
+  kept_bytes_ += slot.bytes;
   free_.push_back(id);
   --live_;
+}
+
+void PersonCache::Measure(uint32_t id) {
+  Slot& slot = slots_[id];
+  // The slot, its share of the index (load <= 1/2) and any heap id.
+  const size_t bytes = sizeof(Slot) + 4 * sizeof(Bucket) +
+                       (slot.person.size() > 15 ? slot.person.capacity() + 1 : 0) +
+                       slot.state.MemoryBytes();
+  live_bytes_ += bytes - slot.bytes;
+  slot.bytes = bytes;
 }
 
 void PersonCache::MarkDirty(uint32_t id) {
@@ -163,6 +178,7 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
                                 st.message());
     }
   }
+  Measure(id);
   MarkDirty(id);
   return &slots_[id].state;
 }
@@ -182,6 +198,7 @@ void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
   const uint32_t id = Insert(partition, person, hash);
   std::swap(slots_[id].state, *state);
   state->Clear();
+  Measure(id);
 }
 
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
@@ -253,16 +270,27 @@ Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
       store_->PutForCommit(key_, scratch_);
     }
     slot.dirty = false;
+    Measure(dirty_[i]);
   }
   dirty_.clear();
-  if (live_ > capacity_) {
+  if (OverBudget()) {
     // Evict states not touched in the epoch just flushed first, then the rest.
-    for (uint32_t id = 0; id < slots_.size() && live_ > capacity_; ++id) {
+    for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
       if (slots_[id].live && slots_[id].epoch < epoch_) Remove(id);
     }
-    for (uint32_t id = 0; id < slots_.size() && live_ > capacity_; ++id) {
+    for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
       if (slots_[id].live) Remove(id);
     }
+  }
+  // Removed slots keep their allocations for the next loads, within budget.
+  for (size_t i = free_.size(); i > 0 && max_bytes_ > 0 && live_bytes_ + kept_bytes_ > max_bytes_;
+       --i) {
+    Slot& slot = slots_[free_[i - 1]];
+    if (slot.bytes == 0) continue;
+    kept_bytes_ -= slot.bytes;
+    slot.state = PersonState();
+    std::string().swap(slot.person);
+    slot.bytes = 0;
   }
   ++epoch_;
   return Status::Ok();

@@ -12,6 +12,14 @@
 // reads them before the checkpoint's Commit, and sorted keys make RocksDB's
 // memtable inserts sequential.
 //
+// Memory: besides the entry capacity, an optional byte budget (max_bytes)
+// bounds the approximate footprint of the cache: each state's decoded size
+// (PersonState::MemoryBytes, measured when it is loaded and at each flush,
+// so growth between flushes is seen late) plus its slot and index, and the
+// allocations that removed slots keep for reuse. Flush evicts while either
+// bound is exceeded, then frees kept allocations while over the budget.
+// Between flushes the cache grows by the persons loaded meanwhile.
+//
 // Threading: owned by the person stage thread.
 #pragma once
 
@@ -30,8 +38,10 @@ namespace epistream {
 
 class PersonCache {
  public:
-  PersonCache(KvStore* store, size_t capacity)
-      : store_(store), capacity_(capacity) {}
+  // At most `capacity` states and (if max_bytes > 0) about max_bytes bytes
+  // after each Flush.
+  PersonCache(KvStore* store, size_t capacity, size_t max_bytes = 0)
+      : store_(store), capacity_(capacity), max_bytes_(max_bytes) {}
 
   // The state of `person` in `partition`, loaded on a miss; marked dirty.
   Result<PersonState*> Get(uint16_t partition, std::string_view person);
@@ -68,6 +78,9 @@ class PersonCache {
   Status Flush(const std::function<void(PersonState&)>& prune);
 
   size_t size() const { return live_; }
+  // Approximate bytes held: cached states (as last measured) and the
+  // allocations kept by removed slots.
+  size_t bytes() const { return live_bytes_ + kept_bytes_; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
 
@@ -89,6 +102,7 @@ class PersonCache {
     bool dirty = false;
     bool erased = false;
     uint64_t epoch = 0;  // flush epoch of the last access
+    size_t bytes = 0;    // live: footprint as last measured; free: kept allocations
   };
   // Open addressing, linear probing, load <= 1/2: one 8-byte probe per
   // lookup in the common case, and the key compared only on a hash match.
@@ -108,9 +122,17 @@ class PersonCache {
   void Remove(uint32_t slot);
   void Grow();
   void MarkDirty(uint32_t slot);
+  // Re-measures a live slot's footprint.
+  void Measure(uint32_t slot);
+  bool OverBudget() const {
+    return live_ > capacity_ || (max_bytes_ > 0 && live_bytes_ > max_bytes_);
+  }
 
   KvStore* store_;
   size_t capacity_;
+  size_t max_bytes_;
+  size_t live_bytes_ = 0;  // sum of live slots' bytes
+  size_t kept_bytes_ = 0;  // sum of free slots' bytes
   std::deque<Slot> slots_;  // deque: a returned PersonState* never moves
   std::vector<uint32_t> free_;
   std::vector<Bucket> table_;

@@ -93,6 +93,8 @@ class PersonPrefetcher {
   // Takes and recycles every outstanding batch.
   void Drain();
   size_t outstanding() const { return outstanding_; }
+  // CPU time of the helper thread so far (summaries, benches).
+  double cpu_seconds() const;
 
  private:
   void Loop();

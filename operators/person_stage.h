@@ -55,6 +55,9 @@ struct PersonStageOptions {
   int tz_offset_minutes = 8 * 60;
   // Decoded states kept in memory. Default: 200000
   size_t cache_entries = 200000;
+  // Approximate bytes of decoded states kept in memory after each checkpoint
+  // (PersonCache), 0 for no byte bound. Default: 0
+  size_t cache_bytes = 0;
   // Event time between retention sweeps. Default: 1d
   DurationMs sweep_interval = kDayMs;
 };
@@ -105,6 +108,7 @@ class PersonStage {
   uint64_t cache_misses() const { return cache_.misses(); }
 
   size_t cached_persons() const { return cache_.size(); }
+  size_t cached_bytes() const { return cache_.bytes(); }
   size_t pending_timers() const;
 
  private:

@@ -113,6 +113,10 @@ class CityPipeline {
   void set_prefetch(const PrefetchOptions& opts) { prefetch_opts_ = opts; }
   // The person stage's prefetch and cache counters (tests, summaries).
   const PrefetchCounters& prefetch_counters() const { return stage_.prefetch_counters(); }
+  // CPU time of the look-ahead thread so far (0 without one).
+  double prefetch_cpu_seconds() const {
+    return prefetcher_ != nullptr ? prefetcher_->cpu_seconds() : 0;
+  }
   uint64_t cache_hits() const { return stage_.cache_hits(); }
   uint64_t cache_misses() const { return stage_.cache_misses(); }
 
@@ -175,6 +179,7 @@ class CityPipeline {
   TimestampMs watermark() const { return watermark_.current(); }
   const PipelineCounters& counters() const { return counters_; }
   size_t cached_persons() const { return stage_.cached_persons(); }
+  size_t cached_bytes() const { return stage_.cached_bytes(); }
 
  private:
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);

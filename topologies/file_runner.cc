@@ -1,5 +1,7 @@
 #include "topologies/file_runner.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +25,12 @@ namespace {
 constexpr std::string_view kFileSource = "file";
 // Lines per OnMessages call at most (~13 MB of a typical city input).
 constexpr uint64_t kChunkLines = 65536;
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 std::string DefaultDeadletterPath(const std::string& alerts) {
   if (alerts == "-") return "deadletter.jsonl";
@@ -60,6 +68,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
 
   const uint64_t batch = opts.batch_size > 0 ? opts.batch_size : opts.engine.checkpoint.max_events;
   const auto start = std::chrono::steady_clock::now();
+  const double stage_cpu0 = ThreadCpuSeconds();
   uint64_t since_checkpoint = 0;
   uint64_t lines = 0;
   std::string_view line;
@@ -128,13 +137,16 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
                  secs > 0 ? static_cast<double>(lines) / secs : 0.0);
     const PrefetchCounters& pf = pipeline.prefetch_counters();
     std::fprintf(stderr,
-                 "epistream: person cache %llu hits, %llu misses; prefetched %llu states "
-                 "(%llu stale, %llu already cached)\n",
+                 "epistream: person cache %zu states, %.0f MiB, %llu hits, %llu misses; "
+                 "prefetched %llu states (%llu stale, %llu already cached); CPU s: stage "
+                 "thread %.2f, prefetch thread %.2f\n",
+                 pipeline.cached_persons(), static_cast<double>(pipeline.cached_bytes()) / (1 << 20),
                  static_cast<unsigned long long>(pipeline.cache_hits()),
                  static_cast<unsigned long long>(pipeline.cache_misses()),
                  static_cast<unsigned long long>(pf.installed),
                  static_cast<unsigned long long>(pf.stale),
-                 static_cast<unsigned long long>(pf.cached));
+                 static_cast<unsigned long long>(pf.cached), ThreadCpuSeconds() - stage_cpu0,
+                 pipeline.prefetch_cpu_seconds());
   }
   return Status::Ok();
 }

@@ -165,5 +165,44 @@ TEST_F(PersonCacheTest, StateKeyParsesBack) {
   EXPECT_FALSE(PersonCache::ParseStateKey("Mwatermark", &partition, &person));
 }
 
+// ---- Byte budget ----
+
+TEST_F(PersonCacheTest, ByteBudgetEvictsBeyondItAndKeepsStatesFindable) {
+  constexpr size_t kBudget = 256 << 10;
+  PersonCache cache(&store_, 100000, kBudget);
+  auto fill = [&](int round) {
+    for (int i = 0; i < 2000; ++i) {
+      Result<PersonState*> got = cache.Get(0, Person(i));
+      ASSERT_OK(got.status());
+      for (int k = 0; k < 20; ++k) (*got)->tests.push_back(round * 100000 + i * 100 + k);
+      (*got)->last_ts = round;
+    }
+  };
+  fill(0);
+  EXPECT_GT(cache.bytes(), kBudget);  // loads are counted as they come
+  ASSERT_OK(cache.Flush([](PersonState&) {}));
+  ASSERT_OK(store_.Commit());
+  EXPECT_LE(cache.bytes(), kBudget);
+  EXPECT_GT(cache.size(), 0u);
+  EXPECT_LT(cache.size(), 2000u);  // the entry capacity alone keeps all
+  fill(1);  // evicted persons come back from the store intact
+  ASSERT_OK(cache.Flush([](PersonState&) {}));
+  ASSERT_OK(store_.Commit());
+  EXPECT_LE(cache.bytes(), kBudget);
+  for (int i = 0; i < 2000; i += 97) {
+    Result<PersonState*> got = cache.Get(0, Person(i));
+    ASSERT_OK(got.status());
+    ASSERT_EQ((*got)->tests.size(), 40u) << i;
+    EXPECT_EQ((*got)->tests[20], 100000 + i * 100);
+  }
+}
+
+TEST_F(PersonCacheTest, WithoutByteBudgetOnlyEntriesBound) {
+  for (int i = 0; i < 50; ++i) Get(0, Person(i))->tests.assign(100, i);
+  ASSERT_OK(Checkpoint());
+  EXPECT_EQ(cache_.size(), 50u);
+  EXPECT_GT(cache_.bytes(), 50u * 100 * sizeof(TimestampMs));
+}
+
 }  // namespace
 }  // namespace epistream
