@@ -61,11 +61,13 @@ void PersonPrefetcher::Drain() {
 double PersonPrefetcher::cpu_seconds() const {
   clockid_t clock;
   timespec ts{};
-  if (pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &clock) != 0 ||
+  if (pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(),
+                            &clock) != 0 ||
       clock_gettime(clock, &ts) != 0) {
     return 0;
   }
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 void PersonPrefetcher::Loop() {

@@ -49,7 +49,10 @@ std::string_view PersonIdHint(std::string_view json) {
   if (hit == nullptr) return {};
   size_t i = static_cast<size_t>(static_cast<const char*>(hit) - json.data()) + kKey.size();
   auto skip_space = [&] {
-    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
+                               json[i] == '\r')) {
+      ++i;
+    }
   };
   skip_space();
   if (i >= json.size() || json[i] != ':') return {};

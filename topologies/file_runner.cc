@@ -140,7 +140,8 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
                  "epistream: person cache %zu states, %.0f MiB, %llu hits, %llu misses; "
                  "prefetched %llu states (%llu stale, %llu already cached); CPU s: stage "
                  "thread %.2f, prefetch thread %.2f\n",
-                 pipeline.cached_persons(), static_cast<double>(pipeline.cached_bytes()) / (1 << 20),
+                 pipeline.cached_persons(),
+                 static_cast<double>(pipeline.cached_bytes()) / (1 << 20),
                  static_cast<unsigned long long>(pipeline.cache_hits()),
                  static_cast<unsigned long long>(pipeline.cache_misses()),
                  static_cast<unsigned long long>(pf.installed),

@@ -1091,7 +1091,8 @@ Status KafkaEngine::Run() {
       records.clear();
       for (const EventTimeMerger::Item& item : released) {
         const KafkaMessage& msg = item.msg;
-        records.push_back({msg.value, m.TypeOf(*msg.topic), {*msg.topic, msg.partition, msg.offset}});
+        records.push_back(
+            {msg.value, m.TypeOf(*msg.topic), {*msg.topic, msg.partition, msg.offset}});
       }
       EPI_RETURN_IF_ERROR(m.pipeline->OnMessages(records, bwall));
       m.events_since_checkpoint += released.size();

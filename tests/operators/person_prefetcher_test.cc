@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 
@@ -29,12 +30,12 @@ enum class StoreKind { kMem, kRocksSync, kRocksAsync };
 
 // What happens to the person between the helper's read and the install.
 enum class Between {
-  kNothing,       // the read is current: installed
-  kEventOnly,     // an event: the person is cached (dirty) by then
-  kFlush,         // event, write-back and eviction, not committed
-  kCommit,        // ... and committed (applied, synced)
+  kNothing,         // the read is current: installed
+  kEventOnly,       // an event: the person is cached (dirty) by then
+  kFlush,           // event, write-back and eviction, not committed
+  kCommit,          // ... and committed (applied, synced)
   kCommitInFlight,  // ... committed without Sync: async ones maybe not applied
-  kTwoCommits,    // ... committed, then another checkpoint
+  kTwoCommits,      // ... committed, then another checkpoint
 };
 
 struct Case {
@@ -50,13 +51,20 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
          kBetween[static_cast<int>(info.param.between)];
 }
 
+// gtest prints a failing case by its name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << CaseName(::testing::TestParamInfo<Case>(c, 0));
+}
+
 class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
     if (GetParam().store == StoreKind::kMem) {
       store_ = std::make_unique<MemKvStore>();
     } else {
-      dir_ = (std::filesystem::temp_directory_path() / "epistream-prefetch-XXXXXX").string();
+      dir_ =
+          (std::filesystem::temp_directory_path() / "epistream-prefetch-XXXXXX")
+              .string();
       ASSERT_NE(mkdtemp(dir_.data()), nullptr);
       StateConfig cfg;
       cfg.block_cache_bytes = 8 << 20;
@@ -64,14 +72,16 @@ class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
       auto opened = RocksKvStore::Open(dir_ + "/db", cfg);
       ASSERT_OK(opened.status());
       rocks_ = opened->get();
-      if (GetParam().store == StoreKind::kRocksAsync) rocks_->EnableAsyncCommit();
+      if (GetParam().store == StoreKind::kRocksAsync)
+        rocks_->EnableAsyncCommit();
       store_ = std::move(opened).value();
     }
     areas_ = std::make_unique<RiskAreaTable>(store_.get());
     registry_ = std::make_unique<PersonRegistry>(store_.get());
     PersonStageOptions opts;
     opts.cache_entries = 0;  // every checkpoint evicts every person
-    stage_ = std::make_unique<PersonStage>(opts, store_.get(), areas_.get(), registry_.get());
+    stage_ = std::make_unique<PersonStage>(opts, store_.get(), areas_.get(),
+                                           registry_.get());
     ASSERT_OK(stage_->AddPartition(0, &alerts_));
     prefetcher_ = std::make_unique<PersonPrefetcher>(store_.get());
   }
@@ -89,7 +99,8 @@ class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
 
   // Applies a scan of `person`; true if it was a duplicate.
   bool Scan(const std::string& event_id, const std::string& person) {
-    Event e = testing::MakeEvent(EventType::kScan, event_id, person, ts_ += kMinuteMs);
+    Event e = testing::MakeEvent(EventType::kScan, event_id, person,
+                                 ts_ += kMinuteMs);
     e.venue_id = "v1";
     e.venue_kind = VenueKind::kMall;
     bool duplicate = false;
@@ -127,7 +138,7 @@ class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
 TEST_P(PersonPrefetcherTest, PrefetchedStateNeverReplacesANewerOne) {
   const Between between = GetParam().between;
   ASSERT_FALSE(Scan("e1", "A"));
-  ASSERT_OK(Checkpoint());  // A = {e1}, stored and evicted
+  ASSERT_OK(Checkpoint());        // A = {e1}, stored and evicted
   ASSERT_FALSE(Scan("b1", "B"));  // another person, for the second commit
   std::unique_ptr<PrefetchBatch> read = Read("A");  // A = {e1} as read
   ASSERT_NE(read, nullptr);
@@ -181,7 +192,8 @@ TEST_P(PersonPrefetcherTest, PrefetchedStateNeverReplacesANewerOne) {
 // The same fixture, one case per store.
 class PersonPrefetcherStoreTest : public PersonPrefetcherTest {};
 
-TEST_P(PersonPrefetcherStoreTest, NewPersonsInstallEmptyAndCachedOnesAreNotPlanned) {
+TEST_P(PersonPrefetcherStoreTest,
+       NewPersonsInstallEmptyAndCachedOnesAreNotPlanned) {
   ASSERT_FALSE(Scan("e1", "A"));  // cached: not planned
   std::unique_ptr<PrefetchBatch> b = prefetcher_->NewBatch();
   stage_->PlanPrefetch(0, "A", b.get());
@@ -214,26 +226,31 @@ TEST_P(PersonPrefetcherStoreTest, UndecodableStateIsLeftToTheStageRead) {
   EXPECT_EQ(stage_->prefetch_counters().installed, 0u);
   Event e = testing::MakeEvent(EventType::kScan, "c1", "C", ts_);
   bool duplicate = false;
-  EXPECT_EQ(stage_->OnEvent(e, 0, &duplicate, &alerts_).code(), StatusCode::kCorruption);
+  EXPECT_EQ(stage_->OnEvent(e, 0, &duplicate, &alerts_).code(),
+            StatusCode::kCorruption);
 }
 
 std::vector<Case> AllCases() {
   std::vector<Case> out;
-  for (StoreKind s : {StoreKind::kMem, StoreKind::kRocksSync, StoreKind::kRocksAsync}) {
-    for (Between b : {Between::kNothing, Between::kEventOnly, Between::kFlush, Between::kCommit,
-                      Between::kCommitInFlight, Between::kTwoCommits}) {
+  for (StoreKind s :
+       {StoreKind::kMem, StoreKind::kRocksSync, StoreKind::kRocksAsync}) {
+    for (Between b :
+         {Between::kNothing, Between::kEventOnly, Between::kFlush,
+          Between::kCommit, Between::kCommitInFlight, Between::kTwoCommits}) {
       out.push_back({s, b});
     }
   }
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, PersonPrefetcherTest, ::testing::ValuesIn(AllCases()), CaseName);
-INSTANTIATE_TEST_SUITE_P(Stores, PersonPrefetcherStoreTest,
-                         ::testing::Values(Case{StoreKind::kMem, Between::kNothing},
-                                           Case{StoreKind::kRocksSync, Between::kNothing},
-                                           Case{StoreKind::kRocksAsync, Between::kNothing}),
-                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Stores, PersonPrefetcherTest,
+                         ::testing::ValuesIn(AllCases()), CaseName);
+INSTANTIATE_TEST_SUITE_P(
+    Stores, PersonPrefetcherStoreTest,
+    ::testing::Values(Case{StoreKind::kMem, Between::kNothing},
+                      Case{StoreKind::kRocksSync, Between::kNothing},
+                      Case{StoreKind::kRocksAsync, Between::kNothing}),
+    CaseName);
 
 }  // namespace
 }  // namespace epistream

@@ -39,8 +39,9 @@ class LineSink : public RecordSink {
 class PrefetchDeterminismTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(
-        (std::filesystem::temp_directory_path() / "epistream-prefetch-det-XXXXXX").string());
+    dir_ = new std::string((std::filesystem::temp_directory_path() /
+                            "epistream-prefetch-det-XXXXXX")
+                               .string());
     ASSERT_NE(mkdtemp(dir_->data()), nullptr);
     CityConfig city;
     city.persons = 3000;
@@ -70,8 +71,8 @@ class PrefetchDeterminismTest : public ::testing::Test {
   };
 
   // One file-mode run into its own files and state.
-  Output Run(const std::string& name, const PrefetchOptions& prefetch, uint64_t stop_after = 0,
-             bool resume = false) {
+  Output Run(const std::string& name, const PrefetchOptions& prefetch,
+             uint64_t stop_after = 0, bool resume = false) {
     FileRunOptions o;
     o.input = Input();
     o.alerts = *dir_ + "/" + name + ".alerts.jsonl";
@@ -131,14 +132,16 @@ TEST_F(PrefetchDeterminismTest, PipelineUsesTheLookAhead) {
   (*store)->EnableAsyncCommit();
   LineSink alerts;
   LineSink dead;
-  CityPipeline pipeline(engine, RulesConfig(), store->get(), &alerts, &alerts, &dead, nullptr);
+  CityPipeline pipeline(engine, RulesConfig(), store->get(), &alerts, &alerts,
+                        &dead, nullptr);
   pipeline.set_prefetch(Prefetch(true, 16));
   ASSERT_OK(pipeline.Open());
   ASSERT_OK(pipeline.AddPartition(0, std::nullopt, 0));
   const std::vector<std::string> lines = testing::ReadLines(Input());
   std::vector<PipelineRecord> records;
   for (size_t i = 0; i < lines.size(); ++i) {
-    records.push_back({lines[i], std::nullopt, SourcePosition{"file", 0, static_cast<int64_t>(i)}});
+    records.push_back({lines[i], std::nullopt,
+                       SourcePosition{"file", 0, static_cast<int64_t>(i)}});
     if (records.size() == 37 || i + 1 == lines.size()) {
       ASSERT_OK(pipeline.OnMessages(records, 0));
       ASSERT_OK(pipeline.Checkpoint());
