@@ -40,14 +40,14 @@ int64_t WallNowMs() {
 
 const std::string kWatermarkKey = state_keys::Meta("watermark");
 
-// The person_id of a JSON object by a plain scan: no parse, no unescaping.
-// A look-ahead hint only (a wrong or missing one costs a wasted or a plain
-// read, never a wrong result), so anything unusual gives up.
-std::string_view PersonIdHint(std::string_view json) {
-  static constexpr std::string_view kKey = "\"person_id\"";
-  const void* hit = ::memmem(json.data(), json.size(), kKey.data(), kKey.size());
+// The string value of `quoted_key` ("\"name\"") in a JSON object by a plain
+// scan: no parse, no unescaping. For look-ahead hints only (a wrong or
+// missing one costs a wasted or a plain read, never a wrong result), so
+// anything unusual gives up (empty).
+std::string_view StringFieldHint(std::string_view json, std::string_view quoted_key) {
+  const void* hit = ::memmem(json.data(), json.size(), quoted_key.data(), quoted_key.size());
   if (hit == nullptr) return {};
-  size_t i = static_cast<size_t>(static_cast<const char*>(hit) - json.data()) + kKey.size();
+  size_t i = static_cast<size_t>(static_cast<const char*>(hit) - json.data()) + quoted_key.size();
   auto skip_space = [&] {
     while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
                                json[i] == '\r')) {
@@ -62,9 +62,21 @@ std::string_view PersonIdHint(std::string_view json) {
   const size_t start = i + 1;
   const size_t end = json.find('"', start);
   if (end == std::string_view::npos) return {};
-  const std::string_view id = json.substr(start, end - start);
-  if (id.find('\\') != std::string_view::npos) return {};
-  return id;
+  const std::string_view value = json.substr(start, end - start);
+  if (value.find('\\') != std::string_view::npos) return {};
+  return value;
+}
+
+// The person whose state a record will need, if any: scans, transport
+// entries and fever visits (not the person registry's records).
+std::string_view PersonHint(const PipelineRecord& r) {
+  if (r.type.has_value()) {
+    if (*r.type == EventType::kPerson || *r.type == EventType::kRiskArea) return {};
+  } else if (const std::string_view type = StringFieldHint(r.bytes, "\"type\"");
+             type == "person" || type == "risk_area") {
+    return {};
+  }
+  return StringFieldHint(r.bytes, "\"person_id\"");
 }
 
 // Watermark inputs: each Kafka topic-partition separately (topics are read at
@@ -266,7 +278,7 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
     std::unique_ptr<PrefetchBatch> batch = prefetcher_->NewBatch();
     const size_t end = std::min(records.size(), begin + step);
     for (size_t i = begin; i < end; ++i) {
-      std::string_view person = PersonIdHint(records[i].bytes);
+      std::string_view person = PersonHint(records[i]);
       if (person.empty()) continue;
       if (pseudonymizer_ != nullptr) {
         pseudonymizer_->Pseudonymize(person, &hint_scratch_);

@@ -18,7 +18,9 @@
 // in one write batch. A restart opens the same store, asks StoredOffset() for
 // each source partition and resumes there: each event is applied once.
 //
-// Threading: every method on one thread (the stage thread). No exception
+// Threading: every method on one thread (the stage thread). OnMessages runs a
+// helper thread (PersonPrefetcher, idle between calls) that reads the store's
+// committed data ahead of use (KvStore's concurrent reads). No exception
 // escapes; bad input never fails a call, only runtime faults (disk, sinks) do.
 #pragma once
 
