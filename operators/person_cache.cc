@@ -170,6 +170,7 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
   EPI_RETURN_IF_ERROR(store_->Get(key_, &scratch_, &found));
   const uint32_t id = Insert(partition, person, hash);
   if (found) {
+    ++loaded_;
     Status st = slots_[id].state.Decode(scratch_);
     if (!st.ok()) {
       Remove(id);
@@ -275,12 +276,14 @@ Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
   dirty_.clear();
   if (OverBudget()) {
     // Evict states not touched in the epoch just flushed first, then the rest.
+    const size_t before = live_;
     for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
       if (slots_[id].live && slots_[id].epoch < epoch_) Remove(id);
     }
     for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
       if (slots_[id].live) Remove(id);
     }
+    evicted_ += before - live_;
   }
   // Removed slots keep their allocations for the next loads, within budget.
   for (size_t i = free_.size(); i > 0 && max_bytes_ > 0 && live_bytes_ + kept_bytes_ > max_bytes_;

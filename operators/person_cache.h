@@ -81,6 +81,10 @@ class PersonCache {
   // Approximate bytes held: cached states (as last measured) and the
   // allocations kept by removed slots.
   size_t bytes() const { return live_bytes_ + kept_bytes_; }
+  // Whether the store may hold states this cache does not: some state was
+  // evicted, or a miss found a stored one (a restart). Until then a miss
+  // can only be a new person, and loading ahead is wasted work.
+  bool MayMissStoredStates() const { return evicted_ > 0 || loaded_ > 0; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
 
@@ -148,6 +152,8 @@ class PersonCache {
   uint64_t epoch_ = 1;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
+  uint64_t evicted_ = 0;  // states evicted by Flush
+  uint64_t loaded_ = 0;   // misses that found a stored state
   std::string scratch_;
 };
 

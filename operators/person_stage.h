@@ -103,6 +103,9 @@ class PersonStage {
   void PlanPrefetch(uint16_t partition, std::string_view person,
                     PrefetchBatch* batch) const;
   void InstallPrefetched(PrefetchBatch* batch);
+  // False while every stored state is cached (nothing evicted, no stored
+  // state loaded yet): loading ahead could only find new persons.
+  bool PrefetchUseful() const { return cache_.MayMissStoredStates(); }
   const PrefetchCounters& prefetch_counters() const { return prefetch_; }
   uint64_t cache_hits() const { return cache_.hits(); }
   uint64_t cache_misses() const { return cache_.misses(); }

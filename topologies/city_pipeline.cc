@@ -264,7 +264,8 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
 }
 
 Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t wall_ms) {
-  if (!prefetch_opts_.enabled || !store_->SupportsConcurrentReads() || records.empty()) {
+  if (!prefetch_opts_.enabled || !store_->SupportsConcurrentReads() || records.empty() ||
+      !stage_.PrefetchUseful()) {
     for (const PipelineRecord& r : records) {
       EPI_RETURN_IF_ERROR(OnMessage(r.bytes, r.type, r.pos, wall_ms));
     }

@@ -107,7 +107,9 @@ class CityPipeline {
 
   // The same as OnMessage for each record in order, with the persons of
   // upcoming records loaded ahead on a helper thread (PrefetchOptions), so
-  // the stage thread rarely waits for a state read. Same outputs, same
+  // the stage thread rarely waits for a state read. Look-ahead starts once
+  // the person cache may miss stored states (PersonStage::PrefetchUseful):
+  // while every person ever seen is cached it would only find new ones. Same outputs, same
   // state as the OnMessage calls; stops at the first failure. No look-ahead
   // outlives the call (partitions may change between calls).
   Status OnMessages(std::span<const PipelineRecord> records, int64_t wall_ms);

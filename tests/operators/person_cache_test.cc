@@ -204,5 +204,19 @@ TEST_F(PersonCacheTest, WithoutByteBudgetOnlyEntriesBound) {
   EXPECT_GT(cache_.bytes(), 50u * 100 * sizeof(TimestampMs));
 }
 
+TEST_F(PersonCacheTest, MayMissStoredStatesOnlyAfterEvictionOrAStoredLoad) {
+  for (int i = 0; i < 50; ++i) Get(0, Person(i))->tests.push_back(i);
+  ASSERT_OK(Checkpoint());
+  EXPECT_FALSE(cache_.MayMissStoredStates());  // all 50 still cached
+  for (int i = 50; i < 150; ++i) Get(0, Person(i))->tests.push_back(i);
+  ASSERT_OK(Checkpoint());  // 150 > 100: evicts
+  EXPECT_TRUE(cache_.MayMissStoredStates());
+  PersonCache restarted(&store_, 1000);  // as after a restart: empty cache
+  ASSERT_OK(restarted.Get(0, "new").status());
+  EXPECT_FALSE(restarted.MayMissStoredStates());
+  ASSERT_OK(restarted.Get(0, Person(1)).status());  // found in the store
+  EXPECT_TRUE(restarted.MayMissStoredStates());
+}
+
 }  // namespace
 }  // namespace epistream
