@@ -7,14 +7,28 @@
 // never lose updates between checkpoints.
 //
 // Threading: not thread-safe; one owner thread (the stage's event loop) calls
-// every method. Implementations: MemKvStore (tests, ephemeral runs) and
-// RocksKvStore (RocksDB with a WriteBatchWithIndex in front).
+// every method, except the two marked thread-safe below (CommittedVersion,
+// MultiGetCommitted), which another thread may call concurrently with the
+// owner's calls (never with the store's destruction). Implementations:
+// MemKvStore (tests, ephemeral runs) and RocksKvStore (RocksDB with a staged
+// batch in front).
+//
+// Reads off the owner thread (operators/person_prefetcher.h): a helper
+// thread reads committed data ahead of use; the owner thread later asks
+// UnchangedSince() whether each value read is still the key's current one
+// before using it. The protocol, for a key K:
+//   helper: v = CommittedVersion(); MultiGetCommitted({K, ...})
+//   owner:  if (UnchangedSince(K, v)) the value read is K's value now.
+// UnchangedSince is false when a write of K is staged, in flight, or was
+// committed after version v (or the store cannot tell): a prefetched value
+// never overwrites a newer one.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/status.h"
 
@@ -56,6 +70,37 @@ class KvStore {
   virtual Status ForEachStaged(const StagedFn& fn) const {
     (void)fn;
     return Status::Internal("this store cannot enumerate staged writes");
+  }
+
+  // --- Reads off the owner thread (see the file comment) ---
+  // Whether the three calls below work (the defaults do not).
+  virtual bool SupportsConcurrentReads() const { return false; }
+  // Thread-safe. Counts the commits whose writes reached the committed data;
+  // grows by one per commit. The default (0 forever) goes with the defaults
+  // below: no concurrent reads.
+  virtual uint64_t CommittedVersion() const { return 0; }
+  // Thread-safe. Point reads of committed data only (neither staged writes
+  // nor a commit still in flight are guaranteed to be seen): for each key,
+  // (*found)[i] and, when found, (*values)[i]. Keys sorted ascending and
+  // distinct (stores may read them in one sorted pass). Unimplemented by
+  // default.
+  virtual Status MultiGetCommitted(const std::vector<std::string_view>& keys,
+                                   std::vector<std::string>* values,
+                                   std::vector<uint8_t>* found) const {
+    (void)keys;
+    (void)values;
+    (void)found;
+    return Status::Internal("this store cannot read from another thread");
+  }
+  // Owner thread. True only if a value MultiGetCommitted read for `key`
+  // after CommittedVersion() returned `version` is still its current value:
+  // no write of `key` is staged or in flight, and no commit after `version`
+  // wrote it. May say false for an unchanged key (then the caller reads it
+  // again with Get), never true for a changed one. Default: false.
+  virtual bool UnchangedSince(std::string_view key, uint64_t version) {
+    (void)key;
+    (void)version;
+    return false;
   }
 
   // Bytes staged since the last Commit (to bound checkpoint size).

@@ -81,7 +81,10 @@ Status MemKvStore::ForEachStaged(const StagedFn& fn) const {
 }
 
 Status MemKvStore::Commit() {
+  std::lock_guard<std::mutex> lock(mu_.m);
+  ++version_;
   for (auto& [key, value] : staged_) {
+    written_at_[key] = version_;
     auto c = committed_.find(key);
     if (c != committed_.end()) {
       committed_bytes_ -= c->first.size() + c->second.size();
@@ -99,6 +102,33 @@ Status MemKvStore::Commit() {
   staged_.clear();
   staged_bytes_ = 0;
   return Status::Ok();
+}
+
+uint64_t MemKvStore::CommittedVersion() const {
+  std::lock_guard<std::mutex> lock(mu_.m);
+  return version_;
+}
+
+Status MemKvStore::MultiGetCommitted(const std::vector<std::string_view>& keys,
+                                     std::vector<std::string>* values,
+                                     std::vector<uint8_t>* found) const {
+  values->resize(keys.size());
+  found->assign(keys.size(), 0);
+  std::lock_guard<std::mutex> lock(mu_.m);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto c = committed_.find(keys[i]);
+    if (c == committed_.end()) continue;
+    (*found)[i] = 1;
+    (*values)[i].assign(c->second);
+  }
+  return Status::Ok();
+}
+
+bool MemKvStore::UnchangedSince(std::string_view key, uint64_t version) {
+  if (staged_.find(key) != staged_.end()) return false;
+  // Only this (owner) thread writes written_at_: no lock needed to read it.
+  auto w = written_at_.find(std::string(key));
+  return w == written_at_.end() || w->second <= version;
 }
 
 }  // namespace epistream

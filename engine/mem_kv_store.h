@@ -7,14 +7,22 @@
 // (like a write batch, overwrites are not de-duplicated in the count).
 // Nothing is durable: committed data lives as long as the object.
 //
-// Threading: not thread-safe; one owner thread calls every method.
+// Concurrent reads (KvStore::MultiGetCommitted) are exact: each key remembers
+// the commit that last wrote it, so UnchangedSince never says false for an
+// unchanged key (tests see every prefetch used that may be).
+//
+// Threading: one owner thread calls every method, except CommittedVersion
+// and MultiGetCommitted (any thread; a mutex orders them with Commit).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "engine/kv_store.h"
 
@@ -34,6 +42,12 @@ class MemKvStore final : public KvStore {
   Status Commit() override;
   // In key order, the latest staged write of each key.
   Status ForEachStaged(const StagedFn& fn) const override;
+  bool SupportsConcurrentReads() const override { return true; }
+  uint64_t CommittedVersion() const override;
+  Status MultiGetCommitted(const std::vector<std::string_view>& keys,
+                           std::vector<std::string>* values,
+                           std::vector<uint8_t>* found) const override;
+  bool UnchangedSince(std::string_view key, uint64_t version) override;
   size_t StagedBytes() const override { return staged_bytes_; }
   uint64_t ApproximateSizeBytes() override { return committed_bytes_; }
 
@@ -44,6 +58,20 @@ class MemKvStore final : public KvStore {
   // nullopt marks a staged delete.
   std::map<std::string, std::optional<std::string>, std::less<>> staged_;
   std::map<std::string, std::string, std::less<>> committed_;
+  // The commit (CommittedVersion) that last wrote each key ever committed.
+  std::unordered_map<std::string, uint64_t> written_at_;
+  // A mutex that lets the store stay copyable and movable (tests reset
+  // stores by assignment; nothing may read a store being copied or moved).
+  struct Mutex {
+    Mutex() = default;
+    Mutex(const Mutex&) {}
+    Mutex& operator=(const Mutex&) { return *this; }
+    std::mutex m;
+  };
+  // Guards committed_ and version_ between Commit (owner thread, writes)
+  // and MultiGetCommitted (any thread); the owner's own reads need no lock.
+  mutable Mutex mu_;
+  uint64_t version_ = 0;
   size_t staged_bytes_ = 0;
   uint64_t committed_bytes_ = 0;  // sum of key + value sizes in committed_
 };

@@ -120,6 +120,10 @@ struct RocksKvStore::InFlight {
   std::string plain_min;
   std::string plain_max;
   std::vector<uint64_t> plain_hashes;  // sorted
+  uint64_t seq = 0;  // the commit's number (RocksKvStore::handed_off_)
+  // Every key's hash, sorted: built by the writer thread after the write,
+  // kept (retained_hashes_) after Sync for UnchangedSince.
+  std::vector<uint64_t> key_hashes;
 };
 
 Result<std::unique_ptr<RocksKvStore>> RocksKvStore::Open(const std::string& dir,
@@ -390,6 +394,7 @@ Status RocksKvStore::Commit() {
     batch_->Clear();
     staged_.clear();
     ClearPlain();
+    f.seq = ++handed_off_;
     inflight_active_ = true;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -401,17 +406,22 @@ Status RocksKvStore::Commit() {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
+  ++handed_off_;
+  Status written;
   if (plain_count == 0) {
-    EPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, indexed), "state commit"));
+    written = FromRocks(db_->Write(wo, indexed), "state commit");
   } else if (indexed->Count() == 0) {
-    EPI_RETURN_IF_ERROR(
-        FromRocks(db_->Write(wo, plain_.get()), "state commit"));
+    written = FromRocks(db_->Write(wo, plain_.get()), "state commit");
   } else {
     // One atomic batch: the indexed records, then the plain ones.
     rocksdb::WriteBatch both;
     EPI_RETURN_IF_ERROR(ConcatBatches(*indexed, *plain_, &both));
-    EPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &both), "state commit"));
+    written = FromRocks(db_->Write(wo, &both), "state commit");
   }
+  // Counted even when it failed: concurrent reads must treat whatever it
+  // may have applied as new.
+  completed_.fetch_add(1, std::memory_order_release);
+  EPI_RETURN_IF_ERROR(written);
   batch_->Clear();
   staged_.clear();
   ClearPlain();
@@ -434,6 +444,21 @@ void RocksKvStore::WriterLoop() {
     rocksdb::WriteOptions wo;
     wo.sync = sync_;
     Status st = FromRocks(db_->Write(wo, &inflight_->batch), "state commit");
+    completed_.fetch_add(1, std::memory_order_release);
+    // The commit's key hashes, for UnchangedSince once it is synced (the
+    // stage thread only reads staged and plain_hashes while in flight).
+    InFlight& f = *inflight_;
+    f.key_hashes.clear();
+    f.key_hashes.reserve(f.staged.size() + f.plain_hashes.size());
+    for (const auto& entry : f.staged) {
+      f.key_hashes.push_back(std::hash<std::string_view>()(entry.first));
+    }
+    std::sort(f.key_hashes.begin(), f.key_hashes.end());
+    const size_t indexed = f.key_hashes.size();
+    f.key_hashes.insert(f.key_hashes.end(), f.plain_hashes.begin(),
+                        f.plain_hashes.end());
+    std::inplace_merge(f.key_hashes.begin(), f.key_hashes.begin() + indexed,
+                       f.key_hashes.end());
     lock.lock();
     job_status_ = std::move(st);
     job_done_ = true;
@@ -451,6 +476,9 @@ Status RocksKvStore::Sync() {
     job_status_ = Status::Ok();
   }
   inflight_active_ = false;
+  retained_seq_ = inflight_->seq;
+  retained_hashes_.swap(inflight_->key_hashes);
+  inflight_->key_hashes.clear();
   inflight_->batch.Clear();
   inflight_->staged.clear();
   inflight_->plain_hashes.clear();
@@ -471,6 +499,57 @@ int RocksKvStore::InFlightLookup(std::string_view key, std::string* value,
       std::binary_search(f.plain_hashes.begin(), f.plain_hashes.end(),
                          std::hash<std::string_view>()(key));
   return -1;
+}
+
+uint64_t RocksKvStore::CommittedVersion() const {
+  return completed_.load(std::memory_order_acquire);
+}
+
+Status RocksKvStore::MultiGetCommitted(
+    const std::vector<std::string_view>& keys, std::vector<std::string>* values,
+    std::vector<uint8_t>* found) const {
+  const size_t n = keys.size();
+  values->resize(n);
+  found->assign(n, 0);
+  if (n == 0) return Status::Ok();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(n);
+  for (std::string_view k : keys) slices.push_back(ToSlice(k));
+  std::vector<rocksdb::PinnableSlice> got(n);
+  std::vector<rocksdb::Status> statuses(n);
+  db_->MultiGet(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), n,
+                slices.data(), got.data(), statuses.data(),
+                /*sorted_input=*/true);
+  for (size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    EPI_RETURN_IF_ERROR(FromRocks(statuses[i], "state multiget"));
+    (*found)[i] = 1;
+    (*values)[i].assign(got[i].data(), got[i].size());
+  }
+  return Status::Ok();
+}
+
+bool RocksKvStore::UnchangedSince(std::string_view key, uint64_t version) {
+  if (!write_error_.ok()) return false;
+  if (MaybeInPlain(key) || staged_.find(key) != staged_.end()) return false;
+  const uint64_t hash = std::hash<std::string_view>()(key);
+  uint64_t last_unseen = completed_.load(std::memory_order_acquire);
+  if (inflight_active_) {
+    const InFlight& f = *inflight_;
+    if (f.staged.find(key) != f.staged.end()) return false;
+    if (!f.plain_hashes.empty() && key >= f.plain_min && key <= f.plain_max &&
+        std::binary_search(f.plain_hashes.begin(), f.plain_hashes.end(),
+                           hash)) {
+      return false;
+    }
+    // The commit in flight (applied or not) has just been looked into.
+    last_unseen = std::min(last_unseen, f.seq - 1);
+  }
+  // Commits version+1 .. last_unseen were applied after the read began.
+  if (last_unseen <= version) return true;
+  if (last_unseen != version + 1 || retained_seq_ != last_unseen) return false;
+  return !std::binary_search(retained_hashes_.begin(), retained_hashes_.end(),
+                             hash);
 }
 
 size_t RocksKvStore::StagedBytes() const {

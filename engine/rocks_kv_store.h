@@ -20,9 +20,19 @@
 // Threading: not thread-safe; one owner thread calls every method (RocksDB's
 // own background threads flush and compact; after EnableAsyncCommit() the
 // store's writer thread runs each commit's DB::Write, touching nothing the
-// owner thread changes until Sync()).
+// owner thread changes until Sync()), except CommittedVersion and
+// MultiGetCommitted: any thread (a prefetcher), concurrently.
+//
+// Concurrent reads (KvStore::UnchangedSince): a commit is numbered when it
+// is handed to the DB and counted in CommittedVersion once DB::Write
+// returned. UnchangedSince(key, v) looks for the key among the staged
+// writes, the commit in flight and, for commits counted after v, the key
+// hashes of the last synced async commit (kept until the next Sync, built
+// on the writer thread); a commit after v it cannot see into (a synchronous
+// one, or an older async one) makes it answer false.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -109,6 +119,14 @@ class RocksKvStore final : public KvStore {
   void EnableAsyncCommit();
   // Waits for the commit in flight, if any; its status.
   Status Sync();
+  bool SupportsConcurrentReads() const override { return true; }
+  uint64_t CommittedVersion() const override;
+  // One sorted rocksdb::DB::MultiGet (fill_cache on: the values are about to
+  // be used).
+  Status MultiGetCommitted(const std::vector<std::string_view>& keys,
+                           std::vector<std::string>* values,
+                           std::vector<uint8_t>* found) const override;
+  bool UnchangedSince(std::string_view key, uint64_t version) override;
   // Bytes of the staged write batch, excluding its fixed header.
   size_t StagedBytes() const override;
   // SST files plus memtables.
@@ -180,6 +198,12 @@ class RocksKvStore final : public KvStore {
 
   bool async_ = false;
   std::unique_ptr<InFlight> inflight_;
+  // Commits handed to the DB (stage thread) and applied (CommittedVersion).
+  uint64_t handed_off_ = 0;
+  std::atomic<uint64_t> completed_{0};
+  // The last synced async commit: its number and sorted key hashes.
+  uint64_t retained_seq_ = 0;
+  std::vector<uint64_t> retained_hashes_;
   bool inflight_active_ = false;  // stage thread's view: a job not yet synced
   std::thread writer_;
   std::mutex mu_;

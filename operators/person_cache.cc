@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/byte_codec.h"
@@ -13,9 +14,15 @@ namespace {
 
 constexpr char kStateSub = 'S';
 
+}  // namespace
+
+std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
+  return state_keys::Partitioned(partition, kStateSub, person);
+}
+
 // state_keys::Partitioned(partition, 'S', person), into a reused buffer.
-void BuildStateKey(uint16_t partition, std::string_view person,
-                   std::string* out) {
+void PersonCache::BuildStateKey(uint16_t partition, std::string_view person,
+                                std::string* out) {
   out->clear();
   ByteWriter w(out);
   w.U8(static_cast<uint8_t>(state_keys::kPartitioned));
@@ -24,10 +31,16 @@ void BuildStateKey(uint16_t partition, std::string_view person,
   out->append(person);
 }
 
-}  // namespace
-
-std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
-  return state_keys::Partitioned(partition, kStateSub, person);
+bool PersonCache::ParseStateKey(std::string_view key, uint16_t* partition,
+                                std::string_view* person) {
+  if (key.size() < 4 || key[0] != state_keys::kPartitioned ||
+      key[3] != kStateSub) {
+    return false;
+  }
+  *partition = static_cast<uint16_t>((static_cast<uint8_t>(key[1]) << 8) |
+                                     static_cast<uint8_t>(key[2]));
+  *person = key.substr(4);
+  return true;
 }
 
 uint32_t PersonCache::HashOf(std::string_view person) {
@@ -69,6 +82,8 @@ uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
     slots_.emplace_back();
   }
   Slot& slot = slots_[id];
+  kept_bytes_ -= slot.bytes;
+  slot.bytes = 0;
   slot.person.assign(person);
   slot.hash = hash;
   slot.partition = partition;
@@ -111,8 +126,21 @@ done:
   slot.state.Clear();
   slot.live = false;
   slot.dirty = false;
+  live_bytes_ -= slot.bytes;
+  slot.bytes = slot.state.MemoryBytes();  // capacity kept for reuse
+  kept_bytes_ += slot.bytes;
   free_.push_back(id);
   --live_;
+}
+
+void PersonCache::Measure(uint32_t id) {
+  Slot& slot = slots_[id];
+  // The slot, its share of the index (load <= 1/2) and any heap id.
+  const size_t bytes = sizeof(Slot) + 4 * sizeof(Bucket) +
+                       (slot.person.size() > 15 ? slot.person.capacity() + 1 : 0) +
+                       slot.state.MemoryBytes();
+  live_bytes_ += bytes - slot.bytes;
+  slot.bytes = bytes;
 }
 
 void PersonCache::MarkDirty(uint32_t id) {
@@ -142,6 +170,7 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
   EPI_RETURN_IF_ERROR(store_->Get(key_, &scratch_, &found));
   const uint32_t id = Insert(partition, person, hash);
   if (found) {
+    ++loaded_;
     Status st = slots_[id].state.Decode(scratch_);
     if (!st.ok()) {
       Remove(id);
@@ -150,8 +179,27 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
                                 st.message());
     }
   }
+  Measure(id);
   MarkDirty(id);
   return &slots_[id].state;
+}
+
+bool PersonCache::FindHash(uint32_t hash) const {
+  if (table_.empty()) return false;
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Bucket& b = table_[i];
+    if (b.slot == 0) return false;
+    if (b.hash == hash) return true;
+  }
+}
+
+void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
+                                uint32_t hash, PersonState* state) {
+  const uint32_t id = Insert(partition, person, hash);
+  std::swap(slots_[id].state, *state);
+  state->Clear();
+  Measure(id);
 }
 
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
@@ -223,16 +271,29 @@ Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
       store_->PutForCommit(key_, scratch_);
     }
     slot.dirty = false;
+    Measure(dirty_[i]);
   }
   dirty_.clear();
-  if (live_ > capacity_) {
+  if (OverBudget()) {
     // Evict states not touched in the epoch just flushed first, then the rest.
-    for (uint32_t id = 0; id < slots_.size() && live_ > capacity_; ++id) {
+    const size_t before = live_;
+    for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
       if (slots_[id].live && slots_[id].epoch < epoch_) Remove(id);
     }
-    for (uint32_t id = 0; id < slots_.size() && live_ > capacity_; ++id) {
+    for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
       if (slots_[id].live) Remove(id);
     }
+    evicted_ += before - live_;
+  }
+  // Removed slots keep their allocations for the next loads, within budget.
+  for (size_t i = free_.size(); i > 0 && max_bytes_ > 0 && live_bytes_ + kept_bytes_ > max_bytes_;
+       --i) {
+    Slot& slot = slots_[free_[i - 1]];
+    if (slot.bytes == 0) continue;
+    kept_bytes_ -= slot.bytes;
+    slot.state = PersonState();
+    std::string().swap(slot.person);
+    slot.bytes = 0;
   }
   ++epoch_;
   return Status::Ok();

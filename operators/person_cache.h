@@ -12,6 +12,14 @@
 // reads them before the checkpoint's Commit, and sorted keys make RocksDB's
 // memtable inserts sequential.
 //
+// Memory: besides the entry capacity, an optional byte budget (max_bytes)
+// bounds the approximate footprint of the cache: each state's decoded size
+// (PersonState::MemoryBytes, measured when it is loaded and at each flush,
+// so growth between flushes is seen late) plus its slot and index, and the
+// allocations that removed slots keep for reuse. Flush evicts while either
+// bound is exceeded, then frees kept allocations while over the budget.
+// Between flushes the cache grows by the persons loaded meanwhile.
+//
 // Threading: owned by the person stage thread.
 #pragma once
 
@@ -30,8 +38,10 @@ namespace epistream {
 
 class PersonCache {
  public:
-  PersonCache(KvStore* store, size_t capacity)
-      : store_(store), capacity_(capacity) {}
+  // At most `capacity` states and (if max_bytes > 0) about max_bytes bytes
+  // after each Flush.
+  PersonCache(KvStore* store, size_t capacity, size_t max_bytes = 0)
+      : store_(store), capacity_(capacity), max_bytes_(max_bytes) {}
 
   // The state of `person` in `partition`, loaded on a miss; marked dirty.
   Result<PersonState*> Get(uint16_t partition, std::string_view person);
@@ -42,14 +52,49 @@ class PersonCache {
   // after a checkpoint).
   void DropPartition(uint16_t partition);
 
+  // Whether `person` may have a cached state (of any partition: person ids
+  // are the partitioning key, so one person lives in one partition). By
+  // the 32-bit hash alone: one probe of the bucket array, no key compare,
+  // so rarely true for an absent person (prefetch hints only).
+  bool MaybeContains(std::string_view person) const {
+    return FindHash(HashOf(person));
+  }
+  // Prefetch: unless `person` may be cached already (MaybeContains), and if
+  // `current()` vouches that *state is the person's current stored state
+  // (KvStore::UnchangedSince), caches it clean (it is the stored one) by
+  // swapping: *state comes back cleared, with reusable allocations.
+  enum class InstallResult { kCached, kStale, kInstalled };
+  template <typename CurrentFn>
+  InstallResult Install(uint16_t partition, std::string_view person,
+                        PersonState* state, CurrentFn&& current) {
+    const uint32_t hash = HashOf(person);
+    if (FindHash(hash)) return InstallResult::kCached;
+    if (!current()) return InstallResult::kStale;
+    InstallAbsent(partition, person, hash, state);
+    return InstallResult::kInstalled;
+  }
+
   // Stages dirty states (after `prune` ran on each), then evicts.
   Status Flush(const std::function<void(PersonState&)>& prune);
 
   size_t size() const { return live_; }
+  // Approximate bytes held: cached states (as last measured) and the
+  // allocations kept by removed slots.
+  size_t bytes() const { return live_bytes_ + kept_bytes_; }
+  // Whether the store may hold states this cache does not: some state was
+  // evicted, or a miss found a stored one (a restart). Until then a miss
+  // can only be a new person, and loading ahead is wasted work.
+  bool MayMissStoredStates() const { return evicted_ > 0 || loaded_ > 0; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
 
   static std::string StateKey(uint16_t partition, std::string_view person);
+  // StateKey into *out (replacing its content).
+  static void BuildStateKey(uint16_t partition, std::string_view person,
+                            std::string* out);
+  // The inverse of StateKey; false if `key` is not a person state key.
+  static bool ParseStateKey(std::string_view key, uint16_t* partition,
+                            std::string_view* person);
 
  private:
   struct Slot {
@@ -61,6 +106,7 @@ class PersonCache {
     bool dirty = false;
     bool erased = false;
     uint64_t epoch = 0;  // flush epoch of the last access
+    size_t bytes = 0;    // live: footprint as last measured; free: kept allocations
   };
   // Open addressing, linear probing, load <= 1/2: one 8-byte probe per
   // lookup in the common case, and the key compared only on a hash match.
@@ -72,13 +118,25 @@ class PersonCache {
   static uint32_t HashOf(std::string_view person);
   // Index of the slot of `person`, or -1.
   int64_t Find(std::string_view person, uint32_t hash) const;
+  // Whether some cached person's hash is `hash`.
+  bool FindHash(uint32_t hash) const;
+  void InstallAbsent(uint16_t partition, std::string_view person, uint32_t hash,
+                     PersonState* state);
   uint32_t Insert(uint16_t partition, std::string_view person, uint32_t hash);
   void Remove(uint32_t slot);
   void Grow();
   void MarkDirty(uint32_t slot);
+  // Re-measures a live slot's footprint.
+  void Measure(uint32_t slot);
+  bool OverBudget() const {
+    return live_ > capacity_ || (max_bytes_ > 0 && live_bytes_ > max_bytes_);
+  }
 
   KvStore* store_;
   size_t capacity_;
+  size_t max_bytes_;
+  size_t live_bytes_ = 0;  // sum of live slots' bytes
+  size_t kept_bytes_ = 0;  // sum of free slots' bytes
   std::deque<Slot> slots_;  // deque: a returned PersonState* never moves
   std::vector<uint32_t> free_;
   std::vector<Bucket> table_;
@@ -94,6 +152,8 @@ class PersonCache {
   uint64_t epoch_ = 1;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
+  uint64_t evicted_ = 0;  // states evicted by Flush
+  uint64_t loaded_ = 0;   // misses that found a stored state
   std::string scratch_;
 };
 

@@ -45,7 +45,7 @@ bool ClusterVenue(VenueKind k) {
 PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
                          const RiskAreaTable* areas, const PersonRegistry* registry)
     : opts_(opts), store_(store), areas_(areas), registry_(registry),
-      cache_(store, opts.cache_entries) {}
+      cache_(store, opts.cache_entries, opts.cache_bytes) {}
 
 Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts) {
   if (timers_.count(partition) != 0) return Status::Ok();
@@ -501,6 +501,47 @@ void PersonStage::Prune(PersonState& s) const {
   // carry can no longer change: forget it.
   PruneClosedSpans(&s.presence, watermark_ - opts_.allowed_lateness,
                    [this](uint8_t track) { return PresenceWindow(track); });
+}
+
+void PersonStage::PlanPrefetch(uint16_t partition, std::string_view person,
+                               PrefetchBatch* batch) const {
+  if (person.empty() || cache_.MaybeContains(person) ||
+      timers_.find(partition) == timers_.end()) {
+    return;
+  }
+  batch->keys.emplace_back();
+  PersonCache::BuildStateKey(partition, person, &batch->keys.back());
+}
+
+void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
+  ++prefetch_.batches;
+  if (!batch->read_status.ok()) {
+    ++prefetch_.failed;
+    return;
+  }
+  prefetch_.keys += batch->keys.size();
+  for (size_t i = 0; i < batch->keys.size(); ++i) {
+    if (batch->results[i] == PrefetchBatch::kUnusable) continue;
+    const std::string& key = batch->keys[i];
+    uint16_t partition = 0;
+    std::string_view person;
+    if (!PersonCache::ParseStateKey(key, &partition, &person) ||
+        timers_.find(partition) == timers_.end()) {
+      continue;
+    }
+    switch (cache_.Install(partition, person, &batch->states[i],
+                           [&] { return store_->UnchangedSince(key, batch->version); })) {
+      case PersonCache::InstallResult::kCached:
+        ++prefetch_.cached;
+        break;
+      case PersonCache::InstallResult::kStale:
+        ++prefetch_.stale;
+        break;
+      case PersonCache::InstallResult::kInstalled:
+        ++prefetch_.installed;
+        break;
+    }
+  }
 }
 
 Status PersonStage::Flush() {

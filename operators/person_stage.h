@@ -38,6 +38,7 @@
 #include "operators/cluster/cluster_record.h"
 #include "operators/event.h"
 #include "operators/person_cache.h"
+#include "operators/person_prefetcher.h"
 #include "operators/person_registry.h"
 #include "operators/risk_area_table.h"
 #include "operators/rules_config.h"
@@ -54,6 +55,9 @@ struct PersonStageOptions {
   int tz_offset_minutes = 8 * 60;
   // Decoded states kept in memory. Default: 200000
   size_t cache_entries = 200000;
+  // Approximate bytes of decoded states kept in memory after each checkpoint
+  // (PersonCache), 0 for no byte bound. Default: 0
+  size_t cache_bytes = 0;
   // Event time between retention sweeps. Default: 1d
   DurationMs sweep_interval = kDayMs;
 };
@@ -90,7 +94,24 @@ class PersonStage {
   // Stages every dirty state into the store (call before Commit).
   Status Flush();
 
+  // Look-ahead loading (operators/person_prefetcher.h). PlanPrefetch adds
+  // the state key of `person` to `batch` unless the person is cached or the
+  // partition is not (yet) owned. InstallPrefetched caches the loaded states
+  // that are still current (KvStore::UnchangedSince) of persons still not
+  // cached, in owned partitions; the rest stay ordinary misses. Outputs do
+  // not depend on either call.
+  void PlanPrefetch(uint16_t partition, std::string_view person,
+                    PrefetchBatch* batch) const;
+  void InstallPrefetched(PrefetchBatch* batch);
+  // False while every stored state is cached (nothing evicted, no stored
+  // state loaded yet): loading ahead could only find new persons.
+  bool PrefetchUseful() const { return cache_.MayMissStoredStates(); }
+  const PrefetchCounters& prefetch_counters() const { return prefetch_; }
+  uint64_t cache_hits() const { return cache_.hits(); }
+  uint64_t cache_misses() const { return cache_.misses(); }
+
   size_t cached_persons() const { return cache_.size(); }
+  size_t cached_bytes() const { return cache_.bytes(); }
   size_t pending_timers() const;
 
  private:
@@ -136,6 +157,7 @@ class PersonStage {
   TimestampMs watermark_ = kMinTimestamp;
   int64_t last_sweep_bucket_ = INT64_MIN;
   ClusterRecordBuffer* cluster_out_ = nullptr;
+  PrefetchCounters prefetch_;
   std::vector<StampedDelta> deltas_;
   std::vector<std::pair<std::string_view, TimestampMs>> venues_scratch_;
   struct VenueDayScratch {

@@ -1,5 +1,8 @@
 #include "topologies/city_pipeline.h"
 
+#include <string.h>
+
+#include <algorithm>
 #include <chrono>
 
 #include "engine/byte_codec.h"
@@ -36,6 +39,45 @@ int64_t WallNowMs() {
 }
 
 const std::string kWatermarkKey = state_keys::Meta("watermark");
+
+// The string value of `quoted_key` ("\"name\"") in a JSON object by a plain
+// scan: no parse, no unescaping. For look-ahead hints only (a wrong or
+// missing one costs a wasted or a plain read, never a wrong result), so
+// anything unusual gives up (empty).
+std::string_view StringFieldHint(std::string_view json, std::string_view quoted_key) {
+  const void* hit = ::memmem(json.data(), json.size(), quoted_key.data(), quoted_key.size());
+  if (hit == nullptr) return {};
+  size_t i = static_cast<size_t>(static_cast<const char*>(hit) - json.data()) + quoted_key.size();
+  auto skip_space = [&] {
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
+                               json[i] == '\r')) {
+      ++i;
+    }
+  };
+  skip_space();
+  if (i >= json.size() || json[i] != ':') return {};
+  ++i;
+  skip_space();
+  if (i >= json.size() || json[i] != '"') return {};
+  const size_t start = i + 1;
+  const size_t end = json.find('"', start);
+  if (end == std::string_view::npos) return {};
+  const std::string_view value = json.substr(start, end - start);
+  if (value.find('\\') != std::string_view::npos) return {};
+  return value;
+}
+
+// The person whose state a record will need, if any: scans, transport
+// entries and fever visits (not the person registry's records).
+std::string_view PersonHint(const PipelineRecord& r) {
+  if (r.type.has_value()) {
+    if (*r.type == EventType::kPerson || *r.type == EventType::kRiskArea) return {};
+  } else if (const std::string_view type = StringFieldHint(r.bytes, "\"type\"");
+             type == "person" || type == "risk_area") {
+    return {};
+  }
+  return StringFieldHint(r.bytes, "\"person_id\"");
+}
 
 // Watermark inputs: each Kafka topic-partition separately (topics are read at
 // different speeds, so one topic's progress says nothing of another's); a
@@ -219,6 +261,52 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
   EPI_RETURN_IF_ERROR(EmitAlerts());
   watermark_.Observe(WatermarkSource(pos.partition, type), event_.ts, wall_ms);
   return AdvanceWatermark(wall_ms);
+}
+
+Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t wall_ms,
+                                const std::function<void(size_t)>& applied) {
+  auto apply = [&](size_t i) -> Status {
+    const PipelineRecord& r = records[i];
+    if (r.received.time_since_epoch().count() != 0) receive_time_ = r.received;
+    EPI_RETURN_IF_ERROR(OnMessage(r.bytes, r.type, r.pos, wall_ms));
+    if (applied) applied(i);
+    return Status::Ok();
+  };
+  if (!prefetch_opts_.enabled || !store_->SupportsConcurrentReads() || records.empty() ||
+      !stage_.PrefetchUseful()) {
+    for (size_t i = 0; i < records.size(); ++i) EPI_RETURN_IF_ERROR(apply(i));
+    return Status::Ok();
+  }
+  if (prefetcher_ == nullptr) prefetcher_ = std::make_unique<PersonPrefetcher>(store_);
+  const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
+  // Batch k+1 is planned (against the cache as it is before batch k runs)
+  // and loaded while batch k is processed.
+  auto plan = [&](size_t begin) {
+    std::unique_ptr<PrefetchBatch> batch = prefetcher_->NewBatch();
+    const size_t end = std::min(records.size(), begin + step);
+    for (size_t i = begin; i < end; ++i) {
+      std::string_view person = PersonHint(records[i]);
+      if (person.empty()) continue;
+      if (pseudonymizer_ != nullptr) {
+        pseudonymizer_->Pseudonymize(person, &hint_scratch_);
+        person = hint_scratch_;
+      }
+      stage_.PlanPrefetch(static_cast<uint16_t>(records[i].pos.partition), person, batch.get());
+    }
+    prefetcher_->Submit(std::move(batch));
+  };
+  plan(0);
+  Status st;
+  for (size_t begin = 0; begin < records.size() && st.ok(); begin += step) {
+    if (begin + step < records.size()) plan(begin + step);
+    std::unique_ptr<PrefetchBatch> batch = prefetcher_->Take();
+    stage_.InstallPrefetched(batch.get());
+    prefetcher_->Recycle(std::move(batch));
+    const size_t end = std::min(records.size(), begin + step);
+    for (size_t i = begin; i < end && st.ok(); ++i) st = apply(i);
+  }
+  prefetcher_->Drain();  // after a failure: the batch planned ahead
+  return st;
 }
 
 Status CityPipeline::Tick(int64_t wall_ms) { return AdvanceWatermark(wall_ms); }

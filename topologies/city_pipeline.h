@@ -18,7 +18,9 @@
 // in one write batch. A restart opens the same store, asks StoredOffset() for
 // each source partition and resumes there: each event is applied once.
 //
-// Threading: every method on one thread (the stage thread). No exception
+// Threading: every method on one thread (the stage thread). OnMessages runs a
+// helper thread (PersonPrefetcher, idle between calls) that reads the store's
+// committed data ahead of use (KvStore's concurrent reads). No exception
 // escapes; bad input never fails a call, only runtime faults (disk, sinks) do.
 #pragma once
 
@@ -28,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +47,7 @@
 #include "operators/cluster/cluster_stage.h"
 #include "operators/event_parser.h"
 #include "operators/person_registry.h"
+#include "operators/person_prefetcher.h"
 #include "operators/person_stage.h"
 #include "operators/risk_area_table.h"
 #include "operators/rules_config.h"
@@ -51,6 +55,26 @@
 namespace epistream {
 
 class PipelineProbe;
+
+// One input record for CityPipeline::OnMessages.
+struct PipelineRecord {
+  std::string_view bytes;
+  std::optional<EventType> type;  // the topic's type on Kafka, nullopt for files
+  SourcePosition pos;
+  // When the record was consumed (event -> alert latency); unset: the time
+  // last given to set_receive_time stays.
+  std::chrono::steady_clock::time_point received{};
+};
+
+// Look-ahead loading of person states (operators/person_prefetcher.h).
+struct PrefetchOptions {
+  // Load the states of upcoming records' persons on a helper thread (stores
+  // with KvStore::SupportsConcurrentReads only). Default: true
+  bool enabled = true;
+  // Records per look-ahead batch: while the stage thread processes one
+  // batch, the helper loads the next. Default: 1024
+  size_t batch_records = 1024;
+};
 
 struct PipelineCounters {
   uint64_t records = 0;
@@ -83,6 +107,27 @@ class CityPipeline {
   // `wall_ms` drives idle-partition detection only (pass 0 for files).
   Status OnMessage(std::string_view bytes, std::optional<EventType> type,
                    const SourcePosition& pos, int64_t wall_ms);
+
+  // The same as OnMessage for each record in order, with the persons of
+  // upcoming records loaded ahead on a helper thread (PrefetchOptions), so
+  // the stage thread rarely waits for a state read. Look-ahead starts once
+  // the person cache may miss stored states (PersonStage::PrefetchUseful):
+  // while every person ever seen is cached it would only find new ones. Same outputs, same
+  // state as the OnMessage calls; stops at the first failure. No look-ahead
+  // outlives the call (partitions may change between calls). `applied`, if
+  // set, is called with each record's index right after it was applied.
+  Status OnMessages(std::span<const PipelineRecord> records, int64_t wall_ms,
+                    const std::function<void(size_t)>& applied = {});
+  // Before the first OnMessages.
+  void set_prefetch(const PrefetchOptions& opts) { prefetch_opts_ = opts; }
+  // The person stage's prefetch and cache counters (tests, summaries).
+  const PrefetchCounters& prefetch_counters() const { return stage_.prefetch_counters(); }
+  // CPU time of the look-ahead thread so far (0 without one).
+  double prefetch_cpu_seconds() const {
+    return prefetcher_ != nullptr ? prefetcher_->cpu_seconds() : 0;
+  }
+  uint64_t cache_hits() const { return stage_.cache_hits(); }
+  uint64_t cache_misses() const { return stage_.cache_misses(); }
 
   // Idle-partition check without input (Kafka mode, called periodically).
   Status Tick(int64_t wall_ms);
@@ -143,6 +188,7 @@ class CityPipeline {
   TimestampMs watermark() const { return watermark_.current(); }
   const PipelineCounters& counters() const { return counters_; }
   size_t cached_persons() const { return stage_.cached_persons(); }
+  size_t cached_bytes() const { return stage_.cached_bytes(); }
 
  private:
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);
@@ -181,6 +227,11 @@ class CityPipeline {
   PipelineCounters counters_;
   std::chrono::steady_clock::time_point receive_time_{};
   std::function<Status()> before_commit_;
+  PrefetchOptions prefetch_opts_;
+  // Created by the first OnMessages that uses it; declared last so it is
+  // destroyed (its thread joined) first.
+  std::unique_ptr<PersonPrefetcher> prefetcher_;
+  std::string hint_scratch_;
 };
 
 }  // namespace epistream

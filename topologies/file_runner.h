@@ -12,6 +12,7 @@
 
 #include "engine/engine_config.h"
 #include "operators/rules_config.h"
+#include "topologies/city_pipeline.h"
 
 namespace epistream {
 
@@ -23,6 +24,7 @@ struct FileRunOptions {
   uint64_t batch_size = 0;  // events per checkpoint; 0 = config checkpoint.max_events
   uint64_t stop_after = 0;  // stop (checkpointed) after this many lines; 0 = never
   bool quiet = false;       // no summary on stderr
+  PrefetchOptions prefetch; // look-ahead loading of person states
   EngineConfig engine;
   RulesConfig rules;
 };

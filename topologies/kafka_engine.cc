@@ -959,6 +959,7 @@ Status KafkaEngine::Run() {
   std::vector<KafkaMessage> batch;
   std::vector<KafkaMessage> table_batch;
   std::vector<EventTimeMerger::Item> released;
+  std::vector<PipelineRecord> records;
   std::vector<KafkaMessage> cluster_batch;
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_second = last_checkpoint;
@@ -1131,14 +1132,19 @@ Status KafkaEngine::Run() {
       }
       if (released.empty()) return Status::Ok();
       const int64_t bwall = WallMs();
+      // One call for the whole release: person states load ahead of use.
+      // epistream_event_to_alert_seconds counts from when each event was
+      // consumed (received_ms, the steady clock), merger wait included.
+      records.clear();
       for (const EventTimeMerger::Item& item : released) {
-        // epistream_event_to_alert_seconds counts from when the event was
-        // consumed (received_ms, the steady clock), merger wait included.
-        m.pipeline->set_receive_time(std::chrono::steady_clock::time_point(
-            std::chrono::milliseconds(item.msg.received_ms)));
-        EPI_RETURN_IF_ERROR(m.Apply(item.msg, bwall));
-        if (m.hooks.on_applied) m.hooks.on_applied(item.msg);
+        const KafkaMessage& msg = item.msg;
+        records.push_back({msg.value, m.TypeOf(*msg.topic), {*msg.topic, msg.partition, msg.offset},
+                           std::chrono::steady_clock::time_point(
+                               std::chrono::milliseconds(msg.received_ms))});
       }
+      std::function<void(size_t)> applied;
+      if (m.hooks.on_applied) applied = [&](size_t i) { m.hooks.on_applied(released[i].msg); };
+      EPI_RETURN_IF_ERROR(m.pipeline->OnMessages(records, bwall, applied));
       m.events_since_checkpoint += released.size();
       turn.released += released.size();
       return Status::Ok();

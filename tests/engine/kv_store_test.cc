@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -242,6 +243,109 @@ TYPED_TEST(KvStoreTest, ApproximateSizeCountsCommittedData) {
   EXPECT_GE(this->store().ApproximateSizeBytes(), empty + 1'000'000);
 }
 
+// ---- Reads off the owner thread (MultiGetCommitted / UnchangedSince) ----
+
+// MultiGetCommitted of `keys` as "key=value" / "key-" lines.
+std::vector<std::string> ReadCommitted(KvStore& store,
+                                       const std::vector<std::string_view>& keys) {
+  std::vector<std::string> values;
+  std::vector<uint8_t> found;
+  EXPECT_OK(store.MultiGetCommitted(keys, &values, &found));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    out.push_back(std::string(keys[i]) + (found[i] ? "=" + values[i] : "-"));
+  }
+  return out;
+}
+
+TYPED_TEST(KvStoreTest, ConcurrentReadsSeeCommittedDataOnly) {
+  ASSERT_TRUE(this->store().SupportsConcurrentReads());
+  this->CommitAbcd();
+  this->store().Put("a", "staged");
+  this->store().Delete("b");
+  this->store().Put("e", "new");
+  EXPECT_EQ(ReadCommitted(this->store(), {"a", "b", "e", "z"}),
+            (std::vector<std::string>{"a=1", "b=2", "e-", "z-"}));
+}
+
+TYPED_TEST(KvStoreTest, StagedWriteMakesAReadValueStale) {
+  this->CommitAbcd();
+  const uint64_t v = this->store().CommittedVersion();
+  EXPECT_TRUE(this->store().UnchangedSince("a", v));
+  EXPECT_TRUE(this->store().UnchangedSince("absent", v));
+  this->store().Put("a", "2");
+  this->store().Delete("b");
+  this->store().PutForCommit("c", "9");
+  this->store().DeleteForCommit("d");
+  for (const char* k : {"a", "b", "c", "d"}) {
+    EXPECT_FALSE(this->store().UnchangedSince(k, v)) << k;
+  }
+  EXPECT_TRUE(this->store().UnchangedSince("absent", v));
+}
+
+TYPED_TEST(KvStoreTest, CommitAfterTheReadMakesItsKeysStale) {
+  this->CommitAbcd();
+  const uint64_t v = this->store().CommittedVersion();
+  this->store().PutForCommit("a", "2");
+  this->store().Put("e", "5");
+  ASSERT_OK(this->store().Commit());
+  EXPECT_GT(this->store().CommittedVersion(), v);
+  EXPECT_FALSE(this->store().UnchangedSince("a", v));
+  EXPECT_FALSE(this->store().UnchangedSince("e", v));
+  // A read after the commit is current again.
+  const uint64_t after = this->store().CommittedVersion();
+  EXPECT_TRUE(this->store().UnchangedSince("a", after));
+  EXPECT_EQ(ReadCommitted(this->store(), {"a", "e"}),
+            (std::vector<std::string>{"a=2", "e=5"}));
+  if constexpr (std::is_same_v<TypeParam, MemKvStore>) {
+    // Exact per key: an untouched key read before the commit is still current.
+    EXPECT_TRUE(this->store().UnchangedSince("b", v));
+  }
+}
+
+TYPED_TEST(KvStoreTest, MultiGetFromAnotherThreadDuringCommits) {
+  // Each commit rewrites every key with the commit's number: a concurrent
+  // read sees, per key, a committed number at least the version taken
+  // before it (never older data, never a staged value).
+  constexpr int kKeys = 64;
+  constexpr int kCommits = 200;
+  std::vector<std::string> names;
+  for (int i = 0; i < kKeys; ++i) names.push_back(NumKey(1000 + i));  // sorted
+  const std::vector<std::string_view> keys(names.begin(), names.end());
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    std::vector<std::string> values;
+    std::vector<uint8_t> found;
+    while (!done.load()) {
+      const uint64_t before = this->store().CommittedVersion();
+      if (!this->store().MultiGetCommitted(keys, &values, &found).ok()) ++bad;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (!found[i]) {
+          if (before > 0) ++bad;
+        } else if (values[i] == "staged" || std::stoull(values[i]) < before) {
+          ++bad;
+        }
+      }
+      ++reads;
+    }
+  });
+  for (int c = 1; c <= kCommits; ++c) {
+    const uint64_t next = this->store().CommittedVersion() + 1;
+    for (const std::string& k : names) this->store().Put(k, "staged");
+    for (const std::string& k : names) this->store().Put(k, std::to_string(next));
+    ASSERT_OK(this->store().Commit());
+  }
+  while (reads.load() < 3) std::this_thread::yield();
+  done = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(ReadCommitted(this->store(), {keys[0]}),
+            std::vector<std::string>{names[0] + "=" +
+                                     std::to_string(this->store().CommittedVersion())});
+}
+
 // ---- RocksDB only ----
 
 // Fails every write to a WAL file ("*.log") while `fail` is set: a full or
@@ -411,6 +515,39 @@ TEST_F(RocksKvStoreTest, SecondWriterOnSameDbIsRefused) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kIoError)
       << second.status().ToString();
+}
+
+TEST_F(RocksKvStoreTest, AsyncCommitKeysStayStaleForReadsBeforeIt) {
+  std::unique_ptr<RocksKvStore> store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  store->EnableAsyncCommit();
+  for (const char* k : {"a", "b", "c"}) store->Put(k, "1");
+  ASSERT_OK(store->Commit());
+  ASSERT_OK(store->Sync());
+  const uint64_t v = store->CommittedVersion();
+  EXPECT_EQ(ReadCommitted(*store, {"a", "b", "c"}),
+            (std::vector<std::string>{"a=1", "b=1", "c=1"}));
+  // The next checkpoint rewrites a (write-back path) and c (indexed) while a
+  // read of version v may be in use: in flight, then applied and synced.
+  store->PutForCommit("a", "2");
+  store->Put("c", "2");
+  ASSERT_OK(store->Commit());
+  EXPECT_FALSE(store->UnchangedSince("a", v));
+  EXPECT_FALSE(store->UnchangedSince("c", v));
+  EXPECT_TRUE(store->UnchangedSince("b", v));
+  ASSERT_OK(store->Sync());
+  EXPECT_FALSE(store->UnchangedSince("a", v));
+  EXPECT_FALSE(store->UnchangedSince("c", v));
+  EXPECT_TRUE(store->UnchangedSince("b", v));
+  // Two commits after v: the older one's keys are forgotten, so nothing
+  // read at v counts as current any more.
+  store->Put("d", "1");
+  ASSERT_OK(store->Commit());
+  ASSERT_OK(store->Sync());
+  EXPECT_FALSE(store->UnchangedSince("b", v));
+  EXPECT_TRUE(store->UnchangedSince("b", store->CommittedVersion()));
+  EXPECT_EQ(ReadCommitted(*store, {"a", "b", "c", "d"}),
+            (std::vector<std::string>{"a=2", "b=1", "c=2", "d=1"}));
 }
 
 TEST_F(RocksKvStoreTest, StatsReportMetricsProperties) {
