@@ -483,6 +483,8 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
     if (!best->PopDue(watermark_, &t)) break;
     EPI_RETURN_IF_ERROR(FireTimer(best_partition, t, alerts));
   }
+  // PopDue is false also when refilling a timer head from the store failed.
+  for (const auto& [p, timers] : timers_) EPI_RETURN_IF_ERROR(timers->status());
   if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
     const int64_t bucket = watermark_ / opts_.sweep_interval;
     if (bucket != last_sweep_bucket_) {
