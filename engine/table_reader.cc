@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <utility>
 
 namespace epistream {
@@ -75,6 +76,8 @@ TableReader::TableReader(KafkaHandle rk, std::vector<std::string> topics)
     : rk_(std::move(rk)), topics_(std::move(topics)) {}
 
 TableReader::~TableReader() {
+  // A StartCatchUp() request still under way uses the client.
+  if (pending_ends_.valid()) pending_ends_.wait();
   queue_.reset();  // before the client it belongs to
   const int64_t alive = outstanding_->load();
   if (alive != 0) {
@@ -219,14 +222,18 @@ Status TableReader::ReadToEnd(const Callback& cb, int timeout_ms) {
 
 Status TableReader::CatchUp(const Callback& cb, int timeout_ms) {
   const int64_t deadline = NowMs() + timeout_ms;
+  if (catch_up_target_.empty() && pending_ends_.valid()) {
+    // StartCatchUp()'s answer (its own timeout bounds the wait).
+    Result<Ends> ends = pending_ends_.get();
+    if (!ends.ok()) return ends.status();
+    auto target = CheckEnds(std::move(ends).value());
+    if (!target.ok()) return target.status();
+    catch_up_target_ = std::move(target).value();
+  }
   if (catch_up_target_.empty()) {
     // Log starts only while some partition has neither been read nor been
     // seen at its end (after a ReadToEnd, none): one request, not two.
-    bool unknown = false;
-    for (const PartitionState& st : parts_) {
-      unknown = unknown || (st.next_offset < 0 && st.eof_offset < 0);
-    }
-    auto target = CaptureEnds(timeout_ms, unknown);
+    auto target = CaptureEnds(timeout_ms, HasUnknownStart());
     if (!target.ok()) return target.status();
     catch_up_target_ = std::move(target).value();
   }
@@ -237,12 +244,29 @@ Status TableReader::CatchUp(const Callback& cb, int timeout_ms) {
   return st;
 }
 
-Result<std::vector<int64_t>> TableReader::CaptureEnds(int timeout_ms,
-                                                      bool check_starts) {
+void TableReader::StartCatchUp(int timeout_ms) {
+  if (!catch_up_target_.empty() || pending_ends_.valid()) return;
+  const bool check_starts = HasUnknownStart();
+  // std::launch::async: the request is sent now, not when CatchUp() asks.
+  pending_ends_ = std::async(std::launch::async, [this, timeout_ms, check_starts] {
+    return QueryEnds(timeout_ms, check_starts);
+  });
+}
+
+bool TableReader::HasUnknownStart() const {
+  for (const PartitionState& st : parts_) {
+    if (st.next_offset < 0 && st.eof_offset < 0) return true;
+  }
+  return false;
+}
+
+Result<TableReader::Ends> TableReader::QueryEnds(int timeout_ms,
+                                                 bool check_starts) const {
   const int64_t deadline = NowMs() + timeout_ms;
+  Ends out;
   auto ends = QueryOffsets(rk_.get(), tps_, RD_KAFKA_OFFSET_END, timeout_ms);
   if (!ends.ok()) return ends.status();
-  std::vector<int64_t> target = std::move(ends).value();
+  out.ends = std::move(ends).value();
   if (check_starts) {
     // Log starts too: a partition with nothing to read is done at once, not
     // after a fetch round trip reports its end.
@@ -250,8 +274,23 @@ Result<std::vector<int64_t>> TableReader::CaptureEnds(int timeout_ms,
         rk_.get(), tps_, RD_KAFKA_OFFSET_BEGINNING,
         static_cast<int>(std::max<int64_t>(1, deadline - NowMs())));
     if (!starts.ok()) return starts.status();
+    out.starts = std::move(starts).value();
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> TableReader::CaptureEnds(int timeout_ms,
+                                                      bool check_starts) {
+  auto ends = QueryEnds(timeout_ms, check_starts);
+  if (!ends.ok()) return ends.status();
+  return CheckEnds(std::move(ends).value());
+}
+
+Result<std::vector<int64_t>> TableReader::CheckEnds(Ends ends) {
+  std::vector<int64_t> target = std::move(ends.ends);
+  if (!ends.starts.empty()) {
     for (size_t i = 0; i < parts_.size(); ++i) {
-      if (parts_[i].next_offset < 0 && (*starts)[i] == target[i]) {
+      if (parts_[i].next_offset < 0 && ends.starts[i] == target[i]) {
         parts_[i].eof_offset = std::max(parts_[i].eof_offset, target[i]);
       }
     }

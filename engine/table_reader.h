@@ -10,12 +10,14 @@
 // Lifecycle: Open() finds the partitions (fixed from then on: partitions
 // added to a topic later are not read) and assigns them at their start
 // offsets; ReadToEnd() catches up; PollBatch() follows.
-// Threading: not thread-safe; one owner thread, except Wakeup().
+// Threading: not thread-safe; one owner thread, except Wakeup(). StartCatchUp()
+// runs its request on a short-lived helper thread (see there).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,6 +77,16 @@ class TableReader {
   // one succeeds keeps the guarantee.
   Status CatchUp(const Callback& cb, int timeout_ms);
 
+  // Sends the ListOffsets request of the next CatchUp() now, on a helper
+  // thread, so that its round trip overlaps the caller's own work; the next
+  // CatchUp() then waits only for what is left of it. The ends it captures
+  // are those of the moment of this call (the barrier covers what the
+  // broker had appended before it, as if CatchUp() had been called here).
+  // No-op while a CatchUp() that timed out is to be resumed or a request is
+  // already under way. Call CatchUp() before the next PollBatch(): the ends
+  // are then still ahead of what was read.
+  void StartCatchUp(int timeout_ms);
+
   // Follows the topics: as KafkaConsumer::PollBatch (returns as soon as a
   // message is there, up to max, or after timeout_ms).
   Status PollBatch(int timeout_ms, std::vector<KafkaMessage>* out, size_t max);
@@ -106,6 +118,17 @@ class TableReader {
   // the log starts, so that a partition never read and with nothing to read
   // counts as at its end at once.
   Result<std::vector<int64_t>> CaptureEnds(int timeout_ms, bool check_starts);
+  // The ListOffsets part of CaptureEnds (ends, then starts if asked; empty
+  // starts otherwise). Touches only rk_ and tps_: safe on a helper thread.
+  struct Ends {
+    std::vector<int64_t> ends;
+    std::vector<int64_t> starts;
+  };
+  Result<Ends> QueryEnds(int timeout_ms, bool check_starts) const;
+  // The rest of CaptureEnds, on the owner thread.
+  Result<std::vector<int64_t>> CheckEnds(Ends ends);
+  // True while some partition has been neither read nor seen at its end.
+  bool HasUnknownStart() const;
   // Calls `cb` for every message until each partition reached `target`
   // (same order as tps_); Unavailable at `deadline` (steady ms).
   Status ReadTo(const std::vector<int64_t>& target, const Callback& cb,
@@ -126,6 +149,8 @@ class TableReader {
   std::vector<int64_t> catch_up_target_;
   // Live KafkaMessages (see KafkaMessage); leaked with the client if any.
   std::atomic<int64_t>* outstanding_ = new std::atomic<int64_t>(0);
+  // StartCatchUp()'s request (the destructor waits for it).
+  std::future<Result<Ends>> pending_ends_;
 };
 
 }  // namespace epistream

@@ -1007,6 +1007,10 @@ Status KafkaEngine::Run() {
         });
     const uint64_t poll_seq = ++m.polls;
     const bool polled = !batch.empty();
+    // This poll's barrier runs after what earlier polls brought is applied
+    // (below); its ListOffsets request goes out now, captured after the
+    // poll as the barrier requires, and its round trip overlaps that work.
+    if (polled && !assigned) m.tables->StartCatchUp(kTableBarrierTimeoutMs);
     // The table barrier of this poll. Not in the way of what earlier polls
     // brought: those are covered by their own barrier, so (unless this poll
     // assigned partitions, whose arrivals must meet every listing when they

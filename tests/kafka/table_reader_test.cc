@@ -252,5 +252,62 @@ TEST_F(TableReaderTest, CatchUpBrokerDownIsUnavailableThenResumes) {
   EXPECT_EQ(calls, 10);
 }
 
+// StartCatchUp() sends the barrier's ListOffsets ahead; the CatchUp() after
+// it delivers at least what the broker had appended before StartCatchUp(),
+// and a later CatchUp() everything since.
+TEST_F(TableReaderTest, StartCatchUpCoversWhatWasAppendedBeforeIt) {
+  ASSERT_OK(broker_->CreateTopic(T("table"), 2));
+  ASSERT_OK(broker_->CreateTopic(T("other"), 1));
+  auto reader = TableReader::Open(Options({T("table"), T("other")}));
+  ASSERT_OK(reader.status());
+  int calls = 0;
+  auto count = [&](const KafkaMessage&) {
+    ++calls;
+    return Status::Ok();
+  };
+  ASSERT_OK((*reader)->ReadToEnd(count, 5000));
+  int produced = 0;
+  for (int round = 1; round <= 3; ++round) {
+    Produce(T("table"), 100 * round, 100 * round + 7);
+    Produce(T("other"), 100 * round, 100 * round + 1);
+    produced += 8;
+    (*reader)->StartCatchUp(5000);
+    (*reader)->StartCatchUp(5000);  // already under way: no second request
+    // Appended after the request: not required by this barrier.
+    Produce(T("table"), 100 * round + 50, 100 * round + 53);
+    ASSERT_OK((*reader)->CatchUp(count, 5000));
+    EXPECT_GE(calls, produced) << "round " << round;
+    produced += 3;
+    ASSERT_OK((*reader)->CatchUp(count, 5000));
+    EXPECT_EQ(calls, produced) << "round " << round;
+  }
+  // A request still under way when the reader goes: waited for, no crash.
+  (*reader)->StartCatchUp(5000);
+  reader->reset();
+}
+
+TEST_F(TableReaderTest, StartCatchUpBrokerDownIsUnavailableThenResumes) {
+  ASSERT_OK(broker_->CreateTopic(T("table"), 1));
+  TableReaderOptions opts = Options({T("table")});
+  opts.properties["reconnect.backoff.ms"] = "50";
+  opts.properties["reconnect.backoff.max.ms"] = "300";
+  auto reader = TableReader::Open(opts);
+  ASSERT_OK(reader.status());
+  int calls = 0;
+  auto count = [&](const KafkaMessage&) {
+    ++calls;
+    return Status::Ok();
+  };
+  ASSERT_OK((*reader)->ReadToEnd(count, 5000));
+  Produce(T("table"), 0, 10);
+  ASSERT_OK(broker_->SetDown());
+  (*reader)->StartCatchUp(1000);
+  const Status st = (*reader)->CatchUp(count, 1000);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  ASSERT_OK(broker_->SetUp());
+  ASSERT_OK((*reader)->CatchUp(count, 10000));
+  EXPECT_EQ(calls, 10);
+}
+
 }  // namespace
 }  // namespace epistream
