@@ -14,16 +14,12 @@
 #include "engine/mem_kv_store.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
-// "s<i>" (appended: GCC 12 warns falsely on "s" + std::to_string(i)).
-std::string NumKey(int i) {
-  std::string key = "s";
-  key += std::to_string(i);
-  return key;
-}
+std::string NumKey(int i) { return testing::Num("s", i); }
 
 class CommitStagingTest : public ::testing::TestWithParam<bool> {
  protected:

@@ -18,16 +18,12 @@
 #include "engine/mem_kv_store.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
-// "k<i>" (appended, not operator+: GCC 12 -Wrestrict misfires on the latter).
-std::string K(uint64_t i) {
-  std::string s = "k";
-  s += std::to_string(i);
-  return s;
-}
+std::string K(int64_t i) { return testing::Num("k", i); }
 
 std::vector<Timer> PopAll(TimerService* t, TimestampMs wm) {
   std::vector<Timer> out;

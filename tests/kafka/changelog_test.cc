@@ -18,15 +18,12 @@
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/shared_broker_test.h"
 #include "tests/testing/scenario.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
-std::string Num(const char* prefix, int i) {
-  std::string s = prefix;
-  s += std::to_string(i);
-  return s;
-}
+using testing::Num;
 
 // 'P' + be16(p) keys go to changelog partition p; everything else stays out.
 int32_t Route(std::string_view key) {

@@ -13,15 +13,12 @@
 #include "engine/table_reader.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/shared_broker_test.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
-std::string Num(const char* prefix, int i) {
-  std::string s = prefix;
-  s += std::to_string(i);
-  return s;
-}
+using testing::Num;
 
 // One broker for the suite (stopping one can take a second); each test
 // uses its own topics.

@@ -13,17 +13,14 @@
 #include "engine/table_reader.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/shared_broker_test.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
 constexpr int16_t kProduceApiKey = 0;
 
-std::string Num(const char* prefix, int i) {
-  std::string s = prefix;
-  s += std::to_string(i);
-  return s;
-}
+using testing::Num;
 
 // The Java client's murmur2 (org.apache.kafka.common.utils.Utils.murmur2),
 // written from its specification, to check partitions across clients.

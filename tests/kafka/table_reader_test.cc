@@ -14,17 +14,14 @@
 #include "engine/kafka_producer.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/shared_broker_test.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Num(const char* prefix, int i) {
-  std::string s = prefix;
-  s += std::to_string(i);
-  return s;
-}
+using testing::Num;
 
 class TableReaderTest : public testing::SharedBrokerTest {
  protected:
@@ -51,6 +48,8 @@ class TableReaderTest : public testing::SharedBrokerTest {
     opts.properties["fetch.wait.max.ms"] = "50";
     return opts;
   }
+
+  void BrokerDownIsUnavailableThenResumes(bool start_ahead);
 
   std::unique_ptr<KafkaProducer> producer_;
 };
@@ -230,7 +229,10 @@ TEST_F(TableReaderTest, CatchUpDeliversEverythingAppendedBeforeTheCall) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
 }
 
-TEST_F(TableReaderTest, CatchUpBrokerDownIsUnavailableThenResumes) {
+// A barrier while the broker is down is kUnavailable, and the next one after
+// it is back delivers what was appended meanwhile; `start_ahead` sends the
+// barrier's ListOffsets with StartCatchUp() first.
+void TableReaderTest::BrokerDownIsUnavailableThenResumes(bool start_ahead) {
   ASSERT_OK(broker_->CreateTopic(T("table"), 1));
   TableReaderOptions opts = Options({T("table")});
   opts.properties["reconnect.backoff.ms"] = "50";
@@ -245,11 +247,16 @@ TEST_F(TableReaderTest, CatchUpBrokerDownIsUnavailableThenResumes) {
   ASSERT_OK((*reader)->ReadToEnd(count, 5000));
   Produce(T("table"), 0, 10);
   ASSERT_OK(broker_->SetDown());
+  if (start_ahead) (*reader)->StartCatchUp(1000);
   const Status st = (*reader)->CatchUp(count, 1000);
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   ASSERT_OK(broker_->SetUp());
   ASSERT_OK((*reader)->CatchUp(count, 10000));
   EXPECT_EQ(calls, 10);
+}
+
+TEST_F(TableReaderTest, CatchUpBrokerDownIsUnavailableThenResumes) {
+  BrokerDownIsUnavailableThenResumes(/*start_ahead=*/false);
 }
 
 // StartCatchUp() sends the barrier's ListOffsets ahead; the CatchUp() after
@@ -287,26 +294,7 @@ TEST_F(TableReaderTest, StartCatchUpCoversWhatWasAppendedBeforeIt) {
 }
 
 TEST_F(TableReaderTest, StartCatchUpBrokerDownIsUnavailableThenResumes) {
-  ASSERT_OK(broker_->CreateTopic(T("table"), 1));
-  TableReaderOptions opts = Options({T("table")});
-  opts.properties["reconnect.backoff.ms"] = "50";
-  opts.properties["reconnect.backoff.max.ms"] = "300";
-  auto reader = TableReader::Open(opts);
-  ASSERT_OK(reader.status());
-  int calls = 0;
-  auto count = [&](const KafkaMessage&) {
-    ++calls;
-    return Status::Ok();
-  };
-  ASSERT_OK((*reader)->ReadToEnd(count, 5000));
-  Produce(T("table"), 0, 10);
-  ASSERT_OK(broker_->SetDown());
-  (*reader)->StartCatchUp(1000);
-  const Status st = (*reader)->CatchUp(count, 1000);
-  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
-  ASSERT_OK(broker_->SetUp());
-  ASSERT_OK((*reader)->CatchUp(count, 10000));
-  EXPECT_EQ(calls, 10);
+  BrokerDownIsUnavailableThenResumes(/*start_ahead=*/true);
 }
 
 }  // namespace

@@ -10,15 +10,12 @@
 
 #include "engine/mem_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/numbered.h"
 
 namespace epistream {
 namespace {
 
-std::string Person(int i) {
-  std::string p = "P";
-  p += std::to_string(i);
-  return p;
-}
+std::string Person(int i) { return testing::Num("P", i); }
 
 class PersonCacheTest : public ::testing::Test {
  protected:
