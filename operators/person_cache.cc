@@ -126,21 +126,36 @@ done:
   slot.state.Clear();
   slot.live = false;
   slot.dirty = false;
-  live_bytes_ -= slot.bytes;
-  slot.bytes = slot.state.MemoryBytes();  // capacity kept for reuse
-  kept_bytes_ += slot.bytes;
+  if (max_bytes_ > 0) {
+    live_bytes_ -= slot.bytes;
+    slot.bytes = slot.state.MemoryBytes();  // capacity kept for reuse
+    kept_bytes_ += slot.bytes;
+  }
   free_.push_back(id);
   --live_;
 }
 
-void PersonCache::Measure(uint32_t id) {
-  Slot& slot = slots_[id];
+size_t PersonCache::Footprint(const Slot& slot) {
   // The slot, its share of the index (load <= 1/2) and any heap id.
-  const size_t bytes = sizeof(Slot) + 4 * sizeof(Bucket) +
-                       (slot.person.size() > 15 ? slot.person.capacity() + 1 : 0) +
-                       slot.state.MemoryBytes();
+  return sizeof(Slot) + 4 * sizeof(Bucket) +
+         (slot.person.size() > 15 ? slot.person.capacity() + 1 : 0) + slot.state.MemoryBytes();
+}
+
+void PersonCache::Measure(uint32_t id) {
+  // Only a byte budget needs the running sums (a walk of each state on
+  // every load and flush); bytes() measures on demand otherwise.
+  if (max_bytes_ == 0) return;
+  Slot& slot = slots_[id];
+  const size_t bytes = Footprint(slot);
   live_bytes_ += bytes - slot.bytes;
   slot.bytes = bytes;
+}
+
+size_t PersonCache::bytes() const {
+  if (max_bytes_ > 0) return live_bytes_ + kept_bytes_;
+  size_t n = 0;
+  for (const Slot& slot : slots_) n += slot.live ? Footprint(slot) : slot.state.MemoryBytes();
+  return n;
 }
 
 void PersonCache::MarkDirty(uint32_t id) {

@@ -78,9 +78,10 @@ class PersonCache {
   Status Flush(const std::function<void(PersonState&)>& prune);
 
   size_t size() const { return live_; }
-  // Approximate bytes held: cached states (as last measured) and the
-  // allocations kept by removed slots.
-  size_t bytes() const { return live_bytes_ + kept_bytes_; }
+  // Approximate bytes held: cached states and the allocations kept by
+  // removed slots (with a byte budget: as last measured; without: measured
+  // now, a walk of the cache, for summaries).
+  size_t bytes() const;
   // Whether the store may hold states this cache does not: some state was
   // evicted, or a miss found a stored one (a restart). Until then a miss
   // can only be a new person, and loading ahead is wasted work.
@@ -106,7 +107,7 @@ class PersonCache {
     bool dirty = false;
     bool erased = false;
     uint64_t epoch = 0;  // flush epoch of the last access
-    size_t bytes = 0;    // live: footprint as last measured; free: kept allocations
+    size_t bytes = 0;    // with a byte budget: live: footprint as last measured; free: kept allocations
   };
   // Open addressing, linear probing, load <= 1/2: one 8-byte probe per
   // lookup in the common case, and the key compared only on a hash match.
@@ -126,7 +127,8 @@ class PersonCache {
   void Remove(uint32_t slot);
   void Grow();
   void MarkDirty(uint32_t slot);
-  // Re-measures a live slot's footprint.
+  static size_t Footprint(const Slot& slot);
+  // Re-measures a live slot's footprint (with a byte budget only).
   void Measure(uint32_t slot);
   bool OverBudget() const {
     return live_ > capacity_ || (max_bytes_ > 0 && live_bytes_ > max_bytes_);
@@ -135,8 +137,8 @@ class PersonCache {
   KvStore* store_;
   size_t capacity_;
   size_t max_bytes_;
-  size_t live_bytes_ = 0;  // sum of live slots' bytes
-  size_t kept_bytes_ = 0;  // sum of free slots' bytes
+  size_t live_bytes_ = 0;  // sum of live slots' bytes (with a byte budget)
+  size_t kept_bytes_ = 0;  // sum of free slots' bytes (with a byte budget)
   std::deque<Slot> slots_;  // deque: a returned PersonState* never moves
   std::vector<uint32_t> free_;
   std::vector<Bucket> table_;
