@@ -13,6 +13,8 @@ namespace epistream {
 namespace {
 
 constexpr char kStateSub = 'S';
+// Allocations a removed slot keeps for reuse (PersonState::MemoryBytes).
+constexpr size_t kKeptStateBytes = 1536;
 
 }  // namespace
 
@@ -48,31 +50,11 @@ uint32_t PersonCache::HashOf(std::string_view person) {
 }
 
 int64_t PersonCache::Find(std::string_view person, uint32_t hash) const {
-  if (table_.empty()) return -1;
-  const size_t mask = table_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Bucket& b = table_[i];
-    if (b.slot == 0) return -1;
-    if (b.hash == hash && slots_[b.slot - 1].person == person)
-      return b.slot - 1;
-  }
-}
-
-void PersonCache::Grow() {
-  std::vector<Bucket> old = std::move(table_);
-  table_.assign(std::max<size_t>(1024, old.size() * 2), Bucket());
-  const size_t mask = table_.size() - 1;
-  for (const Bucket& b : old) {
-    if (b.slot == 0) continue;
-    size_t i = b.hash & mask;
-    while (table_[i].slot != 0) i = (i + 1) & mask;
-    table_[i] = b;
-  }
+  return index_.Find(hash, [&](uint32_t id) { return slots_[id].person == person; });
 }
 
 uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
                              uint32_t hash) {
-  if ((live_ + 1) * 2 > table_.size()) Grow();
   uint32_t id;
   if (!free_.empty()) {
     id = free_.back();
@@ -91,39 +73,24 @@ uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
   slot.dirty = false;
   slot.erased = false;
   slot.epoch = epoch_;
-  const size_t mask = table_.size() - 1;
-  size_t i = hash & mask;
-  while (table_[i].slot != 0) i = (i + 1) & mask;
-  table_[i] = Bucket{hash, id + 1};
+  index_.Insert(hash, id);
   ++live_;
   return id;
 }
 
 void PersonCache::Remove(uint32_t id) {
   Slot& slot = slots_[id];
-  const size_t mask = table_.size() - 1;
-  size_t i = slot.hash & mask;
-  while (table_[i].slot != id + 1) i = (i + 1) & mask;
-  // Backward-shift deletion: no tombstones, probe chains stay short.
-  for (size_t j = i;;) {
-    table_[i] = Bucket();
-    for (;;) {
-      j = (j + 1) & mask;
-      if (table_[j].slot == 0) goto done;
-      const size_t home = table_[j].hash & mask;
-      // Move j back to i unless its home lies cyclically in (i, j].
-      const bool stays =
-          i <= j ? (home > i && home <= j) : (home > i || home <= j);
-      if (!stays) break;
-    }
-    table_[i] = table_[j];
-    i = j;
-  }
-done:
+  index_.Erase(slot.hash, id);
   // The slot keeps its allocations for the next person it holds: most
-  // misses then decode without malloc.
+  // misses then decode without malloc. Not beyond a typical state's size,
+  // though: a slot sees many persons, and keeping each list's largest
+  // capacity ever grew slots to ~2.5 KB where ~1 KB is used.
   slot.person.clear();
-  slot.state.Clear();
+  if (slot.state.MemoryBytes() > kKeptStateBytes) {
+    slot.state = PersonState();
+  } else {
+    slot.state.Clear();
+  }
   slot.live = false;
   slot.dirty = false;
   if (max_bytes_ > 0) {
@@ -135,9 +102,16 @@ done:
   --live_;
 }
 
+void PersonCache::Evict(uint32_t id) {
+  const Slot& slot = slots_[id];
+  std::string_view kept;
+  if (!encoded_.Find(slot.person, slot.hash, &kept)) ++dropped_;
+  Remove(id);
+}
+
 size_t PersonCache::Footprint(const Slot& slot) {
   // The slot, its share of the index (load <= 1/2) and any heap id.
-  return sizeof(Slot) + 4 * sizeof(Bucket) +
+  return sizeof(Slot) + 4 * sizeof(uint64_t) +
          (slot.person.size() > 15 ? slot.person.capacity() + 1 : 0) + slot.state.MemoryBytes();
 }
 
@@ -180,13 +154,19 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
     return &slot.state;
   }
   ++misses_;
-  bool found = false;
-  BuildStateKey(partition, person, &key_);
-  EPI_RETURN_IF_ERROR(store_->Get(key_, &scratch_, &found));
+  std::string_view bytes;
+  bool found = encoded_.Find(person, hash, &bytes);
+  if (found) {
+    ++encoded_hits_;
+  } else {
+    BuildStateKey(partition, person, &key_);
+    EPI_RETURN_IF_ERROR(store_->Get(key_, &scratch_, &found));
+    if (found) ++loaded_;
+    bytes = scratch_;
+  }
   const uint32_t id = Insert(partition, person, hash);
   if (found) {
-    ++loaded_;
-    Status st = slots_[id].state.Decode(scratch_);
+    Status st = slots_[id].state.Decode(bytes);
     if (!st.ok()) {
       Remove(id);
       return Status::Corruption("person state of partition " +
@@ -199,16 +179,6 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
   return &slots_[id].state;
 }
 
-bool PersonCache::FindHash(uint32_t hash) const {
-  if (table_.empty()) return false;
-  const size_t mask = table_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Bucket& b = table_[i];
-    if (b.slot == 0) return false;
-    if (b.hash == hash) return true;
-  }
-}
-
 void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
                                 uint32_t hash, PersonState* state) {
   const uint32_t id = Insert(partition, person, hash);
@@ -218,7 +188,9 @@ void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
 }
 
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
-  const int64_t found_at = Find(person, HashOf(person));
+  const uint32_t hash = HashOf(person);
+  encoded_.Erase(person, hash);
+  const int64_t found_at = Find(person, hash);
   if (found_at < 0) {
     store_->Delete(StateKey(partition, person));
     return;
@@ -235,6 +207,7 @@ void PersonCache::DropPartition(uint16_t partition) {
                                 return slots_[id].partition == partition;
                               }),
                dirty_.end());
+  encoded_.DropPartition(partition);
   for (uint32_t id = 0; id < slots_.size(); ++id) {
     if (slots_[id].live && slots_[id].partition == partition) Remove(id);
   }
@@ -281,9 +254,11 @@ Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
     BuildStateKey(slot.partition, slot.person, &key_);
     if (slot.erased || slot.state.Empty()) {
       store_->DeleteForCommit(key_);
+      encoded_.Erase(slot.person, slot.hash);
     } else {
       slot.state.Encode(&scratch_);
       store_->PutForCommit(key_, scratch_);
+      encoded_.Put(slot.partition, slot.person, slot.hash, scratch_);
     }
     slot.dirty = false;
     Measure(dirty_[i]);
@@ -291,14 +266,12 @@ Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
   dirty_.clear();
   if (OverBudget()) {
     // Evict states not touched in the epoch just flushed first, then the rest.
-    const size_t before = live_;
     for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
-      if (slots_[id].live && slots_[id].epoch < epoch_) Remove(id);
+      if (slots_[id].live && slots_[id].epoch < epoch_) Evict(id);
     }
     for (uint32_t id = 0; id < slots_.size() && OverBudget(); ++id) {
-      if (slots_[id].live) Remove(id);
+      if (slots_[id].live) Evict(id);
     }
-    evicted_ += before - live_;
   }
   // Removed slots keep their allocations for the next loads, within budget.
   for (size_t i = free_.size(); i > 0 && max_bytes_ > 0 && live_bytes_ + kept_bytes_ > max_bytes_;

@@ -20,6 +20,12 @@
 // bound is exceeded, then frees kept allocations while over the budget.
 // Between flushes the cache grows by the persons loaded meanwhile.
 //
+// Behind the decoded states sits an EncodedStateCache (encoded_bytes, 0 =
+// none): Flush keeps there the bytes it stages for the store, and a miss
+// here looks there before the store, so evicting a clean state costs
+// nothing. An encoded entry always equals the store's (staged) value; a
+// decoded state, when present, is the newer.
+//
 // Threading: owned by the person stage thread.
 #pragma once
 
@@ -31,17 +37,24 @@
 #include <vector>
 
 #include "engine/kv_store.h"
+#include "engine/slot_index.h"
 #include "engine/status.h"
+#include "operators/encoded_state_cache.h"
 #include "operators/person_state.h"
 
 namespace epistream {
 
 class PersonCache {
  public:
-  // At most `capacity` states and (if max_bytes > 0) about max_bytes bytes
-  // after each Flush.
-  PersonCache(KvStore* store, size_t capacity, size_t max_bytes = 0)
-      : store_(store), capacity_(capacity), max_bytes_(max_bytes) {}
+  // At most `capacity` decoded states and (if max_bytes > 0) about max_bytes
+  // bytes of them after each Flush; about encoded_bytes of evicted states
+  // kept encoded.
+  PersonCache(KvStore* store, size_t capacity, size_t max_bytes = 0,
+              size_t encoded_bytes = 0)
+      : store_(store),
+        capacity_(capacity),
+        max_bytes_(max_bytes),
+        encoded_(encoded_bytes) {}
 
   // The state of `person` in `partition`, loaded on a miss; marked dirty.
   Result<PersonState*> Get(uint16_t partition, std::string_view person);
@@ -52,12 +65,12 @@ class PersonCache {
   // after a checkpoint).
   void DropPartition(uint16_t partition);
 
-  // Whether `person` may have a cached state (of any partition: person ids
-  // are the partitioning key, so one person lives in one partition). By
-  // the 32-bit hash alone: one probe of the bucket array, no key compare,
-  // so rarely true for an absent person (prefetch hints only).
+  // Whether `person` may have a cached state, decoded or encoded (of any
+  // partition: person ids are the partitioning key, so one person lives in
+  // one partition). By the 32-bit hash alone: a probe of each bucket array,
+  // no key compare, so rarely true for an absent person (prefetch hints).
   bool MaybeContains(std::string_view person) const {
-    return FindHash(HashOf(person));
+    return MaybeContainsHash(HashOf(person));
   }
   // Prefetch: unless `person` may be cached already (MaybeContains), and if
   // `current()` vouches that *state is the person's current stored state
@@ -68,7 +81,7 @@ class PersonCache {
   InstallResult Install(uint16_t partition, std::string_view person,
                         PersonState* state, CurrentFn&& current) {
     const uint32_t hash = HashOf(person);
-    if (FindHash(hash)) return InstallResult::kCached;
+    if (MaybeContainsHash(hash)) return InstallResult::kCached;
     if (!current()) return InstallResult::kStale;
     InstallAbsent(partition, person, hash, state);
     return InstallResult::kInstalled;
@@ -77,16 +90,23 @@ class PersonCache {
   // Stages dirty states (after `prune` ran on each), then evicts.
   Status Flush(const std::function<void(PersonState&)>& prune);
 
+  // Decoded states cached.
   size_t size() const { return live_; }
-  // Approximate bytes held: cached states and the allocations kept by
+  // Approximate bytes held by decoded states and the allocations kept by
   // removed slots (with a byte budget: as last measured; without: measured
   // now, a walk of the cache, for summaries).
   size_t bytes() const;
+  size_t encoded_size() const { return encoded_.size(); }
+  size_t encoded_bytes() const { return encoded_.bytes(); }
   // Whether the store may hold states this cache does not: some state was
-  // evicted, or a miss found a stored one (a restart). Until then a miss
-  // can only be a new person, and loading ahead is wasted work.
-  bool MayMissStoredStates() const { return evicted_ > 0 || loaded_ > 0; }
+  // evicted from both tiers, or a miss found a stored one (a restart). Until
+  // then a miss can only be a new person, and loading ahead is wasted work.
+  bool MayMissStoredStates() const {
+    return dropped_ > 0 || encoded_.evicted() > 0 || loaded_ > 0;
+  }
   uint64_t hits() const { return hits_; }
+  // Misses of the decoded states that the encoded ones served.
+  uint64_t encoded_hits() const { return encoded_hits_; }
   uint64_t misses() const { return misses_; }
 
   static std::string StateKey(uint16_t partition, std::string_view person);
@@ -109,23 +129,20 @@ class PersonCache {
     uint64_t epoch = 0;  // flush epoch of the last access
     size_t bytes = 0;    // with a byte budget: live: footprint as last measured; free: kept allocations
   };
-  // Open addressing, linear probing, load <= 1/2: one 8-byte probe per
-  // lookup in the common case, and the key compared only on a hash match.
-  // slot == 0 marks an empty bucket, else slots_[slot - 1].
-  struct Bucket {
-    uint32_t hash = 0;
-    uint32_t slot = 0;
-  };
   static uint32_t HashOf(std::string_view person);
   // Index of the slot of `person`, or -1.
   int64_t Find(std::string_view person, uint32_t hash) const;
-  // Whether some cached person's hash is `hash`.
-  bool FindHash(uint32_t hash) const;
+  // Whether some cached person (either tier) has hash `hash`.
+  bool MaybeContainsHash(uint32_t hash) const {
+    return index_.ContainsHash(hash) || encoded_.MaybeContains(hash);
+  }
+  // Evicts a live (clean) slot; counts it in dropped_ unless it is kept
+  // encoded.
+  void Evict(uint32_t slot);
   void InstallAbsent(uint16_t partition, std::string_view person, uint32_t hash,
                      PersonState* state);
   uint32_t Insert(uint16_t partition, std::string_view person, uint32_t hash);
   void Remove(uint32_t slot);
-  void Grow();
   void MarkDirty(uint32_t slot);
   static size_t Footprint(const Slot& slot);
   // Re-measures a live slot's footprint (with a byte budget only).
@@ -141,8 +158,9 @@ class PersonCache {
   size_t kept_bytes_ = 0;  // sum of free slots' bytes (with a byte budget)
   std::deque<Slot> slots_;  // deque: a returned PersonState* never moves
   std::vector<uint32_t> free_;
-  std::vector<Bucket> table_;
+  SlotIndex index_;
   size_t live_ = 0;
+  EncodedStateCache encoded_;
   std::vector<uint32_t> dirty_;  // slots whose dirty flag is set
   struct SortKey {
     uint16_t partition;
@@ -153,9 +171,10 @@ class PersonCache {
   std::string key_;                 // StateKey scratch
   uint64_t epoch_ = 1;
   uint64_t hits_ = 0;
+  uint64_t encoded_hits_ = 0;
   uint64_t misses_ = 0;
-  uint64_t evicted_ = 0;  // states evicted by Flush
   uint64_t loaded_ = 0;   // misses that found a stored state
+  uint64_t dropped_ = 0;  // decoded states evicted and not kept encoded
   std::string scratch_;
 };
 

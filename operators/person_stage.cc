@@ -45,7 +45,7 @@ bool ClusterVenue(VenueKind k) {
 PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
                          const RiskAreaTable* areas, const PersonRegistry* registry)
     : opts_(opts), store_(store), areas_(areas), registry_(registry),
-      cache_(store, opts.cache_entries, opts.cache_bytes) {}
+      cache_(store, opts.cache_entries, opts.cache_bytes, opts.encoded_cache_bytes) {}
 
 Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts) {
   if (timers_.count(partition) != 0) return Status::Ok();

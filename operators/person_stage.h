@@ -58,6 +58,9 @@ struct PersonStageOptions {
   // Approximate bytes of decoded states kept in memory after each checkpoint
   // (PersonCache), 0 for no byte bound. Default: 0
   size_t cache_bytes = 0;
+  // Bytes of evicted states kept encoded in memory (EncodedStateCache), 0
+  // for none. Default: 512 MiB
+  size_t encoded_cache_bytes = 512ull << 20;
   // Event time between retention sweeps. Default: 1d
   DurationMs sweep_interval = kDayMs;
 };
@@ -109,6 +112,9 @@ class PersonStage {
   const PrefetchCounters& prefetch_counters() const { return prefetch_; }
   uint64_t cache_hits() const { return cache_.hits(); }
   uint64_t cache_misses() const { return cache_.misses(); }
+  uint64_t cache_encoded_hits() const { return cache_.encoded_hits(); }
+  size_t encoded_persons() const { return cache_.encoded_size(); }
+  size_t encoded_bytes() const { return cache_.encoded_bytes(); }
 
   size_t cached_persons() const { return cache_.size(); }
   size_t cached_bytes() const { return cache_.bytes(); }

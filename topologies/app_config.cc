@@ -97,6 +97,7 @@ Status ReadState(YamlSection& root, StateConfig* c) {
   EPI_RETURN_IF_ERROR(s.Size("block_cache_bytes", &c->block_cache_bytes));
   EPI_RETURN_IF_ERROR(s.Size("write_buffer_bytes", &c->write_buffer_bytes));
   EPI_RETURN_IF_ERROR(s.Uint("cache_entries", &c->cache_entries));
+  EPI_RETURN_IF_ERROR(s.Size("encoded_cache_bytes", &c->encoded_cache_bytes));
   EPI_RETURN_IF_ERROR(s.Bool("sync", &c->sync));
   return s.Finish();
 }
@@ -392,11 +393,11 @@ std::string DescribeAppConfig(const AppConfig& c) {
       FormatDuration(e.watermark.idle_timeout));
   out += fmt::format(
       "state: dir={} retention={} block_cache_bytes={} write_buffer_bytes={} "
-      "cache_entries={} sync={}\n",
+      "cache_entries={} encoded_cache_bytes={} sync={}\n",
       e.state.dir.empty() ? "(fresh temporary directory)" : e.state.dir,
       FormatDuration(e.state.retention), FormatSize(e.state.block_cache_bytes),
       FormatSize(e.state.write_buffer_bytes), e.state.cache_entries,
-      e.state.sync);
+      FormatSize(e.state.encoded_cache_bytes), e.state.sync);
   out += fmt::format("checkpoint: interval={} max_events={}\n",
                      FormatDuration(e.checkpoint.interval),
                      e.checkpoint.max_events);

@@ -20,6 +20,7 @@ PersonStageOptions StageOptions(const EngineConfig& engine, const RulesConfig& r
   o.allowed_lateness = engine.watermark.allowed_lateness;
   o.tz_offset_minutes = engine.tz_offset_minutes;
   o.cache_entries = engine.state.cache_entries;
+  o.encoded_cache_bytes = engine.state.encoded_cache_bytes;
   return o;
 }
 

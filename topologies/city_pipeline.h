@@ -128,6 +128,7 @@ class CityPipeline {
   }
   uint64_t cache_hits() const { return stage_.cache_hits(); }
   uint64_t cache_misses() const { return stage_.cache_misses(); }
+  uint64_t cache_encoded_hits() const { return stage_.cache_encoded_hits(); }
 
   // Idle-partition check without input (Kafka mode, called periodically).
   Status Tick(int64_t wall_ms);
@@ -189,6 +190,8 @@ class CityPipeline {
   const PipelineCounters& counters() const { return counters_; }
   size_t cached_persons() const { return stage_.cached_persons(); }
   size_t cached_bytes() const { return stage_.cached_bytes(); }
+  size_t encoded_persons() const { return stage_.encoded_persons(); }
+  size_t encoded_bytes() const { return stage_.encoded_bytes(); }
 
  private:
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);

@@ -139,12 +139,16 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
     const PrefetchCounters& pf = pipeline.prefetch_counters();
     std::fprintf(stderr,
                  "epistream: person cache %zu states, %.0f MiB, %llu hits, %llu misses; "
+                 "encoded %zu states, %.0f MiB, %llu hits; "
                  "prefetched %llu states (%llu stale, %llu already cached); CPU s: stage "
                  "thread %.2f, prefetch thread %.2f\n",
                  pipeline.cached_persons(),
                  static_cast<double>(pipeline.cached_bytes()) / (1 << 20),
                  static_cast<unsigned long long>(pipeline.cache_hits()),
                  static_cast<unsigned long long>(pipeline.cache_misses()),
+                 pipeline.encoded_persons(),
+                 static_cast<double>(pipeline.encoded_bytes()) / (1 << 20),
+                 static_cast<unsigned long long>(pipeline.cache_encoded_hits()),
                  static_cast<unsigned long long>(pf.installed),
                  static_cast<unsigned long long>(pf.stale),
                  static_cast<unsigned long long>(pf.cached), ThreadCpuSeconds() - stage_cpu0,

@@ -215,5 +215,103 @@ TEST_F(PersonCacheTest, MayMissStoredStatesOnlyAfterEvictionOrAStoredLoad) {
   EXPECT_TRUE(restarted.MayMissStoredStates());
 }
 
+// With encoded states behind the decoded ones (10 decoded, 1 MiB encoded).
+class PersonCacheEncodedTest : public PersonCacheTest {
+ protected:
+  PersonCache encoded_cache_{&store_, 10, 0, 1 << 20};
+  PersonState* GetEncoded(uint16_t partition, const std::string& person) {
+    Result<PersonState*> got = encoded_cache_.Get(partition, person);
+    EXPECT_OK(got.status());
+    return got.ok() ? *got : nullptr;
+  }
+  Status CheckpointEncoded() {
+    EPI_RETURN_IF_ERROR(encoded_cache_.Flush([](PersonState&) {}));
+    return store_.Commit();
+  }
+  // Replaces a stored state behind the cache's back, to see which copy a
+  // miss uses.
+  void OverwriteStored(uint16_t partition, const std::string& person, int64_t test) {
+    PersonState s;
+    s.tests.push_back(test);
+    std::string bytes;
+    s.Encode(&bytes);
+    store_.Put(PersonCache::StateKey(partition, person), bytes);
+    ASSERT_OK(store_.Commit());
+  }
+};
+
+TEST_F(PersonCacheEncodedTest, MissesAreServedFromTheEncodedStates) {
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 100; ++i) GetEncoded(1, Person(i))->tests.push_back(round * 1000 + i);
+    ASSERT_OK(CheckpointEncoded());
+    EXPECT_LE(encoded_cache_.size(), 10u);
+  }
+  EXPECT_EQ(encoded_cache_.encoded_size(), 100u);
+  // Every stored state is still in memory: no need to load ahead.
+  EXPECT_FALSE(encoded_cache_.MayMissStoredStates());
+  OverwriteStored(1, Person(5), -1);  // P5 is not decoded any more
+  const uint64_t before = encoded_cache_.encoded_hits();
+  PersonState* s = GetEncoded(1, Person(5));
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->tests.size(), 3u);  // the encoded copy, not the store's
+  EXPECT_EQ(s->tests[2], 2005);
+  EXPECT_EQ(encoded_cache_.encoded_hits(), before + 1);
+}
+
+TEST_F(PersonCacheEncodedTest, EncodedStatesFollowWritesAndDeletes) {
+  for (int i = 0; i < 50; ++i) GetEncoded(0, Person(i))->tests.push_back(i);
+  ASSERT_OK(CheckpointEncoded());
+  // Changed after a reload: the next checkpoint's bytes replace the old.
+  GetEncoded(0, Person(3))->tests.push_back(333);
+  ASSERT_OK(CheckpointEncoded());
+  for (int i = 10; i < 40; ++i) GetEncoded(0, Person(i));  // evict P3 again
+  ASSERT_OK(CheckpointEncoded());
+  PersonState* s = GetEncoded(0, Person(3));
+  ASSERT_EQ(s->tests.size(), 2u);
+  EXPECT_EQ(s->tests[1], 333);
+  // Erased while only encoded: a later miss finds a new person.
+  encoded_cache_.Erase(0, Person(20));
+  ASSERT_OK(CheckpointEncoded());
+  EXPECT_TRUE(GetEncoded(0, Person(20))->Empty());
+  // Emptied while decoded: deleted from the store and from the encoded ones.
+  GetEncoded(0, Person(45))->tests.clear();
+  for (int i = 0; i < 20; ++i) GetEncoded(0, Person(i));  // evict P45
+  ASSERT_OK(CheckpointEncoded());
+  OverwriteStored(0, Person(45), -45);
+  EXPECT_EQ(GetEncoded(0, Person(45))->tests, std::vector<TimestampMs>{-45});
+}
+
+TEST_F(PersonCacheEncodedTest, DroppedPartitionIsReadFromTheStoreAgain) {
+  for (int i = 0; i < 40; ++i) GetEncoded(static_cast<uint16_t>(i % 2), Person(i))->tests.push_back(i);
+  ASSERT_OK(CheckpointEncoded());
+  encoded_cache_.DropPartition(1);
+  OverwriteStored(1, Person(1), -1);  // as a restore after reassignment would
+  OverwriteStored(0, Person(0), -1);  // not dropped: the encoded copy stays
+  EXPECT_EQ(GetEncoded(1, Person(1))->tests, std::vector<TimestampMs>{-1});
+  EXPECT_EQ(GetEncoded(0, Person(0))->tests, std::vector<TimestampMs>{0});
+}
+
+TEST_F(PersonCacheEncodedTest, ATooSmallEncodedBudgetFallsBackToTheStore) {
+  PersonCache small(&store_, 10, 0, 2 << 10);  // ~30 encoded states
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      Result<PersonState*> s = small.Get(0, Person(i));
+      ASSERT_OK(s.status());
+      (*s)->tests.push_back(round * 1000 + i);
+    }
+    ASSERT_OK(small.Flush([](PersonState&) {}));
+    ASSERT_OK(store_.Commit());
+    EXPECT_LE(small.encoded_bytes(), 2u << 10);
+  }
+  EXPECT_TRUE(small.MayMissStoredStates());
+  for (int i = 299; i >= 0; --i) {
+    Result<PersonState*> s = small.Get(0, Person(i));
+    ASSERT_OK(s.status());
+    ASSERT_EQ((*s)->tests.size(), 3u) << Person(i);
+    EXPECT_EQ((*s)->tests[2], 2000 + i);
+  }
+  EXPECT_GT(small.encoded_hits(), 0u);
+}
+
 }  // namespace
 }  // namespace epistream

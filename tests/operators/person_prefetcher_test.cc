@@ -80,6 +80,7 @@ class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
     registry_ = std::make_unique<PersonRegistry>(store_.get());
     PersonStageOptions opts;
     opts.cache_entries = 0;  // every checkpoint evicts every person
+    opts.encoded_cache_bytes = 0;  // and keeps none encoded
     stage_ = std::make_unique<PersonStage>(opts, store_.get(), areas_.get(),
                                            registry_.get());
     ASSERT_OK(stage_->AddPartition(0, &alerts_));

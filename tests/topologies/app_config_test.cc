@@ -44,7 +44,7 @@ constexpr size_t FieldCount() {
 static_assert(FieldCount<AppConfig>() == 3);
 static_assert(FieldCount<EngineConfig>() == 11);  // 8 sections + 3 scalars
 static_assert(FieldCount<WatermarkConfig>() == 3);
-static_assert(FieldCount<StateConfig>() == 6);
+static_assert(FieldCount<StateConfig>() == 7);
 static_assert(FieldCount<CheckpointConfig>() == 2);
 static_assert(FieldCount<KafkaConfig>() == 3);
 static_assert(FieldCount<MetricsConfig>() == 2);
@@ -77,6 +77,7 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("state.block_cache_bytes", engine.state.block_cache_bytes);
   EPI_DIFF("state.write_buffer_bytes", engine.state.write_buffer_bytes);
   EPI_DIFF("state.cache_entries", engine.state.cache_entries);
+  EPI_DIFF("state.encoded_cache_bytes", engine.state.encoded_cache_bytes);
   EPI_DIFF("state.sync", engine.state.sync);
   EPI_DIFF("checkpoint.interval", engine.checkpoint.interval);
   EPI_DIFF("checkpoint.max_events", engine.checkpoint.max_events);
@@ -147,6 +148,7 @@ constexpr KeyCase kKeyCases[] = {
     {"state.block_cache_bytes", "1GiB"},
     {"state.write_buffer_bytes", "64MiB"},
     {"state.cache_entries", "1000"},
+    {"state.encoded_cache_bytes", "32MiB"},
     {"state.sync", "true"},
     {"checkpoint.interval", "500ms"},
     {"checkpoint.max_events", "5000"},

@@ -57,9 +57,12 @@ class PrefetchDeterminismTest : public ::testing::Test {
   }
   static std::string Input() { return *dir_ + "/city.jsonl"; }
 
-  static EngineConfig SmallEngine() {
+  // 20 decoded states; by default no encoded ones, so that misses read the
+  // store and the look-ahead has work.
+  static EngineConfig SmallEngine(uint64_t encoded_cache_bytes = 0) {
     EngineConfig engine;
     engine.state.cache_entries = 20;
+    engine.state.encoded_cache_bytes = encoded_cache_bytes;
     engine.state.block_cache_bytes = 8 << 20;
     engine.state.write_buffer_bytes = 8 << 20;
     return engine;
@@ -72,7 +75,8 @@ class PrefetchDeterminismTest : public ::testing::Test {
 
   // One file-mode run into its own files and state.
   Output Run(const std::string& name, const PrefetchOptions& prefetch,
-             uint64_t stop_after = 0, bool resume = false) {
+             uint64_t stop_after = 0, bool resume = false,
+             const EngineConfig& engine = SmallEngine()) {
     FileRunOptions o;
     o.input = Input();
     o.alerts = *dir_ + "/" + name + ".alerts.jsonl";
@@ -82,7 +86,7 @@ class PrefetchDeterminismTest : public ::testing::Test {
     o.stop_after = stop_after;
     o.quiet = true;
     o.prefetch = prefetch;
-    o.engine = SmallEngine();
+    o.engine = engine;
     if (!resume) {
       std::error_code ec;
       std::filesystem::remove_all(o.state_dir, ec);
@@ -119,6 +123,29 @@ TEST_F(PrefetchDeterminismTest, StoppedAndResumedGivesTheSameOutput) {
   const size_t lines = testing::ReadLines(Input()).size();
   Run("resumed", Prefetch(true, 64), lines / 3);
   const Output resumed = Run("resumed", Prefetch(true, 64), 0, /*resume=*/true);
+  EXPECT_EQ(resumed.alerts, off.alerts);
+  EXPECT_EQ(resumed.deadletters, off.deadletters);
+}
+
+TEST_F(PrefetchDeterminismTest, SameOutputWhateverTheEncodedCache) {
+  const Output off = Run("no-encoded", Prefetch(false));
+  ASSERT_GE(off.alerts.size(), 10u);
+  // 16 KiB holds ~50 states of 3000 (its clock hand evicts on most
+  // checkpoints, and the look-ahead fills in); 64 MiB holds them all.
+  for (uint64_t bytes : {uint64_t{16} << 10, uint64_t{64} << 20}) {
+    for (bool prefetch : {false, true}) {
+      const std::string name =
+          "encoded" + std::to_string(bytes) + (prefetch ? "-ahead" : "");
+      const Output on = Run(name, Prefetch(prefetch, 64), 0, false, SmallEngine(bytes));
+      EXPECT_EQ(on.alerts, off.alerts) << name;
+      EXPECT_EQ(on.deadletters, off.deadletters) << name;
+    }
+  }
+  // Stopped and resumed: the restarted process's encoded cache starts empty.
+  const size_t lines = testing::ReadLines(Input()).size();
+  Run("encoded-resumed", Prefetch(true, 64), lines / 3, false, SmallEngine(64 << 20));
+  const Output resumed =
+      Run("encoded-resumed", Prefetch(true, 64), 0, true, SmallEngine(64 << 20));
   EXPECT_EQ(resumed.alerts, off.alerts);
   EXPECT_EQ(resumed.deadletters, off.deadletters);
 }

@@ -1,0 +1,93 @@
+#include "operators/encoded_state_cache.h"
+
+#include <cstring>
+#include <utility>
+
+namespace epistream {
+
+int64_t EncodedStateCache::Lookup(std::string_view person, uint32_t hash) const {
+  return index_.Find(hash, [&](uint32_t id) {
+    const Entry& e = entries_[id];
+    return std::string_view(e.data.get(), e.person_size) == person;
+  });
+}
+
+bool EncodedStateCache::Find(std::string_view person, uint32_t hash,
+                             std::string_view* bytes) const {
+  const int64_t found = Lookup(person, hash);
+  if (found < 0) return false;
+  const Entry& e = entries_[static_cast<size_t>(found)];
+  *bytes = std::string_view(e.data.get() + e.person_size, e.value_size);
+  return true;
+}
+
+void EncodedStateCache::Put(uint16_t partition, std::string_view person,
+                            uint32_t hash, std::string_view bytes) {
+  const int64_t found = Lookup(person, hash);
+  if (found >= 0) {
+    // A person's state changes by a few bytes between checkpoints: rewrite
+    // in place while it fits the same allocation.
+    Entry& e = entries_[static_cast<size_t>(found)];
+    Entry resized = {nullptr, e.person_size, static_cast<uint32_t>(bytes.size()), hash, partition};
+    if (Footprint(resized) == Footprint(e)) {
+      std::memcpy(e.data.get() + e.person_size, bytes.data(), bytes.size());
+      e.value_size = resized.value_size;
+      return;
+    }
+    Remove(static_cast<uint32_t>(found));
+  }
+  Entry fresh;
+  fresh.person_size = static_cast<uint32_t>(person.size());
+  fresh.value_size = static_cast<uint32_t>(bytes.size());
+  const size_t need = Footprint(fresh);
+  if (need > max_bytes_) return;  // not kept (the owner counts what it drops)
+  // Make room first: the clock hand removes whatever live entries it meets.
+  while (bytes_ + need > max_bytes_ && index_.size() > 0) {
+    if (hand_ >= entries_.size()) hand_ = 0;
+    if (entries_[hand_].data != nullptr) {
+      Remove(static_cast<uint32_t>(hand_));
+      ++evicted_;
+    }
+    ++hand_;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  Entry& e = entries_[id];
+  e = std::move(fresh);
+  // Allocated to the rounded size Footprint counts, so an in-place rewrite
+  // (Put) may use all of it.
+  e.data = std::make_unique_for_overwrite<char[]>(Capacity(e));
+  std::memcpy(e.data.get(), person.data(), person.size());
+  std::memcpy(e.data.get() + person.size(), bytes.data(), bytes.size());
+  e.hash = hash;
+  e.partition = partition;
+  bytes_ += need;
+  index_.Insert(hash, id);
+}
+
+void EncodedStateCache::Erase(std::string_view person, uint32_t hash) {
+  const int64_t found = Lookup(person, hash);
+  if (found >= 0) Remove(static_cast<uint32_t>(found));
+}
+
+void EncodedStateCache::DropPartition(uint16_t partition) {
+  for (uint32_t id = 0; id < entries_.size(); ++id) {
+    if (entries_[id].data != nullptr && entries_[id].partition == partition) Remove(id);
+  }
+}
+
+void EncodedStateCache::Remove(uint32_t id) {
+  Entry& e = entries_[id];
+  index_.Erase(e.hash, id);
+  bytes_ -= Footprint(e);
+  e.data.reset();
+  free_.push_back(id);
+}
+
+}  // namespace epistream

@@ -1,0 +1,81 @@
+// EncodedStateCache: person states in their stored (encoded) form, in memory,
+// behind the decoded PersonCache.
+//
+// A decoded state costs ~3 KB of memory (its lists, strings and the
+// capacity a reused slot keeps), its encoding ~260 bytes. So the decoded
+// cache holds the hot persons, and the bytes each checkpoint writes are kept
+// here too, where a whole city's working set fits in a few hundred MiB: a
+// miss of the decoded cache decodes them from memory (~0.3 us) instead of
+// reading RocksDB (~5 us: block cache misses, LZ4, checksums).
+//
+// Each entry is exactly the bytes the store holds (or has staged) for the
+// person, so using one is the same as reading the store; the owner keeps it
+// so (Put with every write, Erase with every delete, DropPartition on
+// revocation).
+//
+// Memory: at most about max_bytes (one allocation per entry with the id and
+// the bytes, its record and its index share); beyond that, entries go in the
+// order of a clock hand sweeping the slots (roughly oldest first; a cache of
+// the whole working set rarely evicts). max_bytes == 0 keeps nothing.
+//
+// Threading: owned by the person stage thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/slot_index.h"
+
+namespace epistream {
+
+class EncodedStateCache {
+ public:
+  explicit EncodedStateCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // `hash` is the caller's 32-bit hash of `person`, the same for every call.
+  // The bytes of `person` (valid until the next change), or false if absent.
+  bool Find(std::string_view person, uint32_t hash, std::string_view* bytes) const;
+  // Whether some entry has hash `hash` (may be another person: hints only).
+  bool MaybeContains(uint32_t hash) const { return index_.ContainsHash(hash); }
+  // Keeps `bytes` as the state of `person` in `partition` (replacing any).
+  void Put(uint16_t partition, std::string_view person, uint32_t hash,
+           std::string_view bytes);
+  void Erase(std::string_view person, uint32_t hash);
+  void DropPartition(uint16_t partition);
+
+  size_t size() const { return index_.size(); }
+  // Approximate bytes held by the live entries (see Footprint).
+  size_t bytes() const { return bytes_; }
+  // Entries the clock hand dropped to make room.
+  uint64_t evicted() const { return evicted_; }
+
+ private:
+  struct Entry {
+    std::unique_ptr<char[]> data;  // person id, then the state bytes; null = free
+    uint32_t person_size = 0;
+    uint32_t value_size = 0;
+    uint32_t hash = 0;
+    uint16_t partition = 0;
+  };
+  int64_t Lookup(std::string_view person, uint32_t hash) const;
+  void Remove(uint32_t id);
+  // Bytes allocated for an entry's id and state: rounded up to 16.
+  static size_t Capacity(const Entry& e) {
+    return (size_t{e.person_size} + e.value_size + 15) & ~size_t{15};
+  }
+  // The allocation, the record, and two index buckets (load <= 1/2).
+  static size_t Footprint(const Entry& e) { return Capacity(e) + sizeof(Entry) + 16; }
+
+  size_t max_bytes_;
+  size_t bytes_ = 0;  // sum of live entries' Footprint
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_;
+  SlotIndex index_;
+  size_t hand_ = 0;  // next eviction candidate
+  uint64_t evicted_ = 0;
+};
+
+}  // namespace epistream

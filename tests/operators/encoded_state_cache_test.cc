@@ -1,0 +1,94 @@
+// EncodedStateCache: an entry is the last bytes Put for the person until it
+// is erased, dropped with its partition or evicted for room; the byte bound
+// holds; persons sharing a hash stay apart.
+#include "operators/encoded_state_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "tests/testing/numbered.h"
+
+namespace epistream {
+namespace {
+
+std::string Person(int i) { return testing::Num("P", i); }
+uint32_t Hash(const std::string& s) { return static_cast<uint32_t>(std::hash<std::string>()(s)); }
+
+std::string Found(const EncodedStateCache& c, const std::string& person, uint32_t hash) {
+  std::string_view bytes;
+  return c.Find(person, hash, &bytes) ? std::string(bytes) : "<absent>";
+}
+
+TEST(EncodedStateCacheTest, PutReplacesFindReadsEraseForgets) {
+  EncodedStateCache c(1 << 20);
+  c.Put(0, "A", 1, "aaaa");
+  c.Put(0, "B", 1, "bb");  // the same hash as A: kept apart by the id
+  EXPECT_EQ(Found(c, "A", 1), "aaaa");
+  EXPECT_EQ(Found(c, "B", 1), "bb");
+  EXPECT_EQ(Found(c, "C", 1), "<absent>");
+  EXPECT_TRUE(c.MaybeContains(1));
+  c.Put(0, "A", 1, "a2");                  // in place (same allocation)
+  EXPECT_EQ(Found(c, "A", 1), "a2");
+  c.Put(0, "A", 1, std::string(300, 'x'));  // grows: a new allocation
+  EXPECT_EQ(Found(c, "A", 1), std::string(300, 'x'));
+  EXPECT_EQ(c.size(), 2u);
+  c.Erase("A", 1);
+  EXPECT_EQ(Found(c, "A", 1), "<absent>");
+  EXPECT_EQ(Found(c, "B", 1), "bb");
+  c.Erase("A", 1);  // absent: no effect
+  EXPECT_EQ(c.size(), 1u);
+  EXPECT_EQ(c.evicted(), 0u);
+}
+
+TEST(EncodedStateCacheTest, DropPartitionForgetsOnlyThatPartition) {
+  EncodedStateCache c(1 << 20);
+  for (int i = 0; i < 100; ++i) c.Put(static_cast<uint16_t>(i % 4), Person(i), Hash(Person(i)), Person(i));
+  c.DropPartition(2);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(Found(c, Person(i), Hash(Person(i))), i % 4 == 2 ? "<absent>" : Person(i));
+  }
+  EXPECT_EQ(c.size(), 75u);
+}
+
+TEST(EncodedStateCacheTest, StaysWithinItsBytesAndKeepsWhatItKeepsExact) {
+  const size_t budget = 64 << 10;
+  EncodedStateCache c(budget);
+  std::map<std::string, std::string> model;  // the last value Put
+  std::mt19937 rng(5);
+  for (int step = 0; step < 50000; ++step) {
+    const std::string p = Person(static_cast<int>(rng() % 3000));
+    if (rng() % 10 == 0) {
+      c.Erase(p, Hash(p));
+      model.erase(p);
+    } else {
+      std::string v(50 + rng() % 400, static_cast<char>('a' + step % 26));
+      c.Put(0, p, Hash(p), v);
+      model[p] = v;
+    }
+    ASSERT_LE(c.bytes(), budget);
+  }
+  EXPECT_GT(c.evicted(), 0u);
+  size_t kept = 0;
+  for (const auto& [p, v] : model) {
+    const std::string got = Found(c, p, Hash(p));
+    if (got == "<absent>") continue;
+    ++kept;
+    ASSERT_EQ(got, v) << p;  // never an older value
+  }
+  EXPECT_EQ(kept, c.size());
+  EXPECT_GT(kept, 50u);  // the budget holds more than a handful
+}
+
+TEST(EncodedStateCacheTest, ZeroBudgetKeepsNothing) {
+  EncodedStateCache c(0);
+  c.Put(0, "A", 1, "aaaa");
+  EXPECT_EQ(Found(c, "A", 1), "<absent>");
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_EQ(c.bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace epistream
