@@ -187,6 +187,25 @@ void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
   Measure(id);
 }
 
+PersonCache::Tier PersonCache::Locate(std::string_view person,
+                                      std::string_view* bytes) const {
+  const uint32_t hash = HashOf(person);
+  if (Find(person, hash) >= 0) return Tier::kDecoded;
+  return encoded_.Find(person, hash, bytes) ? Tier::kEncoded : Tier::kNone;
+}
+
+PersonCache::InstallResult PersonCache::InstallDecoded(uint16_t partition,
+                                                       std::string_view person,
+                                                       std::string_view bytes,
+                                                       PersonState* state) {
+  const uint32_t hash = HashOf(person);
+  if (index_.ContainsHash(hash)) return InstallResult::kCached;
+  std::string_view now;
+  if (!encoded_.Find(person, hash, &now) || now != bytes) return InstallResult::kStale;
+  InstallAbsent(partition, person, hash, state);
+  return InstallResult::kInstalled;
+}
+
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
   const uint32_t hash = HashOf(person);
   encoded_.Erase(person, hash);
