@@ -7,6 +7,8 @@
 //   file     the engine in file mode (RunFileMode: RocksDB state, checkpoints)
 //   kafka    the engine in Kafka mode (KafkaEngine: group consumer, RocksDB
 //            state, exactly-once Kafka sinks), in and out of the broker
+//   (floor_b and kafka also report a steady state: from the first record
+//   consumed / first event applied to the end, without start-up)
 //   latency_floor  its own broker; input produced at a steady rate and
 //            consumed by a bare consumer: produce -> consume latency
 //   latency  the same with the engine: produce -> alert emitted (on_alert
