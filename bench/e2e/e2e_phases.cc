@@ -212,10 +212,11 @@ Status RunFloorB(const BenchFlags& f, PhaseResult* r) {
   std::vector<KafkaMessage> batch;
   uint64_t bytes = 0;
   uint64_t checksum = 0;
-  // Steady state: from the assignment (the group join is before it). Not
-  // from the first batch: librdkafka fetches ahead after the assignment and
-  // sometimes hands out the first message only ~0.5 s later, with most of
-  // the input already queued (measured at 100k persons x 3 days).
+  // Steady state: from the assignment (the group join is before it), not
+  // from the first batch, which comes either ~0.02 s or ~0.5 s after it:
+  // KafkaConsumer resumes the partitions right after assigning them, which
+  // bumps their op version, so librdkafka may drop the answers to its first
+  // ListOffsets (logical BEGINNING) as outdated and retry 500 ms later.
   Clock::time_point assigned_t{};
   double assigned_cpu = 0;
   bool assigned = false;
