@@ -31,7 +31,16 @@
 //    Fetch is answered only after fetch.wait.max.ms even if data arrives:
 //    use 50-100 ms against this broker.
 //  - Groups work (cooperative-sticky too), but a new group's first leader
-//    election waits 3 s, later ones session.timeout.ms - 1 s.
+//    election waits 3 s, later ones session.timeout.ms - 1 s. The 3 s is
+//    the mock coordinator's stand-in for group.initial.rebalance.delay.ms,
+//    a constant in 2.0.2 (rd_kafka_mock_cgrp_rebalance: a JoinGroup to an
+//    Empty group arms a 3000 ms timer; the election happens only when it
+//    fires, even with every member joined). No 2.0.2 API sets it (a later
+//    librdkafka adds rd_kafka_mock_group_initial_rebalance_delay_ms), and
+//    no consumer setting shortens it: measured, JoinGroup answered after
+//    3.00 s with session.timeout.ms 6000/45000, heartbeat.interval.ms 100,
+//    group.instance.id, range or cooperative-sticky. Tests and benches wait
+//    for it once per new group id.
 //  - Idempotent producer: InitProducerId works; per the source, sequence
 //    numbers are checked only for transactional producers.
 //  - Transactions: init/begin/commit/abort succeed, but no control records

@@ -7,6 +7,17 @@
 //   file     the engine in file mode (RunFileMode: RocksDB state, checkpoints)
 //   kafka    the engine in Kafka mode (KafkaEngine: group consumer, RocksDB
 //            state, exactly-once Kafka sinks), in and out of the broker
+//   floor_b and kafka also report a steady state, without start-up:
+//     floor_b  assigned_s (the group join), then steady_s, steady_eps and
+//              steady_cpu_ns_per_event from the assignment to the end
+//     kafka    tables_s (Start: state, sinks, global tables), join_s (from
+//              subscribing to the first event applied: the group join, 3 s
+//              on the embedded broker, then the first fetch, the table
+//              barrier and the merger's first release), first_event_s (the
+//              sum), then steady_events (person-topic records, counted by
+//              the on_applied hook), steady_s, steady_eps and
+//              steady_cpu_ns_per_event from the first event applied to the
+//              same end as the whole-phase figure
 //   latency_floor  its own broker; input produced at a steady rate and
 //            consumed by a bare consumer: produce -> consume latency
 //   latency  the same with the engine: produce -> alert emitted (on_alert
