@@ -291,6 +291,13 @@ Status KafkaConsumer::SetPaused(const std::vector<TopicPartition>& tps,
   for (int i = 0; i < list->cnt; ++i) {
     EPI_RETURN_IF_ERROR(KafkaStatus(list->elems[i].err, what));
   }
+  for (const TopicPartition& tp : tps) {
+    if (paused) {
+      paused_.emplace(tp.topic, tp.partition);
+    } else {
+      paused_.erase({tp.topic, tp.partition});
+    }
+  }
   return Status::Ok();
 }
 
@@ -385,10 +392,22 @@ void KafkaConsumer::OnAssign(rd_kafka_topic_partition_list_t* parts,
                      "kafka consumer: assign");
   }
   if (!st.ok()) AddError(std::move(st), nullptr, -1);
-  // A partition paused in an earlier assignment starts fetching again.
-  Status resumed = KafkaStatus(rd_kafka_resume_partitions(rk_.get(), parts),
-                               "kafka consumer: resume assigned");
-  if (!resumed.ok()) AddError(std::move(resumed), nullptr, -1);
+  // A partition paused in an earlier assignment starts fetching again. Only
+  // those: resuming a partition that was never paused makes librdkafka drop
+  // its in-flight start-offset lookup and retry it 500 ms later (measured:
+  // first fetch 0.51 s after the assignment instead of 0.06 s).
+  KafkaPartitionList resume(rd_kafka_topic_partition_list_new(1));
+  for (int i = 0; i < parts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = parts->elems[i];
+    if (paused_.erase({p.topic, p.partition}) > 0) {
+      rd_kafka_topic_partition_list_add(resume.get(), p.topic, p.partition);
+    }
+  }
+  if (resume->cnt > 0) {
+    Status resumed = KafkaStatus(rd_kafka_resume_partitions(rk_.get(), resume.get()),
+                                 "kafka consumer: resume assigned");
+    if (!resumed.ok()) AddError(std::move(resumed), nullptr, -1);
+  }
   PublishAssignment();
 }
 

@@ -335,6 +335,9 @@ class KafkaConsumer {
   const rd_kafka_topic_t* last_rkt_ = nullptr;
   const std::string* last_topic_ = nullptr;
   std::unordered_map<PartitionKey, PartitionState, PartitionKeyHash> parts_;
+  // Partitions SetPaused stopped and did not restart: librdkafka keeps the
+  // pause across assignments, so OnAssign resumes these (and only these).
+  std::set<std::pair<std::string, int32_t>> paused_;
   std::vector<rd_kafka_message_t*> raw_;
   std::vector<PartitionEvent> events_;
   // Live KafkaMessages; heap-allocated so it can be leaked with the client.

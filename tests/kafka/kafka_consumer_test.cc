@@ -409,6 +409,59 @@ TEST_F(KafkaConsumerTest, RebalanceHandsOverPartitionsWithoutDuplicates) {
   batch.clear();
 }
 
+TEST_F(KafkaConsumerTest, PartitionPausedBeforeItWasRevokedFetchesWhenAssignedAgain) {
+  ASSERT_OK(broker_->CreateTopic(in_, 2));
+  Produce(in_, 0, 100);
+  KafkaConsumerOptions opts = Options({in_}, "paused");
+  opts.properties["session.timeout.ms"] = "3500";
+  opts.properties["heartbeat.interval.ms"] = "300";
+  std::vector<KafkaMessage> batch;
+  std::set<std::string> a_values;
+  auto a = KafkaConsumer::Create(opts, NoStoredOffsets(), {});
+  ASSERT_OK(a.status());
+  auto poll_a = [&] {
+    ASSERT_OK((*a)->PollBatch(50, &batch, 200));
+    for (const KafkaMessage& m : batch) a_values.emplace(m.value);
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (a_values.size() < 100 && Clock::now() < deadline) poll_a();
+  ASSERT_EQ(a_values.size(), 100u);
+  ASSERT_OK((*a)->SetPaused({{in_, 0}, {in_, 1}}, true));
+  {
+    // B joins, takes one partition from A, and leaves again.
+    auto b = KafkaConsumer::Create(opts, NoStoredOffsets(), {});
+    ASSERT_OK(b.status());
+    std::vector<KafkaMessage> b_batch;
+    deadline = Clock::now() + std::chrono::seconds(15);
+    while ((*b)->Assignment().size() < 1 && Clock::now() < deadline) {
+      poll_a();
+      ASSERT_OK((*b)->PollBatch(50, &b_batch, 200));
+    }
+    ASSERT_EQ((*b)->Assignment().size(), 1u);
+    b_batch.clear();
+  }
+  deadline = Clock::now() + std::chrono::seconds(15);
+  while ((*a)->Assignment().size() < 2 && Clock::now() < deadline) poll_a();
+  ASSERT_EQ((*a)->Assignment().size(), 2u);
+  // The partition A kept stays paused until its owner resumes it; the one
+  // that came back was resumed by its new assignment.
+  std::vector<TopicPartition> kept;
+  for (const TopicPartition& tp : (*a)->Assignment()) kept.push_back(tp);
+  Produce(in_, 100, 200);
+  deadline = Clock::now() + std::chrono::seconds(10);
+  while (a_values.size() == 100 && Clock::now() < deadline) poll_a();
+  deadline = Clock::now() + std::chrono::milliseconds(500);
+  while (Clock::now() < deadline) poll_a();
+  const size_t while_one_paused = a_values.size();
+  EXPECT_GT(while_one_paused, 100u);  // the returned partition fetches
+  EXPECT_LT(while_one_paused, 200u);  // the kept one does not
+  ASSERT_OK((*a)->SetPaused(kept, false));
+  deadline = Clock::now() + std::chrono::seconds(10);
+  while (a_values.size() < 200 && Clock::now() < deadline) poll_a();
+  EXPECT_EQ(a_values.size(), 200u);
+  batch.clear();
+}
+
 TEST_F(KafkaConsumerTest, ResumesAfterBrokerOutageWithNothingLost) {
   ASSERT_OK(broker_->CreateTopic(in_, 2));
   Produce(in_, 0, 100);
