@@ -822,28 +822,11 @@ Status KafkaEngine::Start() {
     }
   }
 
-  // Global tables first, to their end, from the checkpointed offsets.
-  std::map<TopicPartition, int64_t> table_start;
-  for (const std::string& topic : {t.risk_areas, t.persons}) {
-    auto offs = m.pipeline->StoredOffsets(topic);
-    if (!offs.ok()) return offs.status();
-    for (const auto& [p, next] : *offs) table_start[TopicPartition{topic, p}] = next;
-  }
-  ropts.topics = {t.risk_areas, t.persons};
-  auto tables = TableReader::Open(ropts, table_start);
-  if (!tables.ok()) return tables.status();
-  m.tables = std::move(tables).value();
-  spdlog::debug("start: table reader open");
-  const int64_t wall = WallMs();
-  EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
-                                          kTableTimeoutMs));
-  EPI_RETURN_IF_ERROR(m.Checkpoint());
-  if (m.metrics != nullptr) {
-    m.metrics->health().set_max_stall(m.cfg.engine.http.ready_max_stall);
-    m.metrics->health().set_tables_loaded(true);
-  }
-  spdlog::info("global tables loaded; joining group {}", m.cfg.engine.kafka.group);
-
+  // The group consumers subscribe before the tables load: the group join
+  // (3 s on the embedded broker, the coordinator's initial rebalance delay)
+  // overlaps the load. Their rebalance callbacks run only inside PollBatch,
+  // so no partition is assigned, looked up or revoked before the tables are
+  // loaded.
   KafkaConsumerOptions copts;
   copts.brokers = m.cfg.engine.kafka.brokers;
   copts.group = m.cfg.engine.kafka.group;
@@ -951,6 +934,29 @@ Status KafkaEngine::Start() {
     if (!cc.ok()) return cc.status();
     m.cluster_consumer = std::move(cc).value();
   }
+
+  // Global tables first, to their end, from the checkpointed offsets.
+  std::map<TopicPartition, int64_t> table_start;
+  for (const std::string& topic : {t.risk_areas, t.persons}) {
+    auto offs = m.pipeline->StoredOffsets(topic);
+    if (!offs.ok()) return offs.status();
+    for (const auto& [p, next] : *offs) table_start[TopicPartition{topic, p}] = next;
+  }
+  ropts.topics = {t.risk_areas, t.persons};
+  auto tables = TableReader::Open(ropts, table_start);
+  if (!tables.ok()) return tables.status();
+  m.tables = std::move(tables).value();
+  spdlog::debug("start: table reader open");
+  const int64_t wall = WallMs();
+  EPI_RETURN_IF_ERROR(m.tables->ReadToEnd([&](const KafkaMessage& msg) { return m.Apply(msg, wall); },
+                                          kTableTimeoutMs));
+  EPI_RETURN_IF_ERROR(m.Checkpoint());
+  if (m.metrics != nullptr) {
+    m.metrics->health().set_max_stall(m.cfg.engine.http.ready_max_stall);
+    m.metrics->health().set_tables_loaded(true);
+  }
+  spdlog::info("global tables loaded; group {} joined or joining", m.cfg.engine.kafka.group);
+
   return Status::Ok();
 }
 
