@@ -31,11 +31,11 @@ struct StateConfig {
   uint64_t block_cache_bytes = 256ull << 20;
   // Shared memtable budget (WriteBufferManager) for the whole process. Default: 128 MiB
   uint64_t write_buffer_bytes = 128ull << 20;
-  // Decoded hot person states kept in memory in front of RocksDB. Default: 200000
-  uint64_t cache_entries = 200000;
+  // Decoded hot person states kept in memory in front of RocksDB. Default: 50000
+  uint64_t cache_entries = 50000;
   // Person states evicted from those kept in memory in their encoded form
-  // (~260 bytes each instead of ~3 KB decoded). Default: 512 MiB
-  uint64_t encoded_cache_bytes = 512ull << 20;
+  // (~260 bytes each instead of ~3 KB decoded). Default: 384 MiB
+  uint64_t encoded_cache_bytes = 384ull << 20;
   // fsync the WAL at each checkpoint. Default: false (WAL written, OS-buffered)
   bool sync = false;
 };

@@ -53,14 +53,14 @@ struct PersonStageOptions {
   DurationMs allowed_lateness = kHourMs;
   // Local timezone offset for calendar days. Default: +08:00
   int tz_offset_minutes = 8 * 60;
-  // Decoded states kept in memory. Default: 200000
-  size_t cache_entries = 200000;
+  // Decoded states kept in memory. Default: 50000
+  size_t cache_entries = 50000;
   // Approximate bytes of decoded states kept in memory after each checkpoint
   // (PersonCache), 0 for no byte bound. Default: 0
   size_t cache_bytes = 0;
   // Bytes of evicted states kept encoded in memory (EncodedStateCache), 0
-  // for none. Default: 512 MiB
-  size_t encoded_cache_bytes = 512ull << 20;
+  // for none. Default: 384 MiB
+  size_t encoded_cache_bytes = 384ull << 20;
   // Event time between retention sweeps. Default: 1d
   DurationMs sweep_interval = kDayMs;
 };

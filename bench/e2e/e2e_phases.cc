@@ -716,11 +716,14 @@ Status RunMemory(const BenchFlags& f, PhaseResult* r) {
   const double budget =
       static_cast<double>(engine.state.block_cache_bytes +
                           engine.state.write_buffer_bytes) +
-      static_cast<double>(engine.state.cache_entries) * avg_decoded;
+      static_cast<double>(engine.state.cache_entries) * avg_decoded +
+      static_cast<double>(engine.state.encoded_cache_bytes);
   const uint64_t approx = (*store)->ApproximateSizeBytes();
   r->extra =
       "persons=" + std::to_string(n) +
       " cached=" + std::to_string(pipeline.cached_persons()) +
+      " encoded=" + std::to_string(pipeline.encoded_persons()) +
+      " encoded_bytes=" + std::to_string(pipeline.encoded_bytes()) +
       " db_bytes=" + std::to_string(DirBytes(dir)) +
       " db_approx_bytes=" + std::to_string(approx) + " avg_state_encoded=" +
       Fmt("%.0f",
