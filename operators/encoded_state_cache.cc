@@ -13,25 +13,34 @@ int64_t EncodedStateCache::Lookup(std::string_view person, uint32_t hash) const 
 }
 
 bool EncodedStateCache::Find(std::string_view person, uint32_t hash,
-                             std::string_view* bytes) const {
+                             std::string_view* bytes, EncodedRef* ref) const {
   const int64_t found = Lookup(person, hash);
   if (found < 0) return false;
   const Entry& e = entries_[static_cast<size_t>(found)];
   *bytes = std::string_view(e.data.get() + e.person_size, e.value_size);
+  *ref = EncodedRef{static_cast<uint32_t>(found), e.stamp};
   return true;
 }
 
 void EncodedStateCache::Put(uint16_t partition, std::string_view person,
-                            uint32_t hash, std::string_view bytes) {
-  const int64_t found = Lookup(person, hash);
+                            uint32_t hash, std::string_view bytes, EncodedRef* ref) {
+  // The caller's ref spares the lookup when it is current; otherwise the
+  // person may still have an entry (written from another copy of its state).
+  const int64_t found =
+      Current(*ref) ? static_cast<int64_t>(ref->id) : Lookup(person, hash);
+  *ref = EncodedRef();
   if (found >= 0) {
     // A person's state changes by a few bytes between checkpoints: rewrite
     // in place while it fits the same allocation.
     Entry& e = entries_[static_cast<size_t>(found)];
-    Entry resized = {nullptr, e.person_size, static_cast<uint32_t>(bytes.size()), hash, partition};
+    Entry resized;
+    resized.person_size = e.person_size;
+    resized.value_size = static_cast<uint32_t>(bytes.size());
     if (Footprint(resized) == Footprint(e)) {
       std::memcpy(e.data.get() + e.person_size, bytes.data(), bytes.size());
       e.value_size = resized.value_size;
+      e.stamp = next_stamp_++;
+      *ref = EncodedRef{static_cast<uint32_t>(found), e.stamp};
       return;
     }
     Remove(static_cast<uint32_t>(found));
@@ -67,8 +76,10 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
   std::memcpy(e.data.get() + person.size(), bytes.data(), bytes.size());
   e.hash = hash;
   e.partition = partition;
+  e.stamp = next_stamp_++;
   bytes_ += need;
   index_.Insert(hash, id);
+  *ref = EncodedRef{id, e.stamp};
 }
 
 void EncodedStateCache::Erase(std::string_view person, uint32_t hash) {
@@ -87,6 +98,7 @@ void EncodedStateCache::Remove(uint32_t id) {
   index_.Erase(e.hash, id);
   bytes_ -= Footprint(e);
   e.data.reset();
+  e.stamp = 0;
   free_.push_back(id);
 }
 

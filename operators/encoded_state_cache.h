@@ -13,6 +13,11 @@
 // so (Put with every write, Erase with every delete, DropPartition on
 // revocation).
 //
+// An EncodedRef names one version of one entry: the slot and the stamp of
+// the Put that wrote it (stamps are never reused). Holders of a ref check it
+// with Current() instead of a lookup by id: one record read, no hashing, no
+// id or bytes compare (the caches' hot path is memory-bound).
+//
 // Memory: at most about max_bytes (one allocation per entry with the id and
 // the bytes, its record and its index share); beyond that, entries go in the
 // order of a clock hand sweeping the slots (roughly oldest first; a cache of
@@ -31,18 +36,31 @@
 
 namespace epistream {
 
+struct EncodedRef {
+  uint32_t id = 0;
+  uint64_t stamp = 0;  // 0: no entry
+};
+
 class EncodedStateCache {
  public:
   explicit EncodedStateCache(size_t max_bytes) : max_bytes_(max_bytes) {}
 
   // `hash` is the caller's 32-bit hash of `person`, the same for every call.
-  // The bytes of `person` (valid until the next change), or false if absent.
-  bool Find(std::string_view person, uint32_t hash, std::string_view* bytes) const;
+  // The bytes of `person` (valid until the next change) and their ref, or
+  // false if absent.
+  bool Find(std::string_view person, uint32_t hash, std::string_view* bytes,
+            EncodedRef* ref) const;
+  // Whether `ref` still names the current bytes of its entry.
+  bool Current(EncodedRef ref) const {
+    return ref.stamp != 0 && ref.id < entries_.size() && entries_[ref.id].stamp == ref.stamp;
+  }
   // Whether some entry has hash `hash` (may be another person: hints only).
   bool MaybeContains(uint32_t hash) const { return index_.ContainsHash(hash); }
-  // Keeps `bytes` as the state of `person` in `partition` (replacing any).
+  // Keeps `bytes` as the state of `person` in `partition`, replacing any;
+  // *ref (in: the person's entry as last seen, if Current found without a
+  // lookup; out: the new version, or no entry if not kept).
   void Put(uint16_t partition, std::string_view person, uint32_t hash,
-           std::string_view bytes);
+           std::string_view bytes, EncodedRef* ref);
   void Erase(std::string_view person, uint32_t hash);
   void DropPartition(uint16_t partition);
 
@@ -59,6 +77,7 @@ class EncodedStateCache {
     uint32_t value_size = 0;
     uint32_t hash = 0;
     uint16_t partition = 0;
+    uint64_t stamp = 0;  // of the Put that wrote the bytes; 0 = free
   };
   int64_t Lookup(std::string_view person, uint32_t hash) const;
   void Remove(uint32_t id);
@@ -75,6 +94,7 @@ class EncodedStateCache {
   std::vector<uint32_t> free_;
   SlotIndex index_;
   size_t hand_ = 0;  // next eviction candidate
+  uint64_t next_stamp_ = 1;
   uint64_t evicted_ = 0;
 };
 

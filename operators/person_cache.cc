@@ -73,6 +73,7 @@ uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
   slot.dirty = false;
   slot.erased = false;
   slot.epoch = epoch_;
+  slot.encoded = EncodedRef();
   index_.Insert(hash, id);
   ++live_;
   return id;
@@ -103,9 +104,8 @@ void PersonCache::Remove(uint32_t id) {
 }
 
 void PersonCache::Evict(uint32_t id) {
-  const Slot& slot = slots_[id];
-  std::string_view kept;
-  if (!encoded_.Find(slot.person, slot.hash, &kept)) ++dropped_;
+  // Right after a flush the encoded copy (if kept) is this state's bytes.
+  if (!encoded_.Current(slots_[id].encoded)) ++dropped_;
   Remove(id);
 }
 
@@ -155,7 +155,8 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
   }
   ++misses_;
   std::string_view bytes;
-  bool found = encoded_.Find(person, hash, &bytes);
+  EncodedRef ref;
+  bool found = encoded_.Find(person, hash, &bytes, &ref);
   if (found) {
     ++encoded_hits_;
   } else {
@@ -165,6 +166,7 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
     bytes = scratch_;
   }
   const uint32_t id = Insert(partition, person, hash);
+  slots_[id].encoded = ref;
   if (found) {
     Status st = slots_[id].state.Decode(bytes);
     if (!st.ok()) {
@@ -185,25 +187,6 @@ void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
   std::swap(slots_[id].state, *state);
   state->Clear();
   Measure(id);
-}
-
-PersonCache::Tier PersonCache::Locate(std::string_view person,
-                                      std::string_view* bytes) const {
-  const uint32_t hash = HashOf(person);
-  if (Find(person, hash) >= 0) return Tier::kDecoded;
-  return encoded_.Find(person, hash, bytes) ? Tier::kEncoded : Tier::kNone;
-}
-
-PersonCache::InstallResult PersonCache::InstallDecoded(uint16_t partition,
-                                                       std::string_view person,
-                                                       std::string_view bytes,
-                                                       PersonState* state) {
-  const uint32_t hash = HashOf(person);
-  if (index_.ContainsHash(hash)) return InstallResult::kCached;
-  std::string_view now;
-  if (!encoded_.Find(person, hash, &now) || now != bytes) return InstallResult::kStale;
-  InstallAbsent(partition, person, hash, state);
-  return InstallResult::kInstalled;
 }
 
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
@@ -274,10 +257,11 @@ Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
     if (slot.erased || slot.state.Empty()) {
       store_->DeleteForCommit(key_);
       encoded_.Erase(slot.person, slot.hash);
+      slot.encoded = EncodedRef();
     } else {
       slot.state.Encode(&scratch_);
       store_->PutForCommit(key_, scratch_);
-      encoded_.Put(slot.partition, slot.person, slot.hash, scratch_);
+      encoded_.Put(slot.partition, slot.person, slot.hash, scratch_, &slot.encoded);
     }
     slot.dirty = false;
     Measure(dirty_[i]);

@@ -87,16 +87,6 @@ class PersonCache {
     return InstallResult::kInstalled;
   }
 
-  // Where a person's state is cached (exact, by id): kEncoded also sets
-  // *bytes (valid until the next change of the cache).
-  enum class Tier { kNone, kDecoded, kEncoded };
-  Tier Locate(std::string_view person, std::string_view* bytes) const;
-  // Look-ahead decode: unless `person` is decoded already, and if its
-  // encoded bytes are still `bytes` (which *state was decoded from), caches
-  // *state clean by swapping, as Install does.
-  InstallResult InstallDecoded(uint16_t partition, std::string_view person,
-                               std::string_view bytes, PersonState* state);
-
   // Stages dirty states (after `prune` ran on each), then evicts.
   Status Flush(const std::function<void(PersonState&)>& prune);
 
@@ -137,6 +127,7 @@ class PersonCache {
     bool dirty = false;
     bool erased = false;
     uint64_t epoch = 0;  // flush epoch of the last access
+    EncodedRef encoded;  // the encoded copy this state was read from or written to
     size_t bytes = 0;    // with a byte budget: live: footprint as last measured; free: kept allocations
   };
   static uint32_t HashOf(std::string_view person);

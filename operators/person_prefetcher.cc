@@ -86,12 +86,6 @@ void PersonPrefetcher::Loop() {
 }
 
 void PersonPrefetcher::Load(PrefetchBatch* b) {
-  const size_t given = b->given_keys.size();
-  b->given_ok.resize(given);
-  if (b->given_states.size() < given) b->given_states.resize(given);
-  for (size_t i = 0; i < given; ++i) {
-    b->given_ok[i] = b->given_states[i].Decode(b->given_bytes[i]).ok() ? 1 : 0;
-  }
   std::sort(b->keys.begin(), b->keys.end());
   b->keys.erase(std::unique(b->keys.begin(), b->keys.end()), b->keys.end());
   const size_t n = b->keys.size();

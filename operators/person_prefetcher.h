@@ -15,11 +15,6 @@
 // skipped or failed prefetch only means the ordinary cache miss later:
 // outputs do not depend on prefetching, its batch sizes or its timing.
 //
-// States the stage thread holds encoded in memory (EncodedStateCache) need
-// no read, only a decode: PlanPrefetch hands over a copy of their bytes
-// (`given_*`), the helper thread decodes them, and the stage thread installs
-// each one only if the person's encoded bytes are still those bytes.
-//
 // Lifecycle: construct (starts the thread) on the stage thread; Submit and
 // Take in FIFO order; every submitted batch is Taken (Drain before giving
 // up on a pipeline run); destroy (joins) before the store goes.
@@ -60,20 +55,10 @@ struct PrefetchBatch {
   uint64_t version = 0;
   // A failed read makes the whole batch unusable (the hint is dropped).
   Status read_status;
-  // Filled by the stage thread: state keys and a copy of their encoded
-  // bytes, to decode. Filled by the helper thread: for each, whether it
-  // decoded (given_ok) and the state.
-  std::vector<std::string> given_keys;
-  std::vector<std::string> given_bytes;
-  std::vector<uint8_t> given_ok;
-  std::vector<PersonState> given_states;
 
   void Clear() {
     keys.clear();
     results.clear();
-    given_keys.clear();
-    given_bytes.clear();
-    given_ok.clear();
     version = 0;
     read_status = Status::Ok();
   }
@@ -82,7 +67,6 @@ struct PrefetchBatch {
 struct PrefetchCounters {
   uint64_t batches = 0;    // batches taken back
   uint64_t keys = 0;       // distinct keys read
-  uint64_t given = 0;      // encoded states handed over to decode
   uint64_t installed = 0;  // states put into the cache
   uint64_t stale = 0;      // skipped: changed since the read
   uint64_t cached = 0;     // skipped: cached by the time of install
@@ -114,7 +98,7 @@ class PersonPrefetcher {
 
  private:
   void Loop();
-  // Helper thread: sort, read, decode one batch; decode the given states.
+  // Helper thread: sort, read, decode one batch.
   void Load(PrefetchBatch* batch);
 
   KvStore* store_;

@@ -507,24 +507,12 @@ void PersonStage::Prune(PersonState& s) const {
 
 void PersonStage::PlanPrefetch(uint16_t partition, std::string_view person,
                                PrefetchBatch* batch) const {
-  if (person.empty() || timers_.find(partition) == timers_.end()) return;
-  std::string_view bytes;
-  switch (cache_.Locate(person, &bytes)) {
-    case PersonCache::Tier::kDecoded:
-      return;
-    case PersonCache::Tier::kEncoded:
-      batch->given_keys.emplace_back();
-      PersonCache::BuildStateKey(partition, person, &batch->given_keys.back());
-      batch->given_bytes.emplace_back(bytes);
-      return;
-    case PersonCache::Tier::kNone:
-      // Read even when the store cannot hold it (PrefetchUseful only for
-      // the encoded states): the helper's read of a new person's absent key
-      // saves the stage thread its own.
-      batch->keys.emplace_back();
-      PersonCache::BuildStateKey(partition, person, &batch->keys.back());
-      return;
+  if (person.empty() || cache_.MaybeContains(person) ||
+      timers_.find(partition) == timers_.end()) {
+    return;
   }
+  batch->keys.emplace_back();
+  PersonCache::BuildStateKey(partition, person, &batch->keys.back());
 }
 
 void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
@@ -534,18 +522,6 @@ void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
     return;
   }
   prefetch_.keys += batch->keys.size();
-  prefetch_.given += batch->given_keys.size();
-  for (size_t i = 0; i < batch->given_keys.size(); ++i) {
-    if (batch->given_ok[i] == 0) continue;  // the miss reports it
-    uint16_t partition = 0;
-    std::string_view person;
-    if (!PersonCache::ParseStateKey(batch->given_keys[i], &partition, &person) ||
-        timers_.find(partition) == timers_.end()) {
-      continue;
-    }
-    Count(cache_.InstallDecoded(partition, person, batch->given_bytes[i],
-                                &batch->given_states[i]));
-  }
   for (size_t i = 0; i < batch->keys.size(); ++i) {
     if (batch->results[i] == PrefetchBatch::kUnusable) continue;
     const std::string& key = batch->keys[i];
@@ -555,22 +531,18 @@ void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
         timers_.find(partition) == timers_.end()) {
       continue;
     }
-    Count(cache_.Install(partition, person, &batch->states[i],
-                         [&] { return store_->UnchangedSince(key, batch->version); }));
-  }
-}
-
-void PersonStage::Count(PersonCache::InstallResult result) {
-  switch (result) {
-    case PersonCache::InstallResult::kCached:
-      ++prefetch_.cached;
-      break;
-    case PersonCache::InstallResult::kStale:
-      ++prefetch_.stale;
-      break;
-    case PersonCache::InstallResult::kInstalled:
-      ++prefetch_.installed;
-      break;
+    switch (cache_.Install(partition, person, &batch->states[i],
+                           [&] { return store_->UnchangedSince(key, batch->version); })) {
+      case PersonCache::InstallResult::kCached:
+        ++prefetch_.cached;
+        break;
+      case PersonCache::InstallResult::kStale:
+        ++prefetch_.stale;
+        break;
+      case PersonCache::InstallResult::kInstalled:
+        ++prefetch_.installed;
+        break;
+    }
   }
 }
 

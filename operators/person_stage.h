@@ -99,19 +99,16 @@ class PersonStage {
 
   // Look-ahead loading (operators/person_prefetcher.h). PlanPrefetch adds
   // the state key of `person` to `batch` unless the person is cached or the
-  // partition is not (yet) owned; for a person cached only encoded, it adds
-  // the bytes to decode instead. InstallPrefetched caches the loaded states
-  // that are still current (KvStore::UnchangedSince; for decoded ones, the
-  // same encoded bytes) of persons still not decoded, in owned partitions;
-  // the rest stay ordinary misses. Outputs do not depend on either call.
+  // partition is not (yet) owned. InstallPrefetched caches the loaded states
+  // that are still current (KvStore::UnchangedSince) of persons still not
+  // cached, in owned partitions; the rest stay ordinary misses. Outputs do
+  // not depend on either call.
   void PlanPrefetch(uint16_t partition, std::string_view person,
                     PrefetchBatch* batch) const;
   void InstallPrefetched(PrefetchBatch* batch);
-  // False while every stored state is decoded (nothing encoded or evicted,
-  // no stored state loaded yet): loading ahead could only find new persons.
-  bool PrefetchUseful() const {
-    return cache_.MayMissStoredStates() || cache_.encoded_size() > 0;
-  }
+  // False while every stored state is cached (nothing evicted, no stored
+  // state loaded yet): loading ahead could only find new persons.
+  bool PrefetchUseful() const { return cache_.MayMissStoredStates(); }
   const PrefetchCounters& prefetch_counters() const { return prefetch_; }
   uint64_t cache_hits() const { return cache_.hits(); }
   uint64_t cache_misses() const { return cache_.misses(); }
@@ -124,8 +121,6 @@ class PersonStage {
   size_t pending_timers() const;
 
  private:
-  // Counts one look-ahead install in prefetch_.
-  void Count(PersonCache::InstallResult result);
   struct IndexHit {
     std::string region;
     TimestampMs ts;

@@ -19,20 +19,28 @@ uint32_t Hash(const std::string& s) { return static_cast<uint32_t>(std::hash<std
 
 std::string Found(const EncodedStateCache& c, const std::string& person, uint32_t hash) {
   std::string_view bytes;
-  return c.Find(person, hash, &bytes) ? std::string(bytes) : "<absent>";
+  EncodedRef ref;
+  return c.Find(person, hash, &bytes, &ref) ? std::string(bytes) : "<absent>";
+}
+
+// Put without a ref (a lookup by id).
+void Put(EncodedStateCache* c, uint16_t partition, const std::string& person, uint32_t hash,
+         const std::string& bytes) {
+  EncodedRef ref;
+  c->Put(partition, person, hash, bytes, &ref);
 }
 
 TEST(EncodedStateCacheTest, PutReplacesFindReadsEraseForgets) {
   EncodedStateCache c(1 << 20);
-  c.Put(0, "A", 1, "aaaa");
-  c.Put(0, "B", 1, "bb");  // the same hash as A: kept apart by the id
+  Put(&c, 0, "A", 1, "aaaa");
+  Put(&c, 0, "B", 1, "bb");  // the same hash as A: kept apart by the id
   EXPECT_EQ(Found(c, "A", 1), "aaaa");
   EXPECT_EQ(Found(c, "B", 1), "bb");
   EXPECT_EQ(Found(c, "C", 1), "<absent>");
   EXPECT_TRUE(c.MaybeContains(1));
-  c.Put(0, "A", 1, "a2");                  // in place (same allocation)
+  Put(&c, 0, "A", 1, "a2");                  // in place (same allocation)
   EXPECT_EQ(Found(c, "A", 1), "a2");
-  c.Put(0, "A", 1, std::string(300, 'x'));  // grows: a new allocation
+  Put(&c, 0, "A", 1, std::string(300, 'x'));  // grows: a new allocation
   EXPECT_EQ(Found(c, "A", 1), std::string(300, 'x'));
   EXPECT_EQ(c.size(), 2u);
   c.Erase("A", 1);
@@ -43,9 +51,40 @@ TEST(EncodedStateCacheTest, PutReplacesFindReadsEraseForgets) {
   EXPECT_EQ(c.evicted(), 0u);
 }
 
+TEST(EncodedStateCacheTest, ARefIsCurrentUntilItsEntryChanges) {
+  EncodedStateCache c(1 << 20);
+  EncodedRef a;
+  c.Put(0, "A", 1, "aaaa", &a);
+  EXPECT_TRUE(c.Current(a));
+  std::string_view bytes;
+  EncodedRef found;
+  ASSERT_TRUE(c.Find("A", 1, &bytes, &found));
+  EXPECT_EQ(found.id, a.id);
+  EXPECT_EQ(found.stamp, a.stamp);
+  EncodedRef a2 = a;
+  c.Put(0, "A", 1, "a2", &a2);  // through the ref: in place, a new version
+  EXPECT_FALSE(c.Current(a));
+  EXPECT_TRUE(c.Current(a2));
+  EXPECT_EQ(Found(c, "A", 1), "a2");
+  EncodedRef stale = a;  // a stale ref falls back to the lookup
+  c.Put(0, "A", 1, std::string(100, 'z'), &stale);
+  EXPECT_EQ(Found(c, "A", 1), std::string(100, 'z'));
+  EXPECT_EQ(c.size(), 1u);
+  EXPECT_FALSE(c.Current(a2));
+  EXPECT_TRUE(c.Current(stale));
+  c.Erase("A", 1);
+  EXPECT_FALSE(c.Current(stale));
+  EncodedRef b;
+  c.Put(0, "B", 2, "bb", &b);  // may reuse A's slot: a new stamp all the same
+  EXPECT_FALSE(c.Current(stale));
+  c.DropPartition(0);
+  EXPECT_FALSE(c.Current(b));
+  EXPECT_FALSE(c.Current(EncodedRef()));
+}
+
 TEST(EncodedStateCacheTest, DropPartitionForgetsOnlyThatPartition) {
   EncodedStateCache c(1 << 20);
-  for (int i = 0; i < 100; ++i) c.Put(static_cast<uint16_t>(i % 4), Person(i), Hash(Person(i)), Person(i));
+  for (int i = 0; i < 100; ++i) Put(&c, static_cast<uint16_t>(i % 4), Person(i), Hash(Person(i)), Person(i));
   c.DropPartition(2);
   for (int i = 0; i < 100; ++i) {
     EXPECT_EQ(Found(c, Person(i), Hash(Person(i))), i % 4 == 2 ? "<absent>" : Person(i));
@@ -65,7 +104,8 @@ TEST(EncodedStateCacheTest, StaysWithinItsBytesAndKeepsWhatItKeepsExact) {
       model.erase(p);
     } else {
       std::string v(50 + rng() % 400, static_cast<char>('a' + step % 26));
-      c.Put(0, p, Hash(p), v);
+      Put(&c, 0, p, Hash(p), v);
+      ASSERT_EQ(Found(c, p, Hash(p)), v);  // the newest Put is always kept
       model[p] = v;
     }
     ASSERT_LE(c.bytes(), budget);
@@ -84,7 +124,7 @@ TEST(EncodedStateCacheTest, StaysWithinItsBytesAndKeepsWhatItKeepsExact) {
 
 TEST(EncodedStateCacheTest, ZeroBudgetKeepsNothing) {
   EncodedStateCache c(0);
-  c.Put(0, "A", 1, "aaaa");
+  Put(&c, 0, "A", 1, "aaaa");
   EXPECT_EQ(Found(c, "A", 1), "<absent>");
   EXPECT_EQ(c.size(), 0u);
   EXPECT_EQ(c.bytes(), 0u);

@@ -78,18 +78,13 @@ class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
     }
     areas_ = std::make_unique<RiskAreaTable>(store_.get());
     registry_ = std::make_unique<PersonRegistry>(store_.get());
-    NewStage(0);
-    prefetcher_ = std::make_unique<PersonPrefetcher>(store_.get());
-  }
-  // A fresh stage whose checkpoints evict every person, keeping up to
-  // `encoded_bytes` of them encoded.
-  void NewStage(size_t encoded_bytes) {
     PersonStageOptions opts;
-    opts.cache_entries = 0;
-    opts.encoded_cache_bytes = encoded_bytes;
+    opts.cache_entries = 0;  // every checkpoint evicts every person
+    opts.encoded_cache_bytes = 0;  // and keeps none encoded
     stage_ = std::make_unique<PersonStage>(opts, store_.get(), areas_.get(),
                                            registry_.get());
     ASSERT_OK(stage_->AddPartition(0, &alerts_));
+    prefetcher_ = std::make_unique<PersonPrefetcher>(store_.get());
   }
   void TearDown() override {
     prefetcher_.reset();
@@ -220,41 +215,6 @@ TEST_P(PersonPrefetcherStoreTest,
   EXPECT_TRUE(Scan("n1", "N"));
   EXPECT_EQ(prefetcher_->outstanding(), 0u);
   EXPECT_EQ(prefetcher_->Take(), nullptr);
-}
-
-TEST_P(PersonPrefetcherStoreTest, EncodedStatesAreDecodedAheadWhileStillCurrent) {
-  NewStage(1 << 20);
-  ASSERT_FALSE(Scan("e1", "A"));
-  ASSERT_OK(Checkpoint());  // A evicted, kept encoded
-  std::unique_ptr<PrefetchBatch> b = prefetcher_->NewBatch();
-  stage_->PlanPrefetch(0, "A", b.get());
-  stage_->PlanPrefetch(0, "N", b.get());
-  EXPECT_EQ(b->keys, std::vector<std::string>{PersonCache::StateKey(0, "N")});
-  EXPECT_EQ(b->given_keys, std::vector<std::string>{PersonCache::StateKey(0, "A")});
-  prefetcher_->Submit(std::move(b));
-  b = prefetcher_->Take();
-  ASSERT_EQ(b->given_ok, std::vector<uint8_t>{1});
-  uint64_t misses = stage_->cache_misses();
-  stage_->InstallPrefetched(b.get());
-  prefetcher_->Recycle(std::move(b));
-  EXPECT_EQ(stage_->prefetch_counters().installed, 2u);  // A decoded, N new
-  EXPECT_TRUE(Scan("e1", "A"));                        // A knows e1...
-  EXPECT_EQ(stage_->cache_misses(), misses);           // ...without a miss
-  ASSERT_OK(Checkpoint());
-
-  // Changed between the hand-over and the install: not installed.
-  b = prefetcher_->NewBatch();
-  stage_->PlanPrefetch(0, "A", b.get());
-  prefetcher_->Submit(std::move(b));
-  b = prefetcher_->Take();
-  ASSERT_FALSE(Scan("e2", "A"));
-  ASSERT_OK(Checkpoint());  // A's encoded bytes are new ones now
-  stage_->InstallPrefetched(b.get());
-  prefetcher_->Recycle(std::move(b));
-  EXPECT_EQ(stage_->prefetch_counters().stale, 1u);
-  misses = stage_->cache_misses();
-  EXPECT_TRUE(Scan("e2", "A"));  // the current state, from a miss
-  EXPECT_EQ(stage_->cache_misses(), misses + 1);
 }
 
 TEST_P(PersonPrefetcherStoreTest, UndecodableStateIsLeftToTheStageRead) {
