@@ -76,6 +76,8 @@ std::vector<std::string> ChildArgs(const BenchFlags& f,
                                   std::to_string(f.memory_scans_per_day)};
   out.push_back("--checkpoint-interval-ms");
   out.push_back(std::to_string(f.checkpoint_interval_ms));
+  out.push_back("--encoded-cache-bytes");
+  out.push_back(std::to_string(f.encoded_cache_bytes));
   for (const auto& [k, v] : f.kafka_properties) {
     out.push_back("--kafka-property");
     out.push_back(k + "=" + v);
@@ -263,6 +265,8 @@ int Main(int argc, char** argv) {
                  "memory phase: scans per person and day");
   app.add_option("--checkpoint-interval-ms", f.checkpoint_interval_ms,
                  "kafka and latency phases: the engine's checkpoint interval (0: default)");
+  app.add_option("--encoded-cache-bytes", f.encoded_cache_bytes,
+                 "engine phases: state.encoded_cache_bytes (-1: the default)");
   std::vector<std::string> kafka_props;
   app.add_option(
       "--kafka-property", kafka_props,

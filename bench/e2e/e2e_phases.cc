@@ -177,6 +177,7 @@ Status RunFileEngine(const BenchFlags& f, PhaseResult* r) {
   o.deadletter = f.workdir + "/deadletters-file.jsonl";
   o.state_dir = f.workdir + "/state-file";
   o.quiet = true;
+  f.ApplyState(&o.engine.state);
   ResetDir(o.state_dir);
   std::error_code ec;
   std::filesystem::remove(o.alerts, ec);
@@ -267,6 +268,7 @@ Status RunKafkaEngine(const BenchFlags& f, PhaseResult* r) {
   cfg.engine.kafka.properties = f.kafka_properties;
   if (f.checkpoint_interval_ms > 0) cfg.engine.checkpoint.interval = f.checkpoint_interval_ms;
   cfg.engine.state.dir = f.workdir + "/state-kafka";
+  f.ApplyState(&cfg.engine.state);
   cfg.engine.metrics.port = 0;
   cfg.engine.log_level = "warn";
   ResetDir(cfg.engine.state.dir);
@@ -475,6 +477,7 @@ Status RunLatency(const BenchFlags& f, PhaseResult* r) {
   cfg.engine.kafka.properties = f.kafka_properties;
   if (f.checkpoint_interval_ms > 0) cfg.engine.checkpoint.interval = f.checkpoint_interval_ms;
   cfg.engine.state.dir = f.workdir + "/state-latency";
+  f.ApplyState(&cfg.engine.state);
   cfg.engine.metrics.port = 0;
   ResetDir(cfg.engine.state.dir);
   MetricsRegistry metrics;
@@ -633,6 +636,7 @@ Status RunLatency(const BenchFlags& f, PhaseResult* r) {
 
 Status RunMemory(const BenchFlags& f, PhaseResult* r) {
   EngineConfig engine;
+  f.ApplyState(&engine.state);
   RulesConfig rules;
   const std::string dir = f.workdir + "/state-memory";
   ResetDir(dir);

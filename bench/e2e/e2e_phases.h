@@ -33,6 +33,7 @@
 #include <map>
 #include <string>
 
+#include "engine/engine_config.h"
 #include "engine/status.h"
 
 namespace epistream::bench {
@@ -58,6 +59,13 @@ struct BenchFlags {
   // The engine's checkpoint.interval in the kafka and latency phases, in
   // ms; 0 keeps the config default (1 s).
   int64_t checkpoint_interval_ms = 0;
+  // The engine's state.encoded_cache_bytes in every engine phase; -1 keeps
+  // the config default.
+  int64_t encoded_cache_bytes = -1;
+  // Applies the overrides above that every engine phase shares.
+  void ApplyState(StateConfig* state) const {
+    if (encoded_cache_bytes >= 0) state->encoded_cache_bytes = static_cast<uint64_t>(encoded_cache_bytes);
+  }
 
   std::string input() const;  // workdir/city-<persons>-<days>-<seed>.jsonl
 };
