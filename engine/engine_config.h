@@ -33,9 +33,9 @@ struct StateConfig {
   uint64_t write_buffer_bytes = 128ull << 20;
   // Decoded hot person states kept in memory in front of RocksDB. Default: 50000
   uint64_t cache_entries = 50000;
-  // Person states evicted from those kept in memory in their encoded form
-  // (~260 bytes each instead of ~3 KB decoded). Default: 384 MiB
-  uint64_t encoded_cache_bytes = 384ull << 20;
+  // Person states kept in memory in their stored (encoded) form behind the
+  // decoded ones (~170-350 bytes each instead of ~1-3 KB). Default: 192 MiB
+  uint64_t encoded_cache_bytes = 192ull << 20;
   // fsync the WAL at each checkpoint. Default: false (WAL written, OS-buffered)
   bool sync = false;
 };
