@@ -22,30 +22,14 @@
 #include "engine/rocks_kv_store.h"
 #include "engine/rocksdb_status.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/scenario.h"
 
 namespace epistream {
 namespace {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
-// A fresh directory under the system temp dir, removed with its contents.
-class TempDir {
- public:
-  TempDir() {
-    path_ =
-        (std::filesystem::temp_directory_path() / "epistream-kv-test-XXXXXX")
-            .string();
-    if (mkdtemp(path_.data()) == nullptr) path_.clear();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::epistream::testing::TempDir;
 
 // "k<i>" (appended: GCC 12 warns falsely on "k" + std::to_string(i)).
 std::string NumKey(int i) {

@@ -22,6 +22,7 @@
 #include "engine/rocksdb_status.h"
 #include "engine/state_keys.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/scenario.h"
 #include "tests/testing/numbered.h"
 
 namespace epistream {
@@ -30,23 +31,7 @@ namespace {
 using testing::Num;
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ =
-        (std::filesystem::temp_directory_path() / "epistream-rocks-test-XXXXXX")
-            .string();
-    if (mkdtemp(path_.data()) == nullptr) path_.clear();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::epistream::testing::TempDir;
 
 StateConfig SmallConfig() {
   StateConfig cfg;
