@@ -22,6 +22,10 @@ std::string PersonCache::StateKey(uint16_t partition, std::string_view person) {
   return state_keys::Partitioned(partition, kStateSub, person);
 }
 
+std::string PersonCache::StatePrefix(uint16_t partition) {
+  return state_keys::PartitionPrefix(partition, kStateSub);
+}
+
 // state_keys::Partitioned(partition, 'S', person), into a reused buffer.
 void PersonCache::BuildStateKey(uint16_t partition, std::string_view person,
                                 std::string* out) {
@@ -159,6 +163,9 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
   bool found = encoded_.Find(person, hash, &bytes, &ref);
   if (found) {
     ++encoded_hits_;
+  } else if (partition < empty_in_store_.size() && empty_in_store_[partition] &&
+             dropped_ == 0 && encoded_.evicted() == 0) {
+    ++skipped_reads_;  // a new person: the store cannot hold its state
   } else {
     BuildStateKey(partition, person, &key_);
     EPI_RETURN_IF_ERROR(store_->Get(key_, &scratch_, &found));
@@ -189,6 +196,11 @@ void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
   Measure(id);
 }
 
+void PersonCache::SetEmptyInStore(uint16_t partition) {
+  if (empty_in_store_.size() <= partition) empty_in_store_.resize(size_t{partition} + 1);
+  empty_in_store_[partition] = true;
+}
+
 void PersonCache::Erase(uint16_t partition, std::string_view person) {
   const uint32_t hash = HashOf(person);
   encoded_.Erase(person, hash);
@@ -210,6 +222,7 @@ void PersonCache::DropPartition(uint16_t partition) {
                               }),
                dirty_.end());
   encoded_.DropPartition(partition);
+  if (partition < empty_in_store_.size()) empty_in_store_[partition] = false;
   for (uint32_t id = 0; id < slots_.size(); ++id) {
     if (slots_[id].live && slots_[id].partition == partition) Remove(id);
   }

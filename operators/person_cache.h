@@ -64,6 +64,12 @@ class PersonCache {
   // Forgets every cached state of a partition without writing (revocation
   // after a checkpoint).
   void DropPartition(uint16_t partition);
+  // The store holds no person state of `partition` (checked by the owner
+  // when it takes the partition on, before any Get of it). From then on
+  // every state of it is written by this cache's Flush, so while none has
+  // left both tiers (dropped or evicted), a miss of both is a new person
+  // and skips the store read. Until DropPartition.
+  void SetEmptyInStore(uint16_t partition);
 
   // Whether `person` may have a cached state, decoded or encoded (of any
   // partition: person ids are the partitioning key, so one person lives in
@@ -108,8 +114,12 @@ class PersonCache {
   // Misses of the decoded states that the encoded ones served.
   uint64_t encoded_hits() const { return encoded_hits_; }
   uint64_t misses() const { return misses_; }
+  // Misses of both tiers that skipped the store read (SetEmptyInStore).
+  uint64_t skipped_reads() const { return skipped_reads_; }
 
   static std::string StateKey(uint16_t partition, std::string_view person);
+  // The common prefix of a partition's state keys.
+  static std::string StatePrefix(uint16_t partition);
   // StateKey into *out (replacing its content).
   static void BuildStateKey(uint16_t partition, std::string_view person,
                             std::string* out);
@@ -176,6 +186,8 @@ class PersonCache {
   uint64_t misses_ = 0;
   uint64_t loaded_ = 0;   // misses that found a stored state
   uint64_t dropped_ = 0;  // decoded states evicted and not kept encoded
+  std::vector<bool> empty_in_store_;  // by partition (SetEmptyInStore)
+  uint64_t skipped_reads_ = 0;
   std::string scratch_;
 };
 

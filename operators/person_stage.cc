@@ -49,6 +49,15 @@ PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
 
 Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts) {
   if (timers_.count(partition) != 0) return Status::Ok();
+  // A partition without any stored person state (a first start, a new
+  // partition) spares the cache a store read per new person.
+  const std::string states = PersonCache::StatePrefix(partition);
+  bool any_state = false;
+  EPI_RETURN_IF_ERROR(store_->Scan(states, PrefixEnd(states), [&](std::string_view, std::string_view) {
+    any_state = true;
+    return false;
+  }));
+  if (!any_state) cache_.SetEmptyInStore(partition);
   auto timers = std::make_unique<TimerService>(
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
   EPI_RETURN_IF_ERROR(timers->Load());
@@ -559,7 +568,7 @@ Status PersonStage::Sweep(TimestampMs wm) {
   for (auto& [partition, timers] : timers_) {
     std::vector<std::string> expired;
     std::vector<std::pair<std::string, std::string>> rewritten;
-    const std::string sprefix = state_keys::PartitionPrefix(partition, 'S');
+    const std::string sprefix = PersonCache::StatePrefix(partition);
     Status decode_error;
     EPI_RETURN_IF_ERROR(store_->Scan(sprefix, PrefixEnd(sprefix), [&](std::string_view k, std::string_view v) {
       PersonState s;

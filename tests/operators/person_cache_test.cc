@@ -291,6 +291,40 @@ TEST_F(PersonCacheEncodedTest, DroppedPartitionIsReadFromTheStoreAgain) {
   EXPECT_EQ(GetEncoded(0, Person(0))->tests, std::vector<TimestampMs>{0});
 }
 
+PersonState* Got(PersonCache* c, uint16_t partition, const std::string& person) {
+  Result<PersonState*> got = c->Get(partition, person);
+  EXPECT_OK(got.status());
+  static PersonState none;
+  return got.ok() ? *got : &none;
+}
+
+TEST_F(PersonCacheEncodedTest, APartitionEmptyInTheStoreSkipsReadsUntilAStateLeavesMemory) {
+  PersonCache c(&store_, 10, 0, 2 << 10);  // ~30 encoded states
+  c.SetEmptyInStore(0);
+  // Written behind the cache's back (never happens in the engine): shows
+  // which misses read the store.
+  OverwriteStored(0, "ghost", -1);
+  OverwriteStored(1, "ghost1", -1);
+  EXPECT_TRUE(Got(&c, 0, "ghost")->Empty());    // partition 0: not read
+  EXPECT_FALSE(Got(&c, 1, "ghost1")->Empty());  // partition 1: read
+  EXPECT_EQ(c.skipped_reads(), 1u);
+  // Every state that leaves memory can be in the store only: reads resume.
+  for (int i = 0; i < 300; ++i) ASSERT_OK(c.Get(0, Person(i)).status());
+  EXPECT_EQ(c.skipped_reads(), 301u);  // new persons
+  ASSERT_OK(c.Flush([](PersonState& s) { s.tests.push_back(1); }));
+  ASSERT_OK(store_.Commit());
+  ASSERT_TRUE(c.MayMissStoredStates());
+  OverwriteStored(0, "ghost2", -2);
+  EXPECT_EQ(Got(&c, 0, "ghost2")->tests, std::vector<TimestampMs>{-2});
+  EXPECT_EQ(c.skipped_reads(), 301u);
+  // A fresh cache on a dropped partition reads again too.
+  PersonCache d(&store_, 10, 0, 1 << 20);
+  d.SetEmptyInStore(0);
+  d.DropPartition(0);
+  EXPECT_EQ(Got(&d, 0, "ghost2")->tests, std::vector<TimestampMs>{-2});
+  EXPECT_EQ(d.skipped_reads(), 0u);
+}
+
 TEST_F(PersonCacheEncodedTest, ATooSmallEncodedBudgetFallsBackToTheStore) {
   PersonCache small(&store_, 10, 0, 2 << 10);  // ~30 encoded states
   for (int round = 0; round < 3; ++round) {

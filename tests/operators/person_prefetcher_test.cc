@@ -220,6 +220,9 @@ TEST_P(PersonPrefetcherStoreTest,
 TEST_P(PersonPrefetcherStoreTest, UndecodableStateIsLeftToTheStageRead) {
   store_->Put(PersonCache::StateKey(0, "C"), std::string("\xff\xff\xff", 3));
   ASSERT_OK(Commit());
+  // Taken on again, as after a restart: the partition now has stored state.
+  stage_->RemovePartition(0);
+  ASSERT_OK(stage_->AddPartition(0, &alerts_));
   std::unique_ptr<PrefetchBatch> b = Read("C");
   ASSERT_EQ(b->results.size(), 1u);
   EXPECT_EQ(b->results[0], PrefetchBatch::kUnusable);
