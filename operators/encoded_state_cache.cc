@@ -33,12 +33,9 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
     // A person's state changes by a few bytes between checkpoints: rewrite
     // in place while it fits the same allocation.
     Entry& e = entries_[static_cast<size_t>(found)];
-    Entry resized;
-    resized.person_size = e.person_size;
-    resized.value_size = static_cast<uint32_t>(bytes.size());
-    if (Footprint(resized) == Footprint(e)) {
+    if (Capacity(e.person_size, bytes.size()) == Capacity(e)) {
       std::memcpy(e.data.get() + e.person_size, bytes.data(), bytes.size());
-      e.value_size = resized.value_size;
+      e.value_size = static_cast<uint32_t>(bytes.size());
       e.stamp = next_stamp_++;
       *ref = EncodedRef{static_cast<uint32_t>(found), e.stamp};
       return;

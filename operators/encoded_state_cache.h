@@ -82,9 +82,10 @@ class EncodedStateCache {
   int64_t Lookup(std::string_view person, uint32_t hash) const;
   void Remove(uint32_t id);
   // Bytes allocated for an entry's id and state: rounded up to 16.
-  static size_t Capacity(const Entry& e) {
-    return (size_t{e.person_size} + e.value_size + 15) & ~size_t{15};
+  static size_t Capacity(size_t person_size, size_t value_size) {
+    return (person_size + value_size + 15) & ~size_t{15};
   }
+  static size_t Capacity(const Entry& e) { return Capacity(e.person_size, e.value_size); }
   // The allocation, the record, and two index buckets (load <= 1/2).
   static size_t Footprint(const Entry& e) { return Capacity(e) + sizeof(Entry) + 16; }
 

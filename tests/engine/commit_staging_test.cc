@@ -14,6 +14,7 @@
 #include "engine/mem_kv_store.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/small_rocks.h"
 #include "tests/testing/numbered.h"
 
 namespace epistream {
@@ -44,10 +45,7 @@ class CommitStagingTest : public ::testing::TestWithParam<bool> {
       return;
     }
     store_.reset();
-    StateConfig cfg;
-    cfg.block_cache_bytes = 8 << 20;
-    cfg.write_buffer_bytes = 8 << 20;
-    auto opened = RocksKvStore::Open(dir_, cfg);
+    auto opened = RocksKvStore::Open(dir_, testing::SmallStateConfig());
     ASSERT_OK(opened.status());
     store_ = std::move(opened).value();
   }
@@ -152,10 +150,7 @@ TEST(AsyncCommitTest, ReadsSeeTheBatchInFlight) {
           .string();
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   {
-    StateConfig cfg;
-    cfg.block_cache_bytes = 8 << 20;
-    cfg.write_buffer_bytes = 8 << 20;
-    auto opened = RocksKvStore::Open(dir, cfg);
+    auto opened = RocksKvStore::Open(dir, testing::SmallStateConfig());
     ASSERT_OK(opened.status());
     RocksKvStore& store = **opened;
     store.EnableAsyncCommit();

@@ -23,6 +23,7 @@
 #include "engine/rocksdb_status.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/scenario.h"
+#include "tests/testing/small_rocks.h"
 
 namespace epistream {
 namespace {
@@ -38,12 +39,7 @@ std::string NumKey(int i) {
   return key;
 }
 
-StateConfig SmallConfig() {
-  StateConfig cfg;
-  cfg.block_cache_bytes = 8 << 20;
-  cfg.write_buffer_bytes = 8 << 20;
-  return cfg;
-}
+using testing::SmallStateConfig;
 
 KeyValues ScanAll(KvStore& store, std::string_view begin,
                   std::string_view end) {
@@ -73,7 +69,7 @@ class KvStoreTest : public ::testing::Test {
   void SetUp() override {
     if constexpr (std::is_same_v<Store, RocksKvStore>) {
       ASSERT_FALSE(dir_.path().empty());
-      auto opened = RocksKvStore::Open(dir_.path() + "/db", SmallConfig());
+      auto opened = RocksKvStore::Open(dir_.path() + "/db", SmallStateConfig());
       ASSERT_OK(opened.status());
       store_ = std::move(opened).value();
     } else {
@@ -379,11 +375,7 @@ class RocksKvStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
   std::string db() const { return dir_.path() + "/db"; }
-  std::unique_ptr<RocksKvStore> OpenOrDie() {
-    auto opened = RocksKvStore::Open(db(), SmallConfig());
-    EXPECT_OK(opened.status());
-    return opened.ok() ? std::move(opened).value() : nullptr;
-  }
+  std::unique_ptr<RocksKvStore> OpenOrDie() { return testing::OpenSmallRocks(db()); }
   TempDir dir_;
 };
 
@@ -422,7 +414,7 @@ TEST_F(RocksKvStoreTest, CheckpointIsAtomicUncommittedWritesAreLost) {
 TEST_F(RocksKvStoreTest, FailedCommitIsAStatusAndKeepsTheBatchStaged) {
   FailingWalEnv env;
   {
-    auto opened = RocksKvStore::Open(db(), SmallConfig(), &env);
+    auto opened = RocksKvStore::Open(db(), SmallStateConfig(), &env);
     ASSERT_OK(opened.status());
     std::unique_ptr<RocksKvStore> store = std::move(opened).value();
     store->Put("offset", "1");
@@ -483,7 +475,7 @@ TEST_F(RocksKvStoreTest, UncreatableDirectoryIsAnIoErrorNotACrash) {
   // Runs as root too: nothing can create a directory under a regular file.
   const std::string file = dir_.path() + "/plain-file";
   std::ofstream(file) << "x";
-  auto opened = RocksKvStore::Open(file + "/db", SmallConfig());
+  auto opened = RocksKvStore::Open(file + "/db", SmallStateConfig());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kIoError)
       << opened.status().ToString();
@@ -495,7 +487,7 @@ TEST_F(RocksKvStoreTest, UncreatableDirectoryIsAnIoErrorNotACrash) {
 TEST_F(RocksKvStoreTest, SecondWriterOnSameDbIsRefused) {
   auto first = OpenOrDie();
   ASSERT_NE(first, nullptr);
-  auto second = RocksKvStore::Open(db(), SmallConfig());
+  auto second = RocksKvStore::Open(db(), SmallStateConfig());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kIoError)
       << second.status().ToString();

@@ -23,6 +23,7 @@
 #include "engine/state_keys.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/scenario.h"
+#include "tests/testing/small_rocks.h"
 #include "tests/testing/numbered.h"
 
 namespace epistream {
@@ -33,12 +34,7 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 using ::epistream::testing::TempDir;
 
-StateConfig SmallConfig() {
-  StateConfig cfg;
-  cfg.block_cache_bytes = 8 << 20;
-  cfg.write_buffer_bytes = 8 << 20;
-  return cfg;
-}
+using testing::SmallStateConfig;
 
 KeyValues ScanAll(KvStore& store) {
   KeyValues out;
@@ -58,14 +54,7 @@ class RocksCommitTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
   std::string db() const { return dir_.path() + "/db"; }
-  std::unique_ptr<RocksKvStore> OpenOrDie() {
-    auto opened = RocksKvStore::Open(db(), SmallConfig());
-    EXPECT_OK(opened.status());
-    if (!opened.ok()) return nullptr;
-    std::unique_ptr<RocksKvStore> store = std::move(opened).value();
-    if (GetParam()) store->EnableAsyncCommit();
-    return store;
-  }
+  std::unique_ptr<RocksKvStore> OpenOrDie() { return testing::OpenSmallRocks(db(), GetParam()); }
   TempDir dir_;
 };
 
@@ -250,7 +239,7 @@ TEST(RocksKvStoreOptionsTest, OpensADbWrittenWithOtherOptions) {
                         "put"));
     ASSERT_OK(FromRocks(db->Close(), "close"));
   }
-  auto opened = RocksKvStore::Open(db_dir, SmallConfig());
+  auto opened = RocksKvStore::Open(db_dir, SmallStateConfig());
   ASSERT_OK(opened.status());
   std::unique_ptr<RocksKvStore> store = std::move(opened).value();
   std::string value;
@@ -264,7 +253,7 @@ TEST(RocksKvStoreOptionsTest, OpensADbWrittenWithOtherOptions) {
   store->PutForCommit("P\x01S7", "new");
   ASSERT_OK(store->Commit());
   store.reset();
-  opened = RocksKvStore::Open(db_dir, SmallConfig());
+  opened = RocksKvStore::Open(db_dir, SmallStateConfig());
   ASSERT_OK(opened.status());
   store = std::move(opened).value();
   EXPECT_EQ(ScanAll(*store).size(), 1001u);

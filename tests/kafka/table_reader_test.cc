@@ -49,9 +49,18 @@ class TableReaderTest : public testing::SharedBrokerTest {
     return opts;
   }
 
+  // A ReadToEnd / CatchUp callback that counts the messages in calls_.
+  auto Counter() {
+    return [this](const KafkaMessage&) {
+      ++calls_;
+      return Status::Ok();
+    };
+  }
+
   void BrokerDownIsUnavailableThenResumes(bool start_ahead);
 
   std::unique_ptr<KafkaProducer> producer_;
+  int calls_ = 0;
 };
 
 TEST_F(TableReaderTest, ReadsToEndThenFollowsNewMessages) {
@@ -189,16 +198,12 @@ TEST_F(TableReaderTest, BrokerDownTimesOutAsUnavailableThenResumes) {
   auto reader = TableReader::Open(opts);
   ASSERT_OK(reader.status());
   ASSERT_OK(broker_->SetDown());
-  int calls = 0;
-  auto count = [&](const KafkaMessage&) {
-    ++calls;
-    return Status::Ok();
-  };
+  auto count = Counter();
   const Status st = (*reader)->ReadToEnd(count, 1000);
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   ASSERT_OK(broker_->SetUp());
   ASSERT_OK((*reader)->ReadToEnd(count, 10000));
-  EXPECT_EQ(calls, 10);
+  EXPECT_EQ(calls_, 10);
 }
 
 // The engine's table barrier: whatever the broker had appended before the
@@ -209,23 +214,19 @@ TEST_F(TableReaderTest, CatchUpDeliversEverythingAppendedBeforeTheCall) {
   ASSERT_OK(broker_->CreateTopic(T("other"), 1));
   auto reader = TableReader::Open(Options({T("table"), T("other")}));
   ASSERT_OK(reader.status());
-  int calls = 0;
-  auto count = [&](const KafkaMessage&) {
-    ++calls;
-    return Status::Ok();
-  };
+  auto count = Counter();
   ASSERT_OK((*reader)->ReadToEnd(count, 5000));
-  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(calls_, 0);
   for (int round = 1; round <= 3; ++round) {
     Produce(T("table"), 100 * round, 100 * round + 7);
     Produce(T("other"), 100 * round, 100 * round + 1);
     ASSERT_OK((*reader)->CatchUp(count, 5000));
-    EXPECT_EQ(calls, 8 * round) << "round " << round;
+    EXPECT_EQ(calls_, 8 * round) << "round " << round;
   }
   // Nothing new: done after one ListOffsets round trip.
   const auto start = Clock::now();
   ASSERT_OK((*reader)->CatchUp(count, 5000));
-  EXPECT_EQ(calls, 24);
+  EXPECT_EQ(calls_, 24);
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
 }
 
@@ -239,11 +240,7 @@ void TableReaderTest::BrokerDownIsUnavailableThenResumes(bool start_ahead) {
   opts.properties["reconnect.backoff.max.ms"] = "300";
   auto reader = TableReader::Open(opts);
   ASSERT_OK(reader.status());
-  int calls = 0;
-  auto count = [&](const KafkaMessage&) {
-    ++calls;
-    return Status::Ok();
-  };
+  auto count = Counter();
   ASSERT_OK((*reader)->ReadToEnd(count, 5000));
   Produce(T("table"), 0, 10);
   ASSERT_OK(broker_->SetDown());
@@ -252,7 +249,7 @@ void TableReaderTest::BrokerDownIsUnavailableThenResumes(bool start_ahead) {
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
   ASSERT_OK(broker_->SetUp());
   ASSERT_OK((*reader)->CatchUp(count, 10000));
-  EXPECT_EQ(calls, 10);
+  EXPECT_EQ(calls_, 10);
 }
 
 TEST_F(TableReaderTest, CatchUpBrokerDownIsUnavailableThenResumes) {
@@ -267,11 +264,7 @@ TEST_F(TableReaderTest, StartCatchUpCoversWhatWasAppendedBeforeIt) {
   ASSERT_OK(broker_->CreateTopic(T("other"), 1));
   auto reader = TableReader::Open(Options({T("table"), T("other")}));
   ASSERT_OK(reader.status());
-  int calls = 0;
-  auto count = [&](const KafkaMessage&) {
-    ++calls;
-    return Status::Ok();
-  };
+  auto count = Counter();
   ASSERT_OK((*reader)->ReadToEnd(count, 5000));
   int produced = 0;
   for (int round = 1; round <= 3; ++round) {
@@ -283,10 +276,10 @@ TEST_F(TableReaderTest, StartCatchUpCoversWhatWasAppendedBeforeIt) {
     // Appended after the request: not required by this barrier.
     Produce(T("table"), 100 * round + 50, 100 * round + 53);
     ASSERT_OK((*reader)->CatchUp(count, 5000));
-    EXPECT_GE(calls, produced) << "round " << round;
+    EXPECT_GE(calls_, produced) << "round " << round;
     produced += 3;
     ASSERT_OK((*reader)->CatchUp(count, 5000));
-    EXPECT_EQ(calls, produced) << "round " << round;
+    EXPECT_EQ(calls_, produced) << "round " << round;
   }
   // A request still under way when the reader goes: waited for, no crash.
   (*reader)->StartCatchUp(5000);

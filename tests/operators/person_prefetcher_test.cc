@@ -21,6 +21,7 @@
 #include "engine/rocks_kv_store.h"
 #include "operators/person_stage.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/small_rocks.h"
 #include "tests/testing/record_builders.h"
 
 namespace epistream {
@@ -66,10 +67,7 @@ class PersonPrefetcherTest : public ::testing::TestWithParam<Case> {
           (std::filesystem::temp_directory_path() / "epistream-prefetch-XXXXXX")
               .string();
       ASSERT_NE(mkdtemp(dir_.data()), nullptr);
-      StateConfig cfg;
-      cfg.block_cache_bytes = 8 << 20;
-      cfg.write_buffer_bytes = 8 << 20;
-      auto opened = RocksKvStore::Open(dir_ + "/db", cfg);
+      auto opened = RocksKvStore::Open(dir_ + "/db", testing::SmallStateConfig());
       ASSERT_OK(opened.status());
       rocks_ = opened->get();
       if (GetParam().store == StoreKind::kRocksAsync)
