@@ -133,6 +133,11 @@ struct EngineConfig {
   uint64_t max_message_bytes = 64 * 1024;
   // spdlog level on stderr: trace, debug, info, warn, error, critical, off. Default: "info"
   std::string log_level = "info";
+  // Run the cluster stage (fever_cluster, clinic_surge) on a thread of its
+  // own (operators/cluster/cluster_worker.h), so the person and cluster
+  // stages apply events on two cores; outputs are the same either way.
+  // Default: true
+  bool cluster_thread = true;
 };
 
 }  // namespace epistream

@@ -44,7 +44,7 @@ Status TimerService::Refill() {
     }
     // Whole `when` groups only, so "every timer below loaded_until_ is in
     // memory" holds after the cut.
-    if (loaded >= chunk_ && t.when != head_.rbegin()->when) {
+    if (!deferred_ && loaded >= chunk_ && t.when != head_.rbegin()->when) {
       more = true;
       next_when = t.when;
       return false;
@@ -67,8 +67,29 @@ void TimerService::RefillIfEmpty() {
   if (head_.empty() && !all_loaded_) (void)Refill();  // an error stays in status_
 }
 
+void TimerService::Write(std::string key, bool put) {
+  if (deferred_) {
+    pending_.insert_or_assign(std::move(key), put);
+  } else if (put) {
+    store_->Put(key, {});
+  } else {
+    store_->Delete(key);
+  }
+}
+
+void TimerService::Flush() {
+  for (const auto& [key, put] : pending_) {
+    if (put) {
+      store_->PutForCommit(key, {});
+    } else {
+      store_->DeleteForCommit(key);
+    }
+  }
+  pending_.clear();
+}
+
 void TimerService::Shrink() {
-  if (head_.size() <= 2 * chunk_) return;
+  if (deferred_ || head_.size() <= 2 * chunk_) return;
   auto it = head_.begin();
   std::advance(it, chunk_);
   // Cut at the start of a `when` group; if the first chunk is one group,
@@ -89,23 +110,23 @@ void TimerService::Schedule(TimestampMs when, uint8_t kind, std::string_view key
   if (!InHead(when)) {
     // Beyond the head: the store alone holds it (a second Put of the same
     // key is the same single timer).
-    store_->Put(StoreKey(t), {});
+    Write(StoreKey(t), true);
     return;
   }
-  const std::string k = StoreKey(t);
+  std::string k = StoreKey(t);
   if (!head_.insert(std::move(t)).second) return;
-  store_->Put(k, {});
+  Write(std::move(k), true);
   Shrink();
 }
 
 void TimerService::Cancel(TimestampMs when, uint8_t kind, std::string_view key) {
   Timer t{when, kind, std::string(key)};
   if (!InHead(when)) {
-    store_->Delete(StoreKey(t));
+    Write(StoreKey(t), false);
     return;
   }
   if (head_.erase(t) == 0) return;
-  store_->Delete(StoreKey(t));
+  Write(StoreKey(t), false);
   RefillIfEmpty();
 }
 
@@ -113,7 +134,7 @@ bool TimerService::PopDue(TimestampMs watermark, Timer* out) {
   if (head_.empty() || head_.begin()->when > watermark) return false;
   auto node = head_.extract(head_.begin());
   *out = std::move(node.value());
-  store_->Delete(StoreKey(*out));
+  Write(StoreKey(*out), false);
   RefillIfEmpty();
   return true;
 }

@@ -16,10 +16,18 @@
 // it grows past 2 x chunk (timers scheduled below loaded_until()) its latest
 // `when` groups are dropped from memory: they are in the store already.
 //
-// Threading: owned by one stage thread.
+// Deferred writes (DeferWrites(), the cluster stage on its own thread): every
+// timer stays in memory and changes reach the store only at Flush(), so
+// between Load() and Flush() no call touches the store and another thread
+// may run them while the store's owner writes other keys.
+//
+// Threading: owned by one thread at a time (the stage thread, or with
+// deferred writes the thread that schedules and pops; Load and Flush then
+// run while it is idle).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,9 +56,16 @@ class TimerService {
   TimerService(KvStore* store, std::string prefix, size_t chunk = kDefaultChunk)
       : store_(store), prefix_(std::move(prefix)), chunk_(chunk == 0 ? 1 : chunk) {}
 
+  // Before Load: keep every timer in memory and stage writes only at
+  // Flush() (see the file comment).
+  void DeferWrites() { deferred_ = true; }
   // Loads the head of the persisted timers under the prefix (at start or
-  // partition assign).
+  // partition assign); with deferred writes, every timer.
   Status Load();
+  // Deferred writes: stages every change since the last Flush, in key order
+  // (KvStore::PutForCommit). Without them a no-op: changes are staged as
+  // they happen.
+  void Flush();
   void Schedule(TimestampMs when, uint8_t kind, std::string_view key);
   void Cancel(TimestampMs when, uint8_t kind, std::string_view key);
   // Pops the earliest timer due at `watermark`; false when none is due, or
@@ -78,11 +93,16 @@ class TimerService {
   void RefillIfEmpty();
   // Drops the latest `when` groups from memory once the head is too large.
   void Shrink();
+  // Stages (or, deferred, records) the put or delete of a timer's key.
+  void Write(std::string key, bool put);
 
   KvStore* store_;
   std::string prefix_;
   size_t chunk_;
   std::set<Timer> head_;
+  bool deferred_ = false;
+  // Deferred writes since the last Flush: key -> put (true) or delete.
+  std::map<std::string, bool> pending_;
   bool all_loaded_ = true;
   TimestampMs loaded_until_ = INT64_MAX;
   Status status_;

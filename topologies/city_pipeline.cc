@@ -30,6 +30,9 @@ ClusterStageOptions ClusterOptions(const EngineConfig& engine, const RulesConfig
   o.allowed_lateness = engine.watermark.allowed_lateness;
   o.tz_offset_minutes = engine.tz_offset_minutes;
   o.retention = engine.state.retention;
+  // On the worker thread the stage must keep off the store between
+  // checkpoints.
+  o.detached = engine.cluster_thread;
   return o;
 }
 
@@ -111,6 +114,10 @@ Status CityPipeline::Open() {
   EPI_RETURN_IF_ERROR(areas_.Load());
   EPI_RETURN_IF_ERROR(registry_.Load());
   EPI_RETURN_IF_ERROR(cluster_.Open());
+  if (engine_.cluster_thread && cluster_edge_ == nullptr && cluster_worker_ == nullptr) {
+    cluster_worker_ = std::make_unique<ClusterWorker>(&cluster_);
+    PointClusterOutput();
+  }
   std::string wm;
   bool found = false;
   EPI_RETURN_IF_ERROR(store_->Get(kWatermarkKey, &wm, &found));
@@ -118,11 +125,25 @@ Status CityPipeline::Open() {
   return Status::Ok();
 }
 
+void CityPipeline::set_cluster_edge(ClusterEdge* edge) {
+  cluster_edge_ = edge;
+  if (edge != nullptr && cluster_worker_ != nullptr) {
+    cluster_worker_.reset();  // idle: nothing was queued before the first call
+    stage_.set_cluster_output(&cluster_records_);
+  }
+}
+
+void CityPipeline::PointClusterOutput() {
+  stage_.set_cluster_output(cluster_worker_ != nullptr ? cluster_worker_->records()
+                                                       : &cluster_records_);
+}
+
 Status CityPipeline::AddPartition(int32_t partition, std::optional<EventType> type,
                                   int64_t wall_ms) {
   watermark_.Assign(WatermarkSource(partition, type), wall_ms);
   EPI_RETURN_IF_ERROR(stage_.AddPartition(static_cast<uint16_t>(partition), &pending_alerts_));
-  return EmitAlerts();
+  EPI_RETURN_IF_ERROR(EmitAlerts());
+  return SyncCluster();
 }
 
 void CityPipeline::RemovePartition(int32_t partition, std::optional<EventType> type,
@@ -148,31 +169,67 @@ Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
 }
 
 Status CityPipeline::EmitAlerts() {
-  EPI_RETURN_IF_ERROR(EmitAlertList(&pending_alerts_, alerts_sink_));
-  return EmitAlertList(&pending_cluster_alerts_, cluster_sink_);
+  if (cluster_worker_ == nullptr) {
+    EPI_RETURN_IF_ERROR(EmitAlertList(&pending_alerts_, alerts_sink_));
+    return EmitAlertList(&pending_cluster_alerts_, cluster_sink_);
+  }
+  // The person stage's alerts wait in the sequencer until the worker has
+  // made every cluster alert that goes before them.
+  for (Alert& a : pending_alerts_) {
+    sequencer_.AddOwn(std::move(a), cluster_worker_->watermarks_queued(), receive_time_);
+  }
+  pending_alerts_.clear();
+  if (!sequencer_.has_own() && !cluster_worker_->has_alerts()) return Status::Ok();
+  return ReleaseAlerts(false);
+}
+
+Status CityPipeline::ReleaseAlerts(bool wait) {
+  uint64_t done = 0;
+  if (wait) {
+    EPI_RETURN_IF_ERROR(cluster_worker_->Sync(&worker_alerts_));
+    done = cluster_worker_->watermarks_queued();
+    PointClusterOutput();
+  } else {
+    EPI_RETURN_IF_ERROR(cluster_worker_->Poll(&worker_alerts_, &done));
+  }
+  sequencer_.AddCluster(&worker_alerts_);
+  if (sequencer_.empty()) return Status::Ok();
+  return sequencer_.Release(
+      done, [this](const Alert& a, bool cluster, std::chrono::steady_clock::time_point received) {
+        return EmitAlert(a, cluster ? cluster_sink_ : alerts_sink_,
+                         cluster ? receive_time_ : received);
+      });
 }
 
 Status CityPipeline::EmitAlertList(std::vector<Alert>* alerts, RecordSink* sink) {
-  if (alerts->empty()) return Status::Ok();
-  const TimestampMs now = WallNowMs();
-  for (const Alert& a : *alerts) {
-    scratch_.clear();
-    AlertToJson(a, engine_.tz_offset_minutes, now, &scratch_);
-    EPI_RETURN_IF_ERROR(sink->Write(AlertKey(a), scratch_));
-    ++counters_.alerts;
-    if (probe_ != nullptr) {
-      probe_->alert_emitted(a.rule, a.severity);
-      if (receive_time_.time_since_epoch().count() != 0) {
-        probe_->observe_event_to_alert(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - receive_time_).count());
-      }
-    }
-  }
+  for (const Alert& a : *alerts) EPI_RETURN_IF_ERROR(EmitAlert(a, sink, receive_time_));
   alerts->clear();
   return Status::Ok();
 }
 
+Status CityPipeline::EmitAlert(const Alert& a, RecordSink* sink,
+                               std::chrono::steady_clock::time_point received) {
+  scratch_.clear();
+  AlertToJson(a, engine_.tz_offset_minutes, WallNowMs(), &scratch_);
+  EPI_RETURN_IF_ERROR(sink->Write(AlertKey(a), scratch_));
+  ++counters_.alerts;
+  if (probe_ != nullptr) {
+    probe_->alert_emitted(a.rule, a.severity);
+    if (received.time_since_epoch().count() != 0) {
+      probe_->observe_event_to_alert(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+    }
+  }
+  return Status::Ok();
+}
+
 Status CityPipeline::DrainClusterRecords() {
+  if (cluster_worker_ != nullptr) {
+    // The records are in the worker's batch already (PointClusterOutput).
+    cluster_worker_->RecordsAdded();
+    PointClusterOutput();
+    return Status::Ok();
+  }
   for (size_t i = 0; i < cluster_records_.size(); ++i) {
     if (cluster_edge_ != nullptr) {
       EPI_RETURN_IF_ERROR(cluster_edge_->OnRecord(cluster_records_.source(i), cluster_records_[i]));
@@ -191,6 +248,11 @@ Status CityPipeline::OnRegistration(const Event& rec) {
   const std::string before = prev != nullptr ? prev->community_id : std::string();
   registry_.Apply(rec);
   if (cluster_edge_ != nullptr) return cluster_edge_->OnRegistration(before, rec.community_id);
+  if (cluster_worker_ != nullptr) {
+    cluster_worker_->QueueRegistration(before, rec.community_id);
+    PointClusterOutput();
+    return Status::Ok();
+  }
   return cluster_.OnRegistration(before, rec.community_id);
 }
 
@@ -202,6 +264,9 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
   EPI_RETURN_IF_ERROR(DrainClusterRecords());
   if (cluster_edge_ != nullptr) {
     EPI_RETURN_IF_ERROR(cluster_edge_->OnWatermark(wm));
+  } else if (cluster_worker_ != nullptr) {
+    cluster_worker_->QueueWatermark(wm);
+    PointClusterOutput();
   } else {
     EPI_RETURN_IF_ERROR(cluster_.OnWatermark(wm, &pending_cluster_alerts_));
   }
@@ -210,6 +275,12 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
 
 Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> type,
                                const SourcePosition& pos, int64_t wall_ms) {
+  EPI_RETURN_IF_ERROR(Apply(bytes, type, pos, wall_ms));
+  return SyncCluster();
+}
+
+Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type,
+                           const SourcePosition& pos, int64_t wall_ms) {
   ++counters_.records;
   // Runs of one partition are the common case: skip the map lookup (and its
   // key allocation) while the topic name pointer and partition repeat.
@@ -269,14 +340,14 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
   auto apply = [&](size_t i) -> Status {
     const PipelineRecord& r = records[i];
     if (r.received.time_since_epoch().count() != 0) receive_time_ = r.received;
-    EPI_RETURN_IF_ERROR(OnMessage(r.bytes, r.type, r.pos, wall_ms));
+    EPI_RETURN_IF_ERROR(Apply(r.bytes, r.type, r.pos, wall_ms));
     if (applied) applied(i);
     return Status::Ok();
   };
   if (!prefetch_opts_.enabled || !store_->SupportsConcurrentReads() || records.empty() ||
       !stage_.PrefetchUseful()) {
     for (size_t i = 0; i < records.size(); ++i) EPI_RETURN_IF_ERROR(apply(i));
-    return Status::Ok();
+    return SyncCluster();
   }
   if (prefetcher_ == nullptr) prefetcher_ = std::make_unique<PersonPrefetcher>(store_);
   const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
@@ -307,25 +378,33 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
     for (size_t i = begin; i < end && st.ok(); ++i) st = apply(i);
   }
   prefetcher_->Drain();  // after a failure: the batch planned ahead
-  return st;
+  EPI_RETURN_IF_ERROR(st);
+  return SyncCluster();
 }
 
-Status CityPipeline::Tick(int64_t wall_ms) { return AdvanceWatermark(wall_ms); }
+Status CityPipeline::Tick(int64_t wall_ms) {
+  EPI_RETURN_IF_ERROR(AdvanceWatermark(wall_ms));
+  return SyncCluster();
+}
 
 Status CityPipeline::EndOfInput() {
   const TimestampMs max_seen = watermark_.max_seen();
   if (max_seen != kMinTimestamp) watermark_.AdvanceTo(max_seen);
-  return AdvanceWatermark(0);
+  EPI_RETURN_IF_ERROR(AdvanceWatermark(0));
+  return SyncCluster();
 }
 
 Status CityPipeline::EndOfInputAt(TimestampMs ts) {
   watermark_.AdvanceTo(std::max(ts, watermark_.max_seen()));
-  return AdvanceWatermark(0);
+  EPI_RETURN_IF_ERROR(AdvanceWatermark(0));
+  return SyncCluster();
 }
 
 Status CityPipeline::Checkpoint() {
   const auto start = std::chrono::steady_clock::now();
   Status st = [&]() -> Status {
+    // The worker goes idle: the cluster stage is then flushed from here.
+    EPI_RETURN_IF_ERROR(SyncCluster());
     EPI_RETURN_IF_ERROR(stage_.Flush());
     EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
     store_->Put(kWatermarkKey, watermark_.Encode());
@@ -376,7 +455,7 @@ void CityPipeline::RewindWatermark(TimestampMs to) {
   watermark_ = WatermarkTracker(engine_.watermark);
   if (to != kMinTimestamp) watermark_.AdvanceTo(to);
   stage_ = PersonStage(StageOptions(engine_, rules_), store_, &areas_, &registry_);
-  stage_.set_cluster_output(&cluster_records_);
+  PointClusterOutput();
 }
 
 void CityPipeline::ForgetPosition(std::string_view source, int32_t partition) {

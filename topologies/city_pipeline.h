@@ -20,7 +20,11 @@
 //
 // Threading: every method on one thread (the stage thread). OnMessages runs a
 // helper thread (PersonPrefetcher, idle between calls) that reads the store's
-// committed data ahead of use (KvStore's concurrent reads). No exception
+// committed data ahead of use (KvStore's concurrent reads). With
+// engine.cluster_thread the cluster stage runs on a thread of its own
+// (ClusterWorker): the stage thread queues its calls, and every public
+// method returns only once the worker applied them, with the alerts of both
+// stages emitted in the single-threaded order (AlertSequencer). No exception
 // escapes; bad input never fails a call, only runtime faults (disk, sinks) do.
 #pragma once
 
@@ -45,12 +49,14 @@
 #include "operators/cluster/cluster_edge.h"
 #include "operators/cluster/cluster_record.h"
 #include "operators/cluster/cluster_stage.h"
+#include "operators/cluster/cluster_worker.h"
 #include "operators/event_parser.h"
 #include "operators/person_registry.h"
 #include "operators/person_prefetcher.h"
 #include "operators/person_stage.h"
 #include "operators/risk_area_table.h"
 #include "operators/rules_config.h"
+#include "topologies/alert_sequencer.h"
 
 namespace epistream {
 
@@ -129,6 +135,10 @@ class CityPipeline {
   uint64_t cache_hits() const { return stage_.cache_hits(); }
   uint64_t cache_misses() const { return stage_.cache_misses(); }
   uint64_t cache_encoded_hits() const { return stage_.cache_encoded_hits(); }
+  // CPU time of the cluster stage's thread so far (0 without one).
+  double cluster_cpu_seconds() const {
+    return cluster_worker_ != nullptr ? cluster_worker_->cpu_seconds() : 0;
+  }
 
   // Idle-partition check without input (Kafka mode, called periodically).
   Status Tick(int64_t wall_ms);
@@ -143,7 +153,7 @@ class CityPipeline {
   // watermark advances and the registrations go to `edge` (borrowed; a
   // RepartitionWriter) instead of the in-process cluster stage, which then
   // stays idle. Set before the first call; null (default) = in process.
-  void set_cluster_edge(ClusterEdge* edge) { cluster_edge_ = edge; }
+  void set_cluster_edge(ClusterEdge* edge);
 
   // Stages state, watermark and positions, flushes sinks, commits atomically.
   Status Checkpoint();
@@ -194,9 +204,21 @@ class CityPipeline {
   size_t encoded_bytes() const { return stage_.encoded_bytes(); }
 
  private:
+  // OnMessage without the final SyncCluster (OnMessages syncs once per call).
+  Status Apply(std::string_view bytes, std::optional<EventType> type,
+               const SourcePosition& pos, int64_t wall_ms);
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);
   Status EmitAlerts();
   Status EmitAlertList(std::vector<Alert>* alerts, RecordSink* sink);
+  Status EmitAlert(const Alert& a, RecordSink* sink,
+                   std::chrono::steady_clock::time_point received);
+  // With a cluster worker: emits the alerts the sequencer can release now
+  // (`wait`: after the worker applied every queued call).
+  Status ReleaseAlerts(bool wait);
+  // Waits for the cluster worker and emits everything (no-op without one).
+  Status SyncCluster() { return cluster_worker_ != nullptr ? ReleaseAlerts(true) : Status::Ok(); }
+  // The person stage's cluster records go to the worker's current batch.
+  void PointClusterOutput();
   // Hands the person stage's cluster records to the cluster stage.
   Status DrainClusterRecords();
   Status OnRegistration(const Event& person_record);
@@ -217,6 +239,10 @@ class CityPipeline {
   ClusterStage cluster_;
   ClusterRecordBuffer cluster_records_;
   ClusterEdge* cluster_edge_ = nullptr;
+  // engine.cluster_thread (created by Open, dropped by set_cluster_edge).
+  std::unique_ptr<ClusterWorker> cluster_worker_;
+  AlertSequencer sequencer_;
+  std::vector<SequencedAlert> worker_alerts_;
   // privacy.pseudonymize: set by Open() when on, else null.
   std::unique_ptr<Pseudonymizer> pseudonymizer_;
   WatermarkTracker watermark_;

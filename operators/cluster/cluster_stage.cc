@@ -66,7 +66,9 @@ ClusterStage::ClusterStage(const ClusterStageOptions& opts, KvStore* store)
       clinics_(store, Sub(prefix_, 'L')),
       activity_(store, Sub(prefix_, 'A')),
       aggregate_(store, prefix_),
-      timers_(store, Sub(prefix_, 'X')) {}
+      timers_(store, Sub(prefix_, 'X')) {
+  if (opts.detached) timers_.DeferWrites();
+}
 
 Status ClusterStage::Open() {
   EPI_RETURN_IF_ERROR(venues_.Load());
@@ -523,6 +525,7 @@ Status ClusterStage::Flush() {
   clinics_.Flush([this](ClinicState& c) { PruneClinic(c); });
   activity_.Flush([this](VenueActivity& a) { PruneActivity(a); });
   aggregate_.Flush();
+  timers_.Flush();
   if (watermark_ != kMinTimestamp) {
     std::string wm;
     ByteWriter(&wm).OrderedI64(watermark_);

@@ -27,7 +27,9 @@
 //
 // Lifecycle: construct, Open (loads state and timers), then OnRecord /
 // OnWatermark; Flush before every checkpoint commit.
-// Threading: every method on the one stage thread; not thread-safe.
+// Threading: not thread-safe; one thread at a time. With options.detached,
+// OnRecord / OnRegistration / OnWatermark may run on a thread other than the
+// store's owner (Open and Flush run on the owner with that thread idle).
 // Determinism: outputs depend only on the order of calls and their arguments.
 #pragma once
 
@@ -85,6 +87,13 @@ struct ClusterStageOptions {
   // watermark). Empty: the single-process prefix G C (state_keys::Global('C'));
   // a repartition partition q uses ClusterPartitionKeyPrefix(q). Default: ""
   std::string key_prefix;
+  // Every timer in memory, its changes staged by Flush only: between Open
+  // and Flush no call touches the store, so another thread may run OnRecord,
+  // OnRegistration and OnWatermark (operators/cluster/cluster_worker.h)
+  // while the store's owner writes other keys. Costs memory for the timers
+  // beyond TimerService's head (one per active venue, ~100 bytes each).
+  // Default: false
+  bool detached = false;
 };
 
 // The key prefix of repartition partition q's cluster stage: 'Q' + be16(q).

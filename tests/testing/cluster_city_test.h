@@ -89,6 +89,18 @@ inline ClusterFields Fields(const Alert& a) {
   return f;
 }
 
+// One call the fixture made on its (single) cluster stage, for replays
+// (ClusterWorker tests): a record, a registration or a watermark, with the
+// alerts that call produced.
+struct ClusterCall {
+  enum Kind { kRecord, kRegistration, kWatermark } kind = kRecord;
+  ClusterRecord record;
+  std::string before, after;
+  TimestampMs wm = 0;
+  size_t alerts_before = 0;  // alerts_.size() before the call
+  size_t alerts_after = 0;
+};
+
 class ClusterCityTest : public ::testing::Test {
  public:
   void SetUp() { Start(); }
@@ -140,6 +152,9 @@ class ClusterCityTest : public ::testing::Test {
     for (size_t i = 0; i < records_.size(); ++i) {
       if (parts_.empty()) {
         ASSERT_OK(cluster_->OnRecord(records_[i]));
+        if (calls_ != nullptr) {
+          calls_->push_back({ClusterCall::kRecord, records_[i], {}, {}, 0, 0, 0});
+        }
         continue;
       }
       records_[i].Encode(&bytes);
@@ -156,7 +171,11 @@ class ClusterCityTest : public ::testing::Test {
     ASSERT_OK(person_->OnWatermark(wm_, &person_alerts_));
     Drain();
     if (parts_.empty()) {
+      const size_t before = alerts_.size();
       ASSERT_OK(cluster_->OnWatermark(wm_, &alerts_));
+      if (calls_ != nullptr) {
+        calls_->push_back({ClusterCall::kWatermark, {}, {}, {}, wm_, before, alerts_.size()});
+      }
     } else {
       for (auto& p : parts_) ASSERT_OK(p->OnWatermark(wm_, &alerts_));
     }
@@ -209,6 +228,9 @@ class ClusterCityTest : public ::testing::Test {
     const std::string before = prev != nullptr ? prev->community_id : "";
     registry_->Apply(e);
     ASSERT_OK(cluster_->OnRegistration(before, community));
+    if (calls_ != nullptr) {
+      calls_->push_back({ClusterCall::kRegistration, {}, before, community, 0, 0, 0});
+    }
   }
 
   // `persons` persons b<i> scanning venue v<i % venues> every day at 08:00
@@ -299,6 +321,8 @@ class ClusterCityTest : public ::testing::Test {
   ClusterRecordBuffer records_;
   std::vector<Alert> alerts_;
   std::vector<Alert> person_alerts_;
+  // When set, every call on cluster_ is logged here (single stage only).
+  std::vector<ClusterCall>* calls_ = nullptr;
   TimestampMs wm_ = kMinTimestamp;
   TimestampMs max_ts_ = kMinTimestamp;
   int too_late_ = 0;
