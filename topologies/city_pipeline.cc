@@ -183,11 +183,21 @@ Status CityPipeline::EmitAlerts() {
   return ReleaseAlerts(false);
 }
 
+Status CityPipeline::SyncCluster() {
+  if (cluster_worker_ == nullptr) return Status::Ok();
+  if (!sequencer_.has_own() && cluster_worker_->watermarks_queued() == synced_watermarks_) {
+    return Status::Ok();
+  }
+  return ReleaseAlerts(true);
+}
+
 Status CityPipeline::ReleaseAlerts(bool wait) {
   uint64_t done = 0;
   if (wait) {
+    ++cluster_waits_;
     EPI_RETURN_IF_ERROR(cluster_worker_->Sync(&worker_alerts_));
     done = cluster_worker_->watermarks_queued();
+    synced_watermarks_ = done;
     PointClusterOutput();
   } else {
     EPI_RETURN_IF_ERROR(cluster_worker_->Poll(&worker_alerts_, &done));
@@ -403,8 +413,9 @@ Status CityPipeline::EndOfInputAt(TimestampMs ts) {
 Status CityPipeline::Checkpoint() {
   const auto start = std::chrono::steady_clock::now();
   Status st = [&]() -> Status {
-    // The worker goes idle: the cluster stage is then flushed from here.
-    EPI_RETURN_IF_ERROR(SyncCluster());
+    // The worker applies everything queued and goes idle: the cluster stage
+    // is then flushed from here.
+    if (cluster_worker_ != nullptr) EPI_RETURN_IF_ERROR(ReleaseAlerts(true));
     EPI_RETURN_IF_ERROR(stage_.Flush());
     EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
     store_->Put(kWatermarkKey, watermark_.Encode());

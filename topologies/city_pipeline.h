@@ -139,6 +139,8 @@ class CityPipeline {
   double cluster_cpu_seconds() const {
     return cluster_worker_ != nullptr ? cluster_worker_->cpu_seconds() : 0;
   }
+  // Times the stage thread waited for the cluster thread so far.
+  uint64_t cluster_waits() const { return cluster_waits_; }
 
   // Idle-partition check without input (Kafka mode, called periodically).
   Status Tick(int64_t wall_ms);
@@ -215,8 +217,12 @@ class CityPipeline {
   // With a cluster worker: emits the alerts the sequencer can release now
   // (`wait`: after the worker applied every queued call).
   Status ReleaseAlerts(bool wait);
-  // Waits for the cluster worker and emits everything (no-op without one).
-  Status SyncCluster() { return cluster_worker_ != nullptr ? ReleaseAlerts(true) : Status::Ok(); }
+  // Before a public method returns: when an alert may be pending (an own
+  // alert held, or a watermark queued since the last wait), waits for the
+  // cluster worker and emits everything. Records and registrations alone
+  // make no alert: they may stay queued (the next wait or checkpoint
+  // applies them), so a table load of a million persons waits on nothing.
+  Status SyncCluster();
   // The person stage's cluster records go to the worker's current batch.
   void PointClusterOutput();
   // Hands the person stage's cluster records to the cluster stage.
@@ -242,6 +248,9 @@ class CityPipeline {
   // engine.cluster_thread (created by Open, dropped by set_cluster_edge).
   std::unique_ptr<ClusterWorker> cluster_worker_;
   AlertSequencer sequencer_;
+  // ClusterWorker::watermarks_queued() at the last wait for the worker.
+  uint64_t synced_watermarks_ = 0;
+  uint64_t cluster_waits_ = 0;
   std::vector<SequencedAlert> worker_alerts_;
   // privacy.pseudonymize: set by Open() when on, else null.
   std::unique_ptr<Pseudonymizer> pseudonymizer_;
