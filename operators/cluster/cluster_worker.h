@@ -4,9 +4,10 @@
 // The owner (the pipeline's stage thread) queues the calls it would have
 // made on the stage, in the same order: records (filled in place in the
 // worker's current batch, the buffer the person stage writes to), community
-// registrations and watermarks. Every `batch_calls` calls, and at Publish or
-// Sync, the batch goes to the worker thread, which applies the calls in
-// order. So the stage sees exactly the calls, in exactly the order, it would
+// registrations and watermarks. Every `batch_calls` calls (and at Publish)
+// the batch goes to the worker thread, which applies the calls in order;
+// Sync waits for it and applies the last, partial batch on the calling
+// thread. So the stage sees exactly the calls, in exactly the order, it would
 // have seen on the owner thread, and its outputs are the same.
 //
 // Output order: each queued watermark gets a sequence number (0, 1, ...);
@@ -91,7 +92,9 @@ class ClusterWorker {
   // Without waiting: appends the alerts made so far to *out (in order) and
   // sets *done to the number of queued watermarks fully applied.
   Status Poll(std::vector<SequencedAlert>* out, uint64_t* done);
-  // Publishes, waits until every queued call was applied, then Poll.
+  // Waits until every batch handed over was applied, applies the current
+  // one on the calling thread (the worker is idle then), then Poll: every
+  // queued call is applied when it returns.
   Status Sync(std::vector<SequencedAlert>* out);
 
   // CPU time of the worker thread so far.
@@ -123,8 +126,13 @@ class ClusterWorker {
   Marker& AddMarker(Marker::Kind kind);
   void CountCall();
   void Run();
-  // Applies one batch on the worker thread; alerts go to *alerts.
+  // Applies one batch; alerts go to *alerts.
   Status Apply(Batch& b, std::vector<SequencedAlert>* alerts);
+  // Apply with any exception turned into an Internal status.
+  Status ApplyGuarded(Batch& b, std::vector<SequencedAlert>* alerts);
+  // Under mu_, after batch b was applied (or skipped after a failure):
+  // records its status, hands its alerts out, counts its watermarks.
+  void Finished(const Batch& b, const Status& st, std::vector<SequencedAlert>* made);
 
   ClusterStage* stage_;
   size_t batch_calls_;
