@@ -143,7 +143,7 @@ Status CityPipeline::AddPartition(int32_t partition, std::optional<EventType> ty
   watermark_.Assign(WatermarkSource(partition, type), wall_ms);
   EPI_RETURN_IF_ERROR(stage_.AddPartition(static_cast<uint16_t>(partition), &pending_alerts_));
   EPI_RETURN_IF_ERROR(EmitAlerts());
-  return SyncCluster();
+  return FinishCall();
 }
 
 void CityPipeline::RemovePartition(int32_t partition, std::optional<EventType> type,
@@ -183,12 +183,16 @@ Status CityPipeline::EmitAlerts() {
   return ReleaseAlerts(false);
 }
 
-Status CityPipeline::SyncCluster() {
+Status CityPipeline::FinishCall() {
   if (cluster_worker_ == nullptr) return Status::Ok();
-  if (!sequencer_.has_own() && cluster_worker_->watermarks_queued() == synced_watermarks_) {
-    return Status::Ok();
-  }
-  return ReleaseAlerts(true);
+  if (sequencer_.has_own()) return ReleaseAlerts(true);
+  // Fewer queued calls wait for the next call: a caller feeding one record
+  // per call would otherwise wake the worker for every record.
+  constexpr size_t kMinHandOver = 64;
+  cluster_worker_->Publish(kMinHandOver);
+  PointClusterOutput();
+  if (!cluster_worker_->has_alerts()) return Status::Ok();
+  return ReleaseAlerts(false);
 }
 
 Status CityPipeline::ReleaseAlerts(bool wait) {
@@ -197,7 +201,6 @@ Status CityPipeline::ReleaseAlerts(bool wait) {
     ++cluster_waits_;
     EPI_RETURN_IF_ERROR(cluster_worker_->Sync(&worker_alerts_));
     done = cluster_worker_->watermarks_queued();
-    synced_watermarks_ = done;
     PointClusterOutput();
   } else {
     EPI_RETURN_IF_ERROR(cluster_worker_->Poll(&worker_alerts_, &done));
@@ -286,7 +289,7 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
 Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> type,
                                const SourcePosition& pos, int64_t wall_ms) {
   EPI_RETURN_IF_ERROR(Apply(bytes, type, pos, wall_ms));
-  return SyncCluster();
+  return FinishCall();
 }
 
 Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type,
@@ -357,7 +360,7 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
   if (!prefetch_opts_.enabled || !store_->SupportsConcurrentReads() || records.empty() ||
       !stage_.PrefetchUseful()) {
     for (size_t i = 0; i < records.size(); ++i) EPI_RETURN_IF_ERROR(apply(i));
-    return SyncCluster();
+    return FinishCall();
   }
   if (prefetcher_ == nullptr) prefetcher_ = std::make_unique<PersonPrefetcher>(store_);
   const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
@@ -389,25 +392,25 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
   }
   prefetcher_->Drain();  // after a failure: the batch planned ahead
   EPI_RETURN_IF_ERROR(st);
-  return SyncCluster();
+  return FinishCall();
 }
 
 Status CityPipeline::Tick(int64_t wall_ms) {
   EPI_RETURN_IF_ERROR(AdvanceWatermark(wall_ms));
-  return SyncCluster();
+  return FinishCall();
 }
 
 Status CityPipeline::EndOfInput() {
   const TimestampMs max_seen = watermark_.max_seen();
   if (max_seen != kMinTimestamp) watermark_.AdvanceTo(max_seen);
   EPI_RETURN_IF_ERROR(AdvanceWatermark(0));
-  return SyncCluster();
+  return WaitForCluster();
 }
 
 Status CityPipeline::EndOfInputAt(TimestampMs ts) {
   watermark_.AdvanceTo(std::max(ts, watermark_.max_seen()));
   EPI_RETURN_IF_ERROR(AdvanceWatermark(0));
-  return SyncCluster();
+  return WaitForCluster();
 }
 
 Status CityPipeline::Checkpoint() {
@@ -415,7 +418,7 @@ Status CityPipeline::Checkpoint() {
   Status st = [&]() -> Status {
     // The worker applies everything queued and goes idle: the cluster stage
     // is then flushed from here.
-    if (cluster_worker_ != nullptr) EPI_RETURN_IF_ERROR(ReleaseAlerts(true));
+    EPI_RETURN_IF_ERROR(WaitForCluster());
     EPI_RETURN_IF_ERROR(stage_.Flush());
     EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
     store_->Put(kWatermarkKey, watermark_.Encode());

@@ -206,7 +206,7 @@ class CityPipeline {
   size_t encoded_bytes() const { return stage_.encoded_bytes(); }
 
  private:
-  // OnMessage without the final SyncCluster (OnMessages syncs once per call).
+  // OnMessage without FinishCall (OnMessages finishes once per call).
   Status Apply(std::string_view bytes, std::optional<EventType> type,
                const SourcePosition& pos, int64_t wall_ms);
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);
@@ -217,12 +217,17 @@ class CityPipeline {
   // With a cluster worker: emits the alerts the sequencer can release now
   // (`wait`: after the worker applied every queued call).
   Status ReleaseAlerts(bool wait);
-  // Before a public method returns: when an alert may be pending (an own
-  // alert held, or a watermark queued since the last wait), waits for the
-  // cluster worker and emits everything. Records and registrations alone
-  // make no alert: they may stay queued (the next wait or checkpoint
-  // applies them), so a table load of a million persons waits on nothing.
-  Status SyncCluster();
+  // Before a public method that applied input returns. An own alert held
+  // in the sequencer waits for the cluster worker, so the person stage's
+  // alerts leave with their call as before. Otherwise nothing waits: the
+  // queued calls go to the worker (once there are kMinHandOver of them; a
+  // hand-over wakes the thread) and run while the caller fetches its next
+  // input, and the cluster alerts ready are emitted; the rest are emitted
+  // by a later call, and all of them by EndOfInput and before each
+  // checkpoint's commit (Kafka readers see alerts at the commit anyway).
+  Status FinishCall();
+  // Waits for the cluster worker and emits every alert (no-op without one).
+  Status WaitForCluster() { return cluster_worker_ != nullptr ? ReleaseAlerts(true) : Status::Ok(); }
   // The person stage's cluster records go to the worker's current batch.
   void PointClusterOutput();
   // Hands the person stage's cluster records to the cluster stage.
@@ -248,8 +253,6 @@ class CityPipeline {
   // engine.cluster_thread (created by Open, dropped by set_cluster_edge).
   std::unique_ptr<ClusterWorker> cluster_worker_;
   AlertSequencer sequencer_;
-  // ClusterWorker::watermarks_queued() at the last wait for the worker.
-  uint64_t synced_watermarks_ = 0;
   uint64_t cluster_waits_ = 0;
   std::vector<SequencedAlert> worker_alerts_;
   // privacy.pseudonymize: set by Open() when on, else null.
