@@ -17,6 +17,7 @@ std::string TimerService::StoreKey(const Timer& t) const {
 
 Status TimerService::Load() {
   head_.clear();
+  HeadChanged();
   all_loaded_ = false;
   loaded_until_ = INT64_MIN;
   status_ = Status::Ok();
@@ -53,6 +54,7 @@ Status TimerService::Refill() {
     ++loaded;
     return true;
   });
+  HeadChanged();
   if (st.ok()) st = decode_error;
   if (!st.ok()) {
     if (status_.ok()) status_ = st;
@@ -103,6 +105,7 @@ void TimerService::Shrink() {
   loaded_until_ = cut->when;
   all_loaded_ = false;
   head_.erase(cut, head_.end());
+  HeadChanged();
 }
 
 void TimerService::Schedule(TimestampMs when, uint8_t kind, std::string_view key) {
@@ -115,6 +118,7 @@ void TimerService::Schedule(TimestampMs when, uint8_t kind, std::string_view key
   }
   std::string k = StoreKey(t);
   if (!head_.insert(std::move(t)).second) return;
+  HeadChanged();
   Write(std::move(k), true);
   Shrink();
 }
@@ -126,6 +130,7 @@ void TimerService::Cancel(TimestampMs when, uint8_t kind, std::string_view key) 
     return;
   }
   if (head_.erase(t) == 0) return;
+  HeadChanged();
   Write(StoreKey(t), false);
   RefillIfEmpty();
 }
@@ -133,6 +138,7 @@ void TimerService::Cancel(TimestampMs when, uint8_t kind, std::string_view key) 
 bool TimerService::PopDue(TimestampMs watermark, Timer* out) {
   if (head_.empty() || head_.begin()->when > watermark) return false;
   auto node = head_.extract(head_.begin());
+  HeadChanged();
   *out = std::move(node.value());
   Write(StoreKey(*out), false);
   RefillIfEmpty();

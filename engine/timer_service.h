@@ -76,8 +76,9 @@ class TimerService {
 
   // Timers held in memory (the head; every timer when all fit in a chunk).
   size_t size() const { return head_.size(); }
-  // The earliest pending timer's time, INT64_MAX when there is none.
-  TimestampMs next_due() const { return head_.empty() ? INT64_MAX : head_.begin()->when; }
+  // The earliest pending timer's time, INT64_MAX when there is none. Kept
+  // in a field: the person stage asks every partition's service per event.
+  TimestampMs next_due() const { return next_due_; }
   // True when every timer is in memory; else every timer with
   // when < loaded_until() is, and the head is never empty.
   bool all_loaded() const { return all_loaded_; }
@@ -100,6 +101,10 @@ class TimerService {
   std::string prefix_;
   size_t chunk_;
   std::set<Timer> head_;
+  // After every change of head_: next_due_ follows its first timer.
+  void HeadChanged() { next_due_ = head_.empty() ? INT64_MAX : head_.begin()->when; }
+
+  TimestampMs next_due_ = INT64_MAX;
   bool deferred_ = false;
   // Deferred writes since the last Flush: key -> put (true) or delete.
   std::map<std::string, bool> pending_;

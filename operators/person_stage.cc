@@ -62,6 +62,7 @@ Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts)
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
   EPI_RETURN_IF_ERROR(timers->Load());
   timers_[partition] = std::move(timers);
+  ListTimers();
   for (const ListingInterval& iv : areas_->AllIntervals()) {
     EPI_RETURN_IF_ERROR(RetroScan(partition, iv, alerts));
   }
@@ -70,7 +71,13 @@ Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts)
 
 void PersonStage::RemovePartition(uint16_t partition) {
   timers_.erase(partition);
+  ListTimers();
   cache_.DropPartition(partition);
+}
+
+void PersonStage::ListTimers() {
+  timer_list_.clear();
+  for (auto& [p, timers] : timers_) timer_list_.emplace_back(p, timers.get());
 }
 
 size_t PersonStage::pending_timers() const {
@@ -479,12 +486,18 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
   for (;;) {
     // The earliest due timer over all partitions, so firing order does not
     // depend on how partitions are spread over instances.
+    // Runs per event over every partition (128 on Kafka: it was 10% of the
+    // stage thread as a map walk with a set lookup per partition), so a
+    // flat list in partition order and each head's cached time.
     uint16_t best_partition = 0;
     TimerService* best = nullptr;
-    for (auto& [p, timers] : timers_) {
-      if (timers->next_due() <= watermark_ && (best == nullptr || timers->next_due() < best->next_due())) {
-        best = timers.get();
+    TimestampMs best_due = INT64_MAX;
+    for (const auto& [p, timers] : timer_list_) {
+      const TimestampMs due = timers->next_due();
+      if (due <= watermark_ && due < best_due) {
+        best = timers;
         best_partition = p;
+        best_due = due;
       }
     }
     if (best == nullptr) break;
@@ -493,7 +506,7 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
     EPI_RETURN_IF_ERROR(FireTimer(best_partition, t, alerts));
   }
   // PopDue is false also when refilling a timer head from the store failed.
-  for (const auto& [p, timers] : timers_) EPI_RETURN_IF_ERROR(timers->status());
+  for (const auto& [p, timers] : timer_list_) EPI_RETURN_IF_ERROR(timers->status());
   if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
     const int64_t bucket = watermark_ / opts_.sweep_interval;
     if (bucket != last_sweep_bucket_) {

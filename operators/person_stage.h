@@ -160,6 +160,9 @@ class PersonStage {
   const PersonRegistry* registry_;
   PersonCache cache_;
   std::map<uint16_t, std::unique_ptr<TimerService>> timers_;
+  // timers_ as a flat list, in partition order (OnWatermark's scan).
+  std::vector<std::pair<uint16_t, TimerService*>> timer_list_;
+  void ListTimers();
   TimestampMs watermark_ = kMinTimestamp;
   int64_t last_sweep_bucket_ = INT64_MIN;
   ClusterRecordBuffer* cluster_out_ = nullptr;

@@ -61,6 +61,39 @@ TEST(TimerServiceTest, ScheduleTwiceKeepsOneEvenBeyondTheHead) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(fired[i].when, 100 + i);
 }
 
+// Deferred writes (the cluster stage on its own thread): nothing reaches
+// the store before Flush, every timer stays in memory whatever the chunk,
+// and after Flush + Commit the store holds exactly the pending timers.
+TEST(TimerServiceTest, DeferredWritesReachTheStoreOnlyAtFlush) {
+  MemKvStore store;
+  TimerService t(&store, "T", 2);
+  t.DeferWrites();
+  ASSERT_OK(t.Load());
+  for (int i = 0; i < 20; ++i) t.Schedule(100 + i, 0, K(i));
+  t.Cancel(105, 0, K(5));
+  EXPECT_TRUE(t.all_loaded()) << "deferred: no timer left only in the store";
+  EXPECT_EQ(t.size(), 19u);
+  EXPECT_EQ(store.StagedBytes(), 0u);
+  Timer x;
+  ASSERT_TRUE(t.PopDue(100, &x));
+  EXPECT_EQ(x.when, 100);
+  EXPECT_EQ(store.StagedBytes(), 0u);
+  t.Flush();
+  ASSERT_OK(store.Commit());
+  t.Schedule(50, 0, "late");  // after the flush: pending until the next one
+  TimerService reloaded(&store, "T", 2);
+  ASSERT_OK(reloaded.Load());
+  const std::vector<Timer> fired = PopAll(&reloaded, 1000);
+  ASSERT_EQ(fired.size(), 18u);
+  EXPECT_EQ(fired.front().when, 101);
+  EXPECT_EQ(fired.back().when, 119);
+  t.Flush();
+  ASSERT_OK(store.Commit());
+  TimerService again(&store, "T", 2);
+  ASSERT_OK(again.Load());
+  EXPECT_EQ(again.next_due(), 50);
+}
+
 TEST(TimerServiceTest, CancelBeyondTheHeadRemovesTheStoredTimer) {
   MemKvStore store;
   TimerService t(&store, "T", 2);
