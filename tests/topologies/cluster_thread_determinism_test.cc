@@ -5,15 +5,14 @@
 // with checkpoints every few dozen lines, when stopped and resumed, and with
 // the pipeline fed one record per call.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "bench/city/city_generator.h"
 #include "engine/mem_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/generated_city.h"
 #include "tests/testing/scenario.h"
 #include "topologies/city_pipeline.h"
 #include "topologies/file_runner.h"
@@ -21,36 +20,22 @@
 namespace epistream {
 namespace {
 
-class LineSink : public RecordSink {
- public:
-  Status Write(std::string_view, std::string_view value) override {
-    lines.emplace_back(value);
-    return Status::Ok();
-  }
-  Status Flush() override { return Status::Ok(); }
-  std::vector<std::string> lines;
-};
+using testing::LineSink;
 
 class ClusterThreadDeterminismTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() /
-                            "epistream-cluster-thread-XXXXXX")
-                               .string());
-    ASSERT_NE(mkdtemp(dir_->data()), nullptr);
     CityConfig city;
     city.persons = 3000;
     city.days = 4;
     city.seed = 11;
-    ASSERT_OK(GenerateCityToFiles(city, Input(), ""));
+    city_ = new testing::GeneratedCityDir("epistream-cluster-thread", city);
   }
   static void TearDownTestSuite() {
-    std::error_code ec;
-    std::filesystem::remove_all(*dir_, ec);
-    delete dir_;
-    dir_ = nullptr;
+    delete city_;
+    city_ = nullptr;
   }
-  static std::string Input() { return *dir_ + "/city.jsonl"; }
+  static std::string Input() { return city_->input(); }
 
   static EngineConfig Engine(bool cluster_thread) {
     EngineConfig engine;
@@ -69,9 +54,9 @@ class ClusterThreadDeterminismTest : public ::testing::Test {
              bool resume = false) {
     FileRunOptions o;
     o.input = Input();
-    o.alerts = *dir_ + "/" + name + ".alerts.jsonl";
-    o.deadletter = *dir_ + "/" + name + ".dead.jsonl";
-    o.state_dir = *dir_ + "/" + name + ".state";
+    o.alerts = city_->dir() + "/" + name + ".alerts.jsonl";
+    o.deadletter = city_->dir() + "/" + name + ".dead.jsonl";
+    o.state_dir = city_->dir() + "/" + name + ".state";
     o.batch_size = 41;
     o.stop_after = stop_after;
     o.quiet = true;
@@ -93,10 +78,10 @@ class ClusterThreadDeterminismTest : public ::testing::Test {
     return n;
   }
 
-  static std::string* dir_;
+  static testing::GeneratedCityDir* city_;
 };
 
-std::string* ClusterThreadDeterminismTest::dir_ = nullptr;
+testing::GeneratedCityDir* ClusterThreadDeterminismTest::city_ = nullptr;
 
 TEST_F(ClusterThreadDeterminismTest, SameOutputWithAndWithoutTheClusterThread) {
   const Output off = Run("off", false);
@@ -119,20 +104,31 @@ TEST_F(ClusterThreadDeterminismTest, StoppedAndResumedWithTheClusterThreadGivesT
   EXPECT_EQ(resumed.deadletters, off.deadletters);
 }
 
-// Driven directly: one record per OnMessage (each call applies the cluster
-// calls it queued on the calling thread: the worker stays idle) and records
-// in calls of 2,000 (full batches go to the worker thread).
+// A pipeline with the cluster thread on an in-memory store, driven directly.
+struct DirectPipeline {
+  explicit DirectPipeline(const EngineConfig& engine)
+      : pipeline(engine, RulesConfig(), &store, &alerts, &alerts, &dead, nullptr) {}
+  Status Start() {
+    EPI_RETURN_IF_ERROR(pipeline.Open());
+    return pipeline.AddPartition(0, std::nullopt, 0);
+  }
+  MemKvStore store;
+  LineSink alerts;
+  LineSink dead;
+  CityPipeline pipeline;
+};
+
+// Driven directly: one record per OnMessage (small calls stay queued until
+// 64 pile up or a person alert or checkpoint waits) and records in calls of
+// 2,000 (full batches go to the worker thread).
 TEST_F(ClusterThreadDeterminismTest, OneRecordPerCallAndLargeCallsGiveTheSameAlerts) {
   const Output expected = Run("reference", false);
   const std::vector<std::string> lines = testing::ReadLines(Input());
   for (size_t per_call : {size_t{1}, size_t{2000}}) {
     SCOPED_TRACE(std::to_string(per_call) + " records per call");
-    MemKvStore store;
-    LineSink alerts;
-    LineSink dead;
-    CityPipeline pipeline(Engine(true), RulesConfig(), &store, &alerts, &alerts, &dead, nullptr);
-    ASSERT_OK(pipeline.Open());
-    ASSERT_OK(pipeline.AddPartition(0, std::nullopt, 0));
+    DirectPipeline direct(Engine(true));
+    ASSERT_OK(direct.Start());
+    CityPipeline& pipeline = direct.pipeline;
     std::vector<PipelineRecord> records;
     for (size_t i = 0; i < lines.size(); ++i) {
       records.push_back({lines[i], std::nullopt, SourcePosition{"file", 0, static_cast<int64_t>(i)}});
@@ -144,7 +140,7 @@ TEST_F(ClusterThreadDeterminismTest, OneRecordPerCallAndLargeCallsGiveTheSameAle
     }
     ASSERT_OK(pipeline.EndOfInput());
     ASSERT_OK(pipeline.Checkpoint());
-    EXPECT_EQ(testing::WithoutEmittedAt(alerts.lines), expected.alerts);
+    EXPECT_EQ(testing::WithoutEmittedAt(direct.alerts.lines), expected.alerts);
     if (per_call > 1) {
       EXPECT_GT(pipeline.cluster_cpu_seconds(), 0.0) << "the worker thread ran";
     }
@@ -156,12 +152,9 @@ TEST_F(ClusterThreadDeterminismTest, OneRecordPerCallAndLargeCallsGiveTheSameAle
 // took 45 s instead of 2. Events without a person alert do not wait either;
 // the checkpoint does.
 TEST_F(ClusterThreadDeterminismTest, TableRecordsDoNotWaitForTheClusterThread) {
-  MemKvStore store;
-  LineSink alerts;
-  LineSink dead;
-  CityPipeline pipeline(Engine(true), RulesConfig(), &store, &alerts, &alerts, &dead, nullptr);
-  ASSERT_OK(pipeline.Open());
-  ASSERT_OK(pipeline.AddPartition(0, std::nullopt, 0));
+  DirectPipeline direct(Engine(true));
+  ASSERT_OK(direct.Start());
+  CityPipeline& pipeline = direct.pipeline;
   const std::vector<std::string> lines = testing::ReadLines(Input());
   auto is = [&](size_t i, const char* type) {
     return lines[i].find(std::string("\"type\":\"") + type + "\"") != std::string::npos;

@@ -8,7 +8,6 @@
 // and when stopped and resumed. CityPipeline driven directly shows the
 // look-ahead is really used (states installed, events hitting the cache).
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <memory>
@@ -16,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "bench/city/city_generator.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/generated_city.h"
 #include "tests/testing/scenario.h"
 #include "topologies/city_pipeline.h"
 #include "topologies/file_runner.h"
@@ -26,36 +25,22 @@
 namespace epistream {
 namespace {
 
-class LineSink : public RecordSink {
- public:
-  Status Write(std::string_view, std::string_view value) override {
-    lines.emplace_back(value);
-    return Status::Ok();
-  }
-  Status Flush() override { return Status::Ok(); }
-  std::vector<std::string> lines;
-};
+using testing::LineSink;
 
 class PrefetchDeterminismTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((std::filesystem::temp_directory_path() /
-                            "epistream-prefetch-det-XXXXXX")
-                               .string());
-    ASSERT_NE(mkdtemp(dir_->data()), nullptr);
     CityConfig city;
     city.persons = 3000;
     city.days = 4;
     city.seed = 7;
-    ASSERT_OK(GenerateCityToFiles(city, Input(), ""));
+    city_ = new testing::GeneratedCityDir("epistream-prefetch-det", city);
   }
   static void TearDownTestSuite() {
-    std::error_code ec;
-    std::filesystem::remove_all(*dir_, ec);
-    delete dir_;
-    dir_ = nullptr;
+    delete city_;
+    city_ = nullptr;
   }
-  static std::string Input() { return *dir_ + "/city.jsonl"; }
+  static std::string Input() { return city_->input(); }
 
   // 20 decoded states; by default no encoded ones, so that misses read the
   // store and the look-ahead has work.
@@ -79,9 +64,9 @@ class PrefetchDeterminismTest : public ::testing::Test {
              const EngineConfig& engine = SmallEngine()) {
     FileRunOptions o;
     o.input = Input();
-    o.alerts = *dir_ + "/" + name + ".alerts.jsonl";
-    o.deadletter = *dir_ + "/" + name + ".dead.jsonl";
-    o.state_dir = *dir_ + "/" + name + ".state";
+    o.alerts = city_->dir() + "/" + name + ".alerts.jsonl";
+    o.deadletter = city_->dir() + "/" + name + ".dead.jsonl";
+    o.state_dir = city_->dir() + "/" + name + ".state";
     o.batch_size = 37;
     o.stop_after = stop_after;
     o.quiet = true;
@@ -96,10 +81,10 @@ class PrefetchDeterminismTest : public ::testing::Test {
                   testing::ReadLines(o.deadletter)};
   }
 
-  static std::string* dir_;
+  static testing::GeneratedCityDir* city_;
 };
 
-std::string* PrefetchDeterminismTest::dir_ = nullptr;
+testing::GeneratedCityDir* PrefetchDeterminismTest::city_ = nullptr;
 
 PrefetchOptions Prefetch(bool enabled, size_t batch_records = 1024) {
   PrefetchOptions p;
@@ -152,7 +137,7 @@ TEST_F(PrefetchDeterminismTest, SameOutputWhateverTheEncodedCache) {
 
 TEST_F(PrefetchDeterminismTest, PipelineUsesTheLookAhead) {
   const Output expected = Run("reference", Prefetch(false));
-  const std::string state = *dir_ + "/pipeline.state";
+  const std::string state = city_->dir() + "/pipeline.state";
   const EngineConfig engine = SmallEngine();
   auto store = RocksKvStore::Open(state, engine.state);
   ASSERT_OK(store.status());
