@@ -185,14 +185,10 @@ Status CityPipeline::EmitAlerts() {
 
 Status CityPipeline::FinishCall() {
   if (cluster_worker_ == nullptr) return Status::Ok();
-  if (sequencer_.has_own()) return ReleaseAlerts(true);
-  // Fewer queued calls wait for the next call: a caller feeding one record
-  // per call would otherwise wake the worker for every record.
-  constexpr size_t kMinHandOver = 64;
-  cluster_worker_->Publish(kMinHandOver);
-  PointClusterOutput();
-  if (!cluster_worker_->has_alerts()) return Status::Ok();
-  return ReleaseAlerts(false);
+  if (!sequencer_.has_own() && cluster_worker_->watermarks_queued() == synced_watermarks_) {
+    return Status::Ok();
+  }
+  return ReleaseAlerts(true);
 }
 
 Status CityPipeline::ReleaseAlerts(bool wait) {
@@ -201,6 +197,7 @@ Status CityPipeline::ReleaseAlerts(bool wait) {
     ++cluster_waits_;
     EPI_RETURN_IF_ERROR(cluster_worker_->Sync(&worker_alerts_));
     done = cluster_worker_->watermarks_queued();
+    synced_watermarks_ = done;
     PointClusterOutput();
   } else {
     EPI_RETURN_IF_ERROR(cluster_worker_->Poll(&worker_alerts_, &done));

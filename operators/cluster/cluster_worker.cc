@@ -77,9 +77,9 @@ void ClusterWorker::QueueWatermark(TimestampMs wm) {
   CountCall();
 }
 
-void ClusterWorker::Publish(size_t min_calls) {
+void ClusterWorker::Publish() {
   RecordsAdded();
-  if (current_->calls == 0 || current_->calls < min_calls) return;
+  if (current_->calls == 0) return;
   std::unique_ptr<Batch> next;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -85,9 +85,8 @@ class ClusterWorker {
   // Watermarks queued so far (the sequence number of the next one).
   uint64_t watermarks_queued() const { return watermarks_queued_; }
 
-  // Hands the current batch to the thread if it holds at least `min_calls`
-  // calls (and at least one).
-  void Publish(size_t min_calls = 1);
+  // Hands the current batch to the thread (if it holds anything).
+  void Publish();
   // True if the thread made alerts that Poll has not handed out yet.
   bool has_alerts() const { return alerts_ready_.load(std::memory_order_acquire); }
   // Without waiting: appends the alerts made so far to *out (in order) and

@@ -118,8 +118,8 @@ struct DirectPipeline {
   CityPipeline pipeline;
 };
 
-// Driven directly: one record per OnMessage (small calls stay queued until
-// 64 pile up or a person alert or checkpoint waits) and records in calls of
+// Driven directly: one record per OnMessage (each call applies what it
+// queued on the calling thread: the worker idles) and records in calls of
 // 2,000 (full batches go to the worker thread).
 TEST_F(ClusterThreadDeterminismTest, OneRecordPerCallAndLargeCallsGiveTheSameAlerts) {
   const Output expected = Run("reference", false);
@@ -149,8 +149,7 @@ TEST_F(ClusterThreadDeterminismTest, OneRecordPerCallAndLargeCallsGiveTheSameAle
 
 // A table load (a registration per record, no alert possible) never waits
 // for the cluster thread: at a wait per record, loading a million persons
-// took 45 s instead of 2. Events without a person alert do not wait either;
-// the checkpoint does.
+// took 45 s instead of 2. Events (which move the watermark) do.
 TEST_F(ClusterThreadDeterminismTest, TableRecordsDoNotWaitForTheClusterThread) {
   DirectPipeline direct(Engine(true));
   ASSERT_OK(direct.Start());
@@ -172,9 +171,8 @@ TEST_F(ClusterThreadDeterminismTest, TableRecordsDoNotWaitForTheClusterThread) {
   ASSERT_EQ(persons, 3000u);
   EXPECT_EQ(pipeline.cluster_waits(), waits);
   for (size_t end = i + 200; i < end && i < lines.size(); ++i) ASSERT_OK(feed(i));
-  EXPECT_EQ(pipeline.cluster_waits(), waits) << "no person alert in the first 200 events";
+  EXPECT_GT(pipeline.cluster_waits(), waits) << "events move the watermark";
   ASSERT_OK(pipeline.Checkpoint());
-  EXPECT_EQ(pipeline.cluster_waits(), waits + 1);
 }
 
 }  // namespace
