@@ -22,9 +22,11 @@
 // helper thread (PersonPrefetcher, idle between calls) that reads the store's
 // committed data ahead of use (KvStore's concurrent reads). With
 // engine.cluster_thread the cluster stage runs on a thread of its own
-// (ClusterWorker): the stage thread queues its calls, and every public
-// method returns only once the worker applied them, with the alerts of both
-// stages emitted in the single-threaded order (AlertSequencer). No exception
+// (ClusterWorker): the stage thread queues its calls, and a public method
+// that queued a watermark (or made a person alert) returns only once the
+// worker applied them, with the alerts of both stages emitted in the
+// single-threaded order (AlertSequencer); Checkpoint and EndOfInput always
+// wait. Records and registrations alone may stay queued until then. No exception
 // escapes; bad input never fails a call, only runtime faults (disk, sinks) do.
 #pragma once
 
