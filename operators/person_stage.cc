@@ -48,7 +48,7 @@ PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
       cache_(store, opts.cache_entries, opts.cache_bytes, opts.encoded_cache_bytes) {}
 
 Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts) {
-  if (timers_.count(partition) != 0) return Status::Ok();
+  if (TimersOf(partition) != nullptr) return Status::Ok();
   // A partition without any stored person state (a first start, a new
   // partition) spares the cache a store read per new person.
   const std::string states = PersonCache::StatePrefix(partition);
@@ -61,8 +61,8 @@ Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts)
   auto timers = std::make_unique<TimerService>(
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
   EPI_RETURN_IF_ERROR(timers->Load());
-  timers_[partition] = std::move(timers);
-  ListTimers();
+  timers_.insert(std::lower_bound(timers_.begin(), timers_.end(), partition, PartitionBefore),
+                 PartitionTimers{partition, std::move(timers)});
   for (const ListingInterval& iv : areas_->AllIntervals()) {
     EPI_RETURN_IF_ERROR(RetroScan(partition, iv, alerts));
   }
@@ -70,14 +70,13 @@ Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts)
 }
 
 void PersonStage::RemovePartition(uint16_t partition) {
-  timers_.erase(partition);
-  ListTimers();
+  std::erase_if(timers_, [&](const PartitionTimers& t) { return t.partition == partition; });
   cache_.DropPartition(partition);
 }
 
-void PersonStage::ListTimers() {
-  timer_list_.clear();
-  for (auto& [p, timers] : timers_) timer_list_.emplace_back(p, timers.get());
+TimerService* PersonStage::TimersOf(uint16_t partition) const {
+  auto at = std::lower_bound(timers_.begin(), timers_.end(), partition, PartitionBefore);
+  return at != timers_.end() && at->partition == partition ? at->timers.get() : nullptr;
 }
 
 size_t PersonStage::pending_timers() const {
@@ -107,7 +106,11 @@ void PersonStage::AfterExposure(RuleContext& ctx, const ExposureRecord& x) {
 Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
                             std::vector<Alert>* alerts) {
   *duplicate = false;
-  if (timers_.find(partition) == timers_.end()) EPI_RETURN_IF_ERROR(AddPartition(partition, alerts));
+  TimerService* timers = TimersOf(partition);
+  if (timers == nullptr) {
+    EPI_RETURN_IF_ERROR(AddPartition(partition, alerts));
+    timers = TimersOf(partition);
+  }
   Result<PersonState*> got = cache_.Get(partition, e.person_id);
   if (!got.ok()) return got.status();
   PersonState& s = **got;
@@ -116,8 +119,7 @@ Status PersonStage::OnEvent(const Event& e, uint16_t partition, bool* duplicate,
     return Status::Ok();
   }
   s.last_ts = std::max(s.last_ts, e.ts);
-  RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, e.person_id, s, alerts,
-                  timers_[partition].get()};
+  RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, e.person_id, s, alerts, timers};
   if (cluster_out_ != nullptr) {
     cluster_out_->set_source(partition);
     EmitClusterRecords(e, s, ctx.timers);
@@ -200,7 +202,7 @@ Status PersonStage::RetroScan(uint16_t partition, const ListingInterval& iv,
   std::stable_sort(hits.begin(), hits.end(), [](const IndexHit& a, const IndexHit& b) {
     return std::tie(a.ts, a.person, a.region) < std::tie(b.ts, b.person, b.region);
   });
-  TimerService* timers = timers_[partition].get();
+  TimerService* timers = TimersOf(partition);
   for (const IndexHit& h : hits) {
     Result<PersonState*> got = cache_.Get(partition, h.person);
     if (!got.ok()) return got.status();
@@ -465,7 +467,7 @@ Status PersonStage::FireTimer(uint16_t partition, const Timer& t, std::vector<Al
     Result<PersonState*> got = cache_.Get(partition, t.key);
     if (!got.ok()) return got.status();
     if (cluster_out_ != nullptr) cluster_out_->set_source(partition);
-    ClosePresence(t.key, **got, timers_[partition].get());
+    ClosePresence(t.key, **got, TimersOf(partition));
     return Status::Ok();
   }
   if (t.kind != kTimerTestDeadline) return Status::Ok();
@@ -476,7 +478,7 @@ Status PersonStage::FireTimer(uint16_t partition, const Timer& t, std::vector<Al
   Result<PersonState*> got = cache_.Get(partition, person);
   if (!got.ok()) return got.status();
   RuleContext ctx{opts_.rules, opts_.tz_offset_minutes, person, **got, alerts,
-                  timers_[partition].get()};
+                  TimersOf(partition)};
   ReturneeRule::OnTestDeadline(ctx, entry_id);
   return Status::Ok();
 }
@@ -486,16 +488,13 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
   for (;;) {
     // The earliest due timer over all partitions, so firing order does not
     // depend on how partitions are spread over instances.
-    // Runs per event over every partition (128 on Kafka: it was 10% of the
-    // stage thread as a map walk with a set lookup per partition), so a
-    // flat list in partition order and each head's cached time.
     uint16_t best_partition = 0;
     TimerService* best = nullptr;
     TimestampMs best_due = INT64_MAX;
-    for (const auto& [p, timers] : timer_list_) {
+    for (const auto& [p, timers] : timers_) {
       const TimestampMs due = timers->next_due();
       if (due <= watermark_ && due < best_due) {
-        best = timers;
+        best = timers.get();
         best_partition = p;
         best_due = due;
       }
@@ -506,7 +505,7 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
     EPI_RETURN_IF_ERROR(FireTimer(best_partition, t, alerts));
   }
   // PopDue is false also when refilling a timer head from the store failed.
-  for (const auto& [p, timers] : timer_list_) EPI_RETURN_IF_ERROR(timers->status());
+  for (const auto& [p, timers] : timers_) EPI_RETURN_IF_ERROR(timers->status());
   if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
     const int64_t bucket = watermark_ / opts_.sweep_interval;
     if (bucket != last_sweep_bucket_) {
@@ -529,8 +528,7 @@ void PersonStage::Prune(PersonState& s) const {
 
 void PersonStage::PlanPrefetch(uint16_t partition, std::string_view person,
                                PrefetchBatch* batch) const {
-  if (person.empty() || cache_.MaybeContains(person) ||
-      timers_.find(partition) == timers_.end()) {
+  if (person.empty() || cache_.MaybeContains(person) || TimersOf(partition) == nullptr) {
     return;
   }
   batch->keys.emplace_back();
@@ -550,7 +548,7 @@ void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
     uint16_t partition = 0;
     std::string_view person;
     if (!PersonCache::ParseStateKey(key, &partition, &person) ||
-        timers_.find(partition) == timers_.end()) {
+        TimersOf(partition) == nullptr) {
       continue;
     }
     switch (cache_.Install(partition, person, &batch->states[i],
