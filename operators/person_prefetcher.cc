@@ -1,10 +1,11 @@
 #include "operators/person_prefetcher.h"
 
 #include <pthread.h>
-#include <time.h>
 
 #include <algorithm>
 #include <utility>
+
+#include "engine/thread_cpu.h"
 
 namespace epistream {
 
@@ -58,17 +59,7 @@ void PersonPrefetcher::Drain() {
   while (outstanding_ > 0) Recycle(Take());
 }
 
-double PersonPrefetcher::cpu_seconds() const {
-  clockid_t clock;
-  timespec ts{};
-  if (pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(),
-                            &clock) != 0 ||
-      clock_gettime(clock, &ts) != 0) {
-    return 0;
-  }
-  return static_cast<double>(ts.tv_sec) +
-         static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+double PersonPrefetcher::cpu_seconds() const { return ThreadCpuSeconds(thread_); }
 
 void PersonPrefetcher::Loop() {
   std::unique_lock<std::mutex> lock(mu_);

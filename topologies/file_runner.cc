@@ -1,7 +1,5 @@
 #include "topologies/file_runner.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +15,7 @@
 #include "engine/file_sink.h"
 #include "engine/file_source.h"
 #include "engine/rocks_kv_store.h"
+#include "engine/thread_cpu.h"
 #include "topologies/city_pipeline.h"
 
 namespace epistream {
@@ -26,12 +25,6 @@ constexpr std::string_view kFileSource = "file";
 // Lines per OnMessages call at most (~1.6 MB of a typical city input: the
 // copy stays in cache until the pipeline reads it).
 constexpr uint64_t kChunkLines = 8192;
-
-double ThreadCpuSeconds() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 std::string DefaultDeadletterPath(const std::string& alerts) {
   if (alerts == "-") return "deadletter.jsonl";
@@ -69,7 +62,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
 
   const uint64_t batch = opts.batch_size > 0 ? opts.batch_size : opts.engine.checkpoint.max_events;
   const auto start = std::chrono::steady_clock::now();
-  const double stage_cpu0 = ThreadCpuSeconds();
+  const double stage_cpu0 = CurrentThreadCpuSeconds();
   uint64_t since_checkpoint = 0;
   uint64_t lines = 0;
   std::string_view line;
@@ -151,7 +144,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
                  static_cast<unsigned long long>(pipeline.cache_encoded_hits()),
                  static_cast<unsigned long long>(pf.installed),
                  static_cast<unsigned long long>(pf.stale),
-                 static_cast<unsigned long long>(pf.cached), ThreadCpuSeconds() - stage_cpu0,
+                 static_cast<unsigned long long>(pf.cached), CurrentThreadCpuSeconds() - stage_cpu0,
                  pipeline.prefetch_cpu_seconds(), pipeline.cluster_cpu_seconds());
   }
   return Status::Ok();

@@ -1,21 +1,13 @@
 #include "operators/cluster/cluster_worker.h"
 
 #include <pthread.h>
-#include <time.h>
 
 #include <exception>
 #include <utility>
 
+#include "engine/thread_cpu.h"
+
 namespace epistream {
-namespace {
-
-int64_t ThreadCpuNs() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 ClusterWorker::ClusterWorker(ClusterStage* stage, size_t batch_calls)
     : stage_(stage),
@@ -133,9 +125,7 @@ Status ClusterWorker::Sync(std::vector<SequencedAlert>* out) {
   return Poll(out, &done);
 }
 
-double ClusterWorker::cpu_seconds() const {
-  return static_cast<double>(cpu_ns_.load(std::memory_order_relaxed)) * 1e-9;
-}
+double ClusterWorker::cpu_seconds() const { return ThreadCpuSeconds(thread_); }
 
 Status ClusterWorker::Apply(Batch& b, std::vector<SequencedAlert>* alerts) {
   std::vector<Alert> made;
@@ -187,7 +177,6 @@ void ClusterWorker::Finished(const Batch& b, const Status& st, std::vector<Seque
 }
 
 void ClusterWorker::Run() {
-  const int64_t cpu0 = ThreadCpuNs();
   std::vector<SequencedAlert> made;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -200,7 +189,6 @@ void ClusterWorker::Run() {
     lock.unlock();
     made.clear();
     const Status st = failed ? Status::Ok() : ApplyGuarded(*b, &made);
-    cpu_ns_.store(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
     lock.lock();
     Finished(*b, st, &made);
     free_.push_back(std::move(b));

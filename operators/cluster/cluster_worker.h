@@ -156,7 +156,6 @@ class ClusterWorker {
   bool stop_ = false;
   Status status_;
   std::atomic<bool> alerts_ready_{false};
-  std::atomic<int64_t> cpu_ns_{0};
 
   std::thread thread_;  // last: started after every member above exists
 };
