@@ -540,6 +540,7 @@ class ConsumerMergeTest : public KafkaConsumerTest {
     EventTimeMerger merger(2, 3000);
     std::vector<KafkaMessage> batch;
     std::vector<EventTimeMerger::Item> out;
+    bool a_later_fetched = false;  // a's scan at 200 reached the merger
     // One round of the engine's loop; true if b delivered a message.
     auto step = [&]() {
       bool from_b = false;
@@ -568,6 +569,7 @@ class ConsumerMergeTest : public KafkaConsumerTest {
         item.msg = std::move(batch[i]);
         const int source = *item.msg.topic == a ? 0 : 1;
         from_b = from_b || source == 1;
+        a_later_fetched = a_later_fetched || (source == 0 && item.ts == 200);
         merger.Push(source, std::move(item));
       }
       apply_until(SIZE_MAX);
@@ -593,8 +595,14 @@ class ConsumerMergeTest : public KafkaConsumerTest {
         std::chrono::milliseconds(200));  // in-flight fetches end
     ProduceTs(b, 100);
     ProduceTs(a, 200);
-    const auto stall_end = Clock::now() + std::chrono::milliseconds(1500);
-    while (Clock::now() < stall_end)
+    // The stall lasts until a's later scan was fetched (so the merger has
+    // the choice the test is about: release it or wait for b), at least
+    // 1.5 s. A fixed 1.5 s was sometimes too short under ASan with other
+    // tests running: 200 arrived only after b resumed, and the legacy rule
+    // then had nothing to get wrong.
+    const auto stall_min = Clock::now() + std::chrono::milliseconds(1500);
+    const auto stall_max = Clock::now() + std::chrono::milliseconds(15000);
+    while (Clock::now() < stall_min || (!a_later_fetched && Clock::now() < stall_max))
       run.stalled_delivered_early = step() || run.stalled_delivered_early;
     EXPECT_OK(c->SetPaused({{b, 0}}, false));
     until(4, 15000);
