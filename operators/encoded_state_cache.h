@@ -81,6 +81,9 @@ class EncodedStateCache {
   };
   int64_t Lookup(std::string_view person, uint32_t hash) const;
   void Remove(uint32_t id);
+  static constexpr int64_t kNoEntry = -1;
+  // Evicts until `need` more bytes fit the budget, sparing entry `keep`.
+  void MakeRoom(size_t need, int64_t keep);
   // Bytes allocated for an entry's id and state: rounded up to 16.
   static size_t Capacity(size_t person_size, size_t value_size) {
     return (person_size + value_size + 15) & ~size_t{15};

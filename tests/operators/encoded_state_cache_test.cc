@@ -82,6 +82,37 @@ TEST(EncodedStateCacheTest, ARefIsCurrentUntilItsEntryChanges) {
   EXPECT_FALSE(c.Current(EncodedRef()));
 }
 
+TEST(EncodedStateCacheTest, AnEntryThatGrowsKeepsItsRecordAndEvictsOthersForRoom) {
+  EncodedStateCache roomy(1 << 20);
+  EncodedRef a;
+  roomy.Put(0, "A", 1, std::string(16, 'a'), &a);
+  const size_t before = roomy.bytes();
+  EncodedRef grown = a;
+  roomy.Put(0, "A", 1, std::string(300, 'b'), &grown);  // another size class
+  EXPECT_EQ(grown.id, a.id);  // the same record, not re-indexed
+  EXPECT_EQ(roomy.bytes() - before, 304u - 32u);  // allocations rounded to 16
+  EXPECT_EQ(Found(roomy, "A", 1), std::string(300, 'b'));
+  roomy.Put(0, "A", 1, "small", &grown);  // and shrinks back
+  EXPECT_EQ(roomy.bytes(), before - 16);
+  EXPECT_EQ(Found(roomy, "A", 1), "small");
+
+  // A budget for about four small entries: the growing one stays, the
+  // others make room; too big for the budget at all, it goes.
+  const size_t small = before;
+  EncodedStateCache tight(4 * small + 100);
+  EncodedRef ref;
+  for (int i = 0; i < 4; ++i) Put(&tight, 0, Person(i), Hash(Person(i)), std::string(16, 'x'));
+  ref = EncodedRef();
+  tight.Put(0, Person(0), Hash(Person(0)), std::string(150, 'y'), &ref);
+  EXPECT_EQ(Found(tight, Person(0), Hash(Person(0))), std::string(150, 'y'));
+  EXPECT_LE(tight.bytes(), 4 * small + 100);
+  EXPECT_GT(tight.evicted(), 0u);
+  tight.Put(0, Person(0), Hash(Person(0)), std::string(4 * small + 100, 'z'), &ref);
+  EXPECT_EQ(Found(tight, Person(0), Hash(Person(0))), "<absent>");
+  EXPECT_FALSE(tight.Current(ref));
+  EXPECT_LE(tight.bytes(), 4 * small + 100);
+}
+
 TEST(EncodedStateCacheTest, DropPartitionForgetsOnlyThatPartition) {
   EncodedStateCache c(1 << 20);
   for (int i = 0; i < 100; ++i) Put(&c, static_cast<uint16_t>(i % 4), Person(i), Hash(Person(i)), Person(i));
