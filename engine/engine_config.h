@@ -138,6 +138,10 @@ struct EngineConfig {
   // stages apply events on two cores; outputs are the same either way.
   // Default: true
   bool cluster_thread = true;
+  // Parse the next records on a helper thread while the stage thread
+  // applies the ones before (topologies/parse_ahead.h); outputs are the
+  // same either way. Default: true
+  bool parse_thread = true;
 };
 
 }  // namespace epistream

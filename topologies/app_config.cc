@@ -76,6 +76,7 @@ Status ReadEngine(YamlSection& root, EngineConfig* c) {
             c->log_level));
   }
   EPI_RETURN_IF_ERROR(s.Bool("cluster_thread", &c->cluster_thread));
+  EPI_RETURN_IF_ERROR(s.Bool("parse_thread", &c->parse_thread));
   return s.Finish();
 }
 
@@ -384,9 +385,10 @@ std::string DescribeAppConfig(const AppConfig& c) {
   const RulesConfig& r = c.rules;
   const TopicsConfig& t = c.topics;
   std::string out;
-  out += fmt::format("engine: tz={} max_message_bytes={} log_level={} cluster_thread={}\n",
-                     FormatTz(e.tz_offset_minutes),
-                     FormatSize(e.max_message_bytes), e.log_level, e.cluster_thread);
+  out += fmt::format(
+      "engine: tz={} max_message_bytes={} log_level={} cluster_thread={} parse_thread={}\n",
+      FormatTz(e.tz_offset_minutes), FormatSize(e.max_message_bytes), e.log_level,
+      e.cluster_thread, e.parse_thread);
   out += fmt::format(
       "watermark: out_of_orderness={} allowed_lateness={} idle_timeout={}\n",
       FormatDuration(e.watermark.out_of_orderness),

@@ -290,7 +290,7 @@ Status CityPipeline::OnMessage(std::string_view bytes, std::optional<EventType> 
 }
 
 Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type,
-                           const SourcePosition& pos, int64_t wall_ms) {
+                           const SourcePosition& pos, int64_t wall_ms, ParsedRecord* parsed) {
   ++counters_.records;
   // Runs of one partition are the common case: skip the map lookup (and its
   // key allocation) while the topic name pointer and partition repeat.
@@ -301,38 +301,44 @@ Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type
     last_partition_ = pos.partition;
   }
   *last_position_ = pos.offset + 1;
-  std::string reason;
-  if (!parser_.Parse(bytes, type, &event_, &reason)) return DeadLetter(reason, bytes, pos);
+  Event* parsed_event = &event_;
+  if (parsed != nullptr) {  // parsed ahead (ParseAhead): the same result
+    if (!parsed->ok) return DeadLetter(parsed->reason, bytes, pos);
+    parsed_event = &parsed->event;
+  } else if (std::string reason; !parser_.Parse(bytes, type, &event_, &reason)) {
+    return DeadLetter(reason, bytes, pos);
+  }
+  Event& event = *parsed_event;
   // --- privacy.pseudonymize: from here on the person is known only by its
   // pseudonym (state, tables, alerts, evidence); dead letters above keep the
   // original bytes. ---
-  if (pseudonymizer_ != nullptr && !event_.person_id.empty()) pseudonymizer_->Apply(&event_.person_id);
+  if (pseudonymizer_ != nullptr && !event.person_id.empty()) pseudonymizer_->Apply(&event.person_id);
   if (probe_ != nullptr) {
-    probe_->event_in(static_cast<int>(event_.type));
+    probe_->event_in(static_cast<int>(event.type));
     probe_->bytes_in(bytes.size());
   }
-  switch (event_.type) {
+  switch (event.type) {
     case EventType::kRiskArea:
-      if (!areas_.Apply(event_)) {
+      if (!areas_.Apply(event)) {
         ++counters_.duplicates;
         if (probe_ != nullptr) probe_->duplicate();
         return Status::Ok();
       }
-      EPI_RETURN_IF_ERROR(stage_.OnListing(event_, &pending_alerts_));
+      EPI_RETURN_IF_ERROR(stage_.OnListing(event, &pending_alerts_));
       EPI_RETURN_IF_ERROR(EmitAlerts());
       return AdvanceWatermark(wall_ms);  // retroactive test deadlines may be due
     case EventType::kPerson:
-      return OnRegistration(event_);
+      return OnRegistration(event);
     default:
       break;
   }
-  if (watermark_.IsTooLate(event_.ts)) {
+  if (watermark_.IsTooLate(event.ts)) {
     if (probe_ != nullptr) probe_->late();
     return DeadLetter("too_late", bytes, pos);
   }
   ++counters_.events;
   bool duplicate = false;
-  EPI_RETURN_IF_ERROR(stage_.OnEvent(event_, static_cast<uint16_t>(pos.partition), &duplicate,
+  EPI_RETURN_IF_ERROR(stage_.OnEvent(event, static_cast<uint16_t>(pos.partition), &duplicate,
                                      &pending_alerts_));
   EPI_RETURN_IF_ERROR(DrainClusterRecords());
   if (duplicate) {
@@ -341,28 +347,35 @@ Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type
     return Status::Ok();
   }
   EPI_RETURN_IF_ERROR(EmitAlerts());
-  watermark_.Observe(WatermarkSource(pos.partition, type), event_.ts, wall_ms);
+  watermark_.Observe(WatermarkSource(pos.partition, type), event.ts, wall_ms);
   return AdvanceWatermark(wall_ms);
 }
 
 Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t wall_ms,
                                 const std::function<void(size_t)>& applied) {
-  auto apply = [&](size_t i) -> Status {
+  auto apply = [&](size_t i, ParsedRecord* parsed) -> Status {
     const PipelineRecord& r = records[i];
     if (r.received.time_since_epoch().count() != 0) receive_time_ = r.received;
-    EPI_RETURN_IF_ERROR(Apply(r.bytes, r.type, r.pos, wall_ms));
+    EPI_RETURN_IF_ERROR(Apply(r.bytes, r.type, r.pos, wall_ms, parsed));
     if (applied) applied(i);
     return Status::Ok();
   };
-  if (!prefetch_opts_.enabled || !store_->SupportsConcurrentReads() || records.empty() ||
-      !stage_.PrefetchUseful()) {
-    for (size_t i = 0; i < records.size(); ++i) EPI_RETURN_IF_ERROR(apply(i));
+  const bool prefetch = prefetch_opts_.enabled && store_->SupportsConcurrentReads() &&
+                        !records.empty() && stage_.PrefetchUseful();
+  const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
+  // Parsing ahead pays for its hand-over only beyond one batch; the first
+  // batch is parsed here while the helper parses the second.
+  const bool parse = engine_.parse_thread && records.size() > step;
+  if (!prefetch && !parse) {
+    for (size_t i = 0; i < records.size(); ++i) EPI_RETURN_IF_ERROR(apply(i, nullptr));
     return FinishCall();
   }
-  if (prefetcher_ == nullptr) prefetcher_ = std::make_unique<PersonPrefetcher>(store_);
-  const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
+  if (prefetch && prefetcher_ == nullptr) prefetcher_ = std::make_unique<PersonPrefetcher>(store_);
+  if (parse && parse_ahead_ == nullptr) {
+    parse_ahead_ = std::make_unique<ParseAhead>(engine_.max_message_bytes);
+  }
   // Batch k+1 is planned (against the cache as it is before batch k runs)
-  // and loaded while batch k is processed.
+  // and loaded, and parsed, while batch k is processed.
   auto plan = [&](size_t begin) {
     std::unique_ptr<PrefetchBatch> batch = prefetcher_->NewBatch();
     const size_t end = std::min(records.size(), begin + step);
@@ -377,17 +390,28 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
     }
     prefetcher_->Submit(std::move(batch));
   };
-  plan(0);
+  if (prefetch) plan(0);
   Status st;
   for (size_t begin = 0; begin < records.size() && st.ok(); begin += step) {
-    if (begin + step < records.size()) plan(begin + step);
-    std::unique_ptr<PrefetchBatch> batch = prefetcher_->Take();
-    stage_.InstallPrefetched(batch.get());
-    prefetcher_->Recycle(std::move(batch));
     const size_t end = std::min(records.size(), begin + step);
-    for (size_t i = begin; i < end && st.ok(); ++i) st = apply(i);
+    if (end < records.size()) {
+      if (prefetch) plan(end);
+      if (parse) parse_ahead_->Submit(records.subspan(end, std::min(records.size(), end + step) - end));
+    }
+    if (prefetch) {
+      std::unique_ptr<PrefetchBatch> batch = prefetcher_->Take();
+      stage_.InstallPrefetched(batch.get());
+      prefetcher_->Recycle(std::move(batch));
+    }
+    std::unique_ptr<ParsedBatch> parsed = parse && begin > 0 ? parse_ahead_->Take() : nullptr;
+    for (size_t i = begin; i < end && st.ok(); ++i) {
+      st = apply(i, parsed != nullptr ? &parsed->parsed[i - begin] : nullptr);
+    }
+    if (parsed != nullptr) parse_ahead_->Recycle(std::move(parsed));
   }
-  prefetcher_->Drain();  // after a failure: the batch planned ahead
+  // After a failure: the batches submitted ahead.
+  if (prefetch) prefetcher_->Drain();
+  if (parse) parse_ahead_->Drain();
   EPI_RETURN_IF_ERROR(st);
   return FinishCall();
 }

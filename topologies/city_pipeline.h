@@ -18,9 +18,11 @@
 // in one write batch. A restart opens the same store, asks StoredOffset() for
 // each source partition and resumes there: each event is applied once.
 //
-// Threading: every method on one thread (the stage thread). OnMessages runs a
-// helper thread (PersonPrefetcher, idle between calls) that reads the store's
-// committed data ahead of use (KvStore's concurrent reads). With
+// Threading: every method on one thread (the stage thread). OnMessages runs
+// helper threads, idle between calls: one (PersonPrefetcher) reads the
+// store's committed data ahead of use (KvStore's concurrent reads), one
+// (ParseAhead, engine.parse_thread) parses the next batch of a call's
+// records while the stage thread applies the batch before. With
 // engine.cluster_thread the cluster stage runs on a thread of its own
 // (ClusterWorker): the stage thread queues its calls, and a public method
 // that queued a watermark (or made a person alert) returns only once the
@@ -59,20 +61,12 @@
 #include "operators/risk_area_table.h"
 #include "operators/rules_config.h"
 #include "topologies/alert_sequencer.h"
+#include "topologies/parse_ahead.h"
+#include "topologies/pipeline_record.h"
 
 namespace epistream {
 
 class PipelineProbe;
-
-// One input record for CityPipeline::OnMessages.
-struct PipelineRecord {
-  std::string_view bytes;
-  std::optional<EventType> type;  // the topic's type on Kafka, nullopt for files
-  SourcePosition pos;
-  // When the record was consumed (event -> alert latency); unset: the time
-  // last given to set_receive_time stays.
-  std::chrono::steady_clock::time_point received{};
-};
 
 // Look-ahead loading of person states (operators/person_prefetcher.h).
 struct PrefetchOptions {
@@ -130,6 +124,10 @@ class CityPipeline {
   void set_prefetch(const PrefetchOptions& opts) { prefetch_opts_ = opts; }
   // The person stage's prefetch and cache counters (tests, summaries).
   const PrefetchCounters& prefetch_counters() const { return stage_.prefetch_counters(); }
+  // CPU time of the parse-ahead thread so far (0 without one).
+  double parse_cpu_seconds() const {
+    return parse_ahead_ != nullptr ? parse_ahead_->cpu_seconds() : 0;
+  }
   // CPU time of the look-ahead thread so far (0 without one).
   double prefetch_cpu_seconds() const {
     return prefetcher_ != nullptr ? prefetcher_->cpu_seconds() : 0;
@@ -209,8 +207,9 @@ class CityPipeline {
 
  private:
   // OnMessage without FinishCall (OnMessages finishes once per call).
+  // `parsed`: the record parsed ahead (ParseAhead), null to parse here.
   Status Apply(std::string_view bytes, std::optional<EventType> type,
-               const SourcePosition& pos, int64_t wall_ms);
+               const SourcePosition& pos, int64_t wall_ms, ParsedRecord* parsed = nullptr);
   Status DeadLetter(std::string_view reason, std::string_view bytes, const SourcePosition& pos);
   Status EmitAlerts();
   Status EmitAlertList(std::vector<Alert>* alerts, RecordSink* sink);
@@ -278,6 +277,7 @@ class CityPipeline {
   // Created by the first OnMessages that uses it; declared last so it is
   // destroyed (its thread joined) first.
   std::unique_ptr<PersonPrefetcher> prefetcher_;
+  std::unique_ptr<ParseAhead> parse_ahead_;  // engine.parse_thread
   std::string hint_scratch_;
 };
 

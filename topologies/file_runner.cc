@@ -134,7 +134,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
                  "epistream: person cache %zu states, %.0f MiB, %llu hits, %llu misses; "
                  "encoded %zu states, %.0f MiB, %llu hits; "
                  "prefetched %llu states (%llu stale, %llu already cached); CPU s: stage "
-                 "thread %.2f, prefetch thread %.2f, cluster thread %.2f\n",
+                 "thread %.2f, parse thread %.2f, prefetch thread %.2f, cluster thread %.2f\n",
                  pipeline.cached_persons(),
                  static_cast<double>(pipeline.cached_bytes()) / (1 << 20),
                  static_cast<unsigned long long>(pipeline.cache_hits()),
@@ -145,7 +145,7 @@ Status Run(const FileRunOptions& opts, const std::string& state_dir) {
                  static_cast<unsigned long long>(pf.installed),
                  static_cast<unsigned long long>(pf.stale),
                  static_cast<unsigned long long>(pf.cached), CurrentThreadCpuSeconds() - stage_cpu0,
-                 pipeline.prefetch_cpu_seconds(), pipeline.cluster_cpu_seconds());
+                 pipeline.parse_cpu_seconds(), pipeline.prefetch_cpu_seconds(), pipeline.cluster_cpu_seconds());
   }
   return Status::Ok();
 }

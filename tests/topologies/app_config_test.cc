@@ -42,7 +42,7 @@ constexpr size_t FieldCount() {
 // When one of these fails, a config struct gained or lost a field: add it to
 // Differences(), to kKeyCases, to config/epistream.yaml and to the loader.
 static_assert(FieldCount<AppConfig>() == 3);
-static_assert(FieldCount<EngineConfig>() == 12);  // 8 sections + 4 scalars
+static_assert(FieldCount<EngineConfig>() == 13);  // 8 sections + 5 scalars
 static_assert(FieldCount<WatermarkConfig>() == 3);
 static_assert(FieldCount<StateConfig>() == 7);
 static_assert(FieldCount<CheckpointConfig>() == 2);
@@ -70,6 +70,7 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("engine.max_message_bytes", engine.max_message_bytes);
   EPI_DIFF("engine.log_level", engine.log_level);
   EPI_DIFF("engine.cluster_thread", engine.cluster_thread);
+  EPI_DIFF("engine.parse_thread", engine.parse_thread);
   EPI_DIFF("watermark.out_of_orderness", engine.watermark.out_of_orderness);
   EPI_DIFF("watermark.allowed_lateness", engine.watermark.allowed_lateness);
   EPI_DIFF("watermark.idle_timeout", engine.watermark.idle_timeout);
@@ -142,6 +143,7 @@ constexpr KeyCase kKeyCases[] = {
     {"engine.max_message_bytes", "1MiB"},
     {"engine.log_level", "debug"},
     {"engine.cluster_thread", "false"},
+    {"engine.parse_thread", "false"},
     {"watermark.out_of_orderness", "10m"},
     {"watermark.allowed_lateness", "2h"},
     {"watermark.idle_timeout", "1m"},
