@@ -58,8 +58,8 @@ struct PersonStageOptions {
   // (PersonCache), 0 for no byte bound. Default: 0
   size_t cache_bytes = 0;
   // Bytes of evicted states kept encoded in memory (EncodedStateCache), 0
-  // for none. Default: 192 MiB
-  size_t encoded_cache_bytes = 192ull << 20;
+  // for none. Default: 320 MiB
+  size_t encoded_cache_bytes = 320ull << 20;
   // Event time between retention sweeps. Default: 1d
   DurationMs sweep_interval = kDayMs;
 };

@@ -359,7 +359,7 @@ const ErrorCase kErrorCases[] = {
      "t.yaml:4: engine.tz: expected a UTC offset like \"+08:00\", \"-05:30\" "
      "or \"Z\", got \"+25:00\""},
     {"BadSize", "state:\n  block_cache_bytes: 256MB2\n",
-     "t.yaml:2: state.block_cache_bytes: expected a size like \"256MiB\", got "
+     "t.yaml:2: state.block_cache_bytes: expected a size like \"128MiB\", got "
      "\"256MB2\" (a byte count, or units KiB, MiB, GiB, TiB, KB, MB, GB, TB)"},
     {"PortOutOfRange", "metrics:\n  port: 70000\n",
      "t.yaml:2: metrics.port: must be between 0 and 65535, got 70000"},
