@@ -58,6 +58,7 @@ Status TimerService::Refill() {
   if (st.ok()) st = decode_error;
   if (!st.ok()) {
     if (status_.ok()) status_ = st;
+    if (watch_ != nullptr) watch_->failed = true;
     return st;
   }
   all_loaded_ = !more;

@@ -48,6 +48,17 @@ struct Timer {
   }
 };
 
+// What an owner of many TimerServices needs per event without asking each
+// (TimerService::set_watch): a lower bound of their next_due() and whether
+// any has failed.
+struct TimerWatch {
+  // <= every watched service's next_due(): lowered by every change of a
+  // head; the owner raises it to the true minimum when it walks them.
+  TimestampMs earliest_due = INT64_MAX;
+  // Some watched service's status() is not Ok.
+  bool failed = false;
+};
+
 class TimerService {
  public:
   // Timers refilled per scan of the store. Default: 4096
@@ -59,6 +70,9 @@ class TimerService {
   // Before Load: keep every timer in memory and stage writes only at
   // Flush() (see the file comment).
   void DeferWrites() { deferred_ = true; }
+  // Reports this service's head times and failures to `watch` (which must
+  // outlive it); before Load.
+  void set_watch(TimerWatch* watch) { watch_ = watch; }
   // Loads the head of the persisted timers under the prefix (at start or
   // partition assign); with deferred writes, every timer.
   Status Load();
@@ -102,7 +116,11 @@ class TimerService {
   size_t chunk_;
   std::set<Timer> head_;
   // After every change of head_: next_due_ follows its first timer.
-  void HeadChanged() { next_due_ = head_.empty() ? INT64_MAX : head_.begin()->when; }
+  void HeadChanged() {
+    next_due_ = head_.empty() ? INT64_MAX : head_.begin()->when;
+    if (watch_ != nullptr && next_due_ < watch_->earliest_due) watch_->earliest_due = next_due_;
+  }
+  TimerWatch* watch_ = nullptr;
 
   TimestampMs next_due_ = INT64_MAX;
   bool deferred_ = false;

@@ -60,6 +60,7 @@ Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts)
   if (!any_state) cache_.SetEmptyInStore(partition);
   auto timers = std::make_unique<TimerService>(
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
+  timers->set_watch(&timer_watch_);
   EPI_RETURN_IF_ERROR(timers->Load());
   timers_.insert(std::lower_bound(timers_.begin(), timers_.end(), partition, PartitionBefore),
                  PartitionTimers{partition, std::move(timers)});
@@ -485,27 +486,38 @@ Status PersonStage::FireTimer(uint16_t partition, const Timer& t, std::vector<Al
 
 Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
   watermark_ = std::max(watermark_, wm);
-  for (;;) {
+  // Called per event: while no partition's timer can be due (the watch's
+  // lower bound) and none failed, skip the walk over every partition (two
+  // walks over 128 partitions per event were 2% of Kafka mode's samples).
+  while (watermark_ >= timer_watch_.earliest_due) {
     // The earliest due timer over all partitions, so firing order does not
     // depend on how partitions are spread over instances.
     uint16_t best_partition = 0;
     TimerService* best = nullptr;
     TimestampMs best_due = INT64_MAX;
+    TimestampMs earliest = INT64_MAX;
     for (const auto& [p, timers] : timers_) {
       const TimestampMs due = timers->next_due();
+      earliest = std::min(earliest, due);
       if (due <= watermark_ && due < best_due) {
         best = timers.get();
         best_partition = p;
         best_due = due;
       }
     }
-    if (best == nullptr) break;
+    if (best == nullptr) {
+      timer_watch_.earliest_due = earliest;  // the walk's true minimum
+      break;
+    }
     Timer t;
     if (!best->PopDue(watermark_, &t)) break;
     EPI_RETURN_IF_ERROR(FireTimer(best_partition, t, alerts));
   }
-  // PopDue is false also when refilling a timer head from the store failed.
-  for (const auto& [p, timers] : timers_) EPI_RETURN_IF_ERROR(timers->status());
+  // PopDue is false also when refilling a timer head from the store failed
+  // (so may a Cancel's refill be).
+  if (timer_watch_.failed) {
+    for (const auto& [p, timers] : timers_) EPI_RETURN_IF_ERROR(timers->status());
+  }
   if (watermark_ != kMinTimestamp && opts_.sweep_interval > 0) {
     const int64_t bucket = watermark_ / opts_.sweep_interval;
     if (bucket != last_sweep_bucket_) {

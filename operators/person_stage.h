@@ -170,6 +170,7 @@ class PersonStage {
   static bool PartitionBefore(const PartitionTimers& t, uint16_t partition) {
     return t.partition < partition;
   }
+  TimerWatch timer_watch_;  // over every service in timers_ (declared first: outlives them)
   std::vector<PartitionTimers> timers_;
   TimestampMs watermark_ = kMinTimestamp;
   int64_t last_sweep_bucket_ = INT64_MIN;

@@ -119,6 +119,69 @@ TEST(TimerServiceTest, CancellingTheWholeHeadRefillsIt) {
   EXPECT_GT(t.size(), 0u);
 }
 
+// A store whose scans fail once told to (a refill's read).
+class FailingScanStore : public KvStore {
+ public:
+  Status Get(std::string_view key, std::string* value, bool* found) override {
+    return inner_.Get(key, value, found);
+  }
+  void Put(std::string_view key, std::string_view value) override { inner_.Put(key, value); }
+  void Delete(std::string_view key) override { inner_.Delete(key); }
+  Status DeleteRange(std::string_view begin, std::string_view end) override {
+    return inner_.DeleteRange(begin, end);
+  }
+  Status Scan(std::string_view begin, std::string_view end, const ScanFn& fn) override {
+    if (fail) return Status::IoError("scan failed (test)");
+    return inner_.Scan(begin, end, fn);
+  }
+  Status Commit() override { return inner_.Commit(); }
+  size_t StagedBytes() const override { return inner_.StagedBytes(); }
+  uint64_t ApproximateSizeBytes() override { return inner_.ApproximateSizeBytes(); }
+  bool fail = false;
+
+ private:
+  MemKvStore inner_;
+};
+
+// The watch an owner of many services reads per event instead of asking
+// each: a lower bound of their next_due() that every new earlier head
+// lowers, and a flag any failure sets.
+TEST(TimerServiceTest, AWatchBoundsEveryHeadAndSeesFailures) {
+  FailingScanStore store;
+  TimerWatch watch;
+  TimerService a(&store, "A", 2);
+  TimerService b(&store, "B", 2);
+  a.set_watch(&watch);
+  b.set_watch(&watch);
+  ASSERT_OK(a.Load());
+  ASSERT_OK(b.Load());
+  EXPECT_EQ(watch.earliest_due, INT64_MAX);
+  for (int i = 0; i < 6; ++i) a.Schedule(500 + i, 0, K(i));
+  EXPECT_EQ(watch.earliest_due, 500);
+  b.Schedule(300, 0, "x");
+  EXPECT_EQ(watch.earliest_due, 300);
+  b.Schedule(400, 0, "y");  // later than the bound: unchanged
+  EXPECT_EQ(watch.earliest_due, 300);
+  // Popping only raises the true minimum: the bound stays below it, and
+  // whatever the owner raises it to, the next earlier head lowers it.
+  EXPECT_EQ(PopAll(&b, 1000).size(), 2u);
+  EXPECT_LE(watch.earliest_due, std::min(a.next_due(), b.next_due()));
+  watch.earliest_due = std::min(a.next_due(), b.next_due());
+  EXPECT_EQ(watch.earliest_due, 500);
+  b.Schedule(450, 0, "z");
+  EXPECT_EQ(watch.earliest_due, 450);
+  EXPECT_FALSE(watch.failed);
+  // a holds two of its six timers in memory: a pop that empties the head
+  // refills it from the store, which now fails.
+  ASSERT_FALSE(a.all_loaded());
+  store.fail = true;
+  Timer t;
+  while (a.PopDue(1000, &t)) {
+  }
+  EXPECT_FALSE(a.status().ok());
+  EXPECT_TRUE(watch.failed);
+}
+
 TEST(TimerServiceTest, LoadReadsOnlyTheHead) {
   MemKvStore store;
   {
