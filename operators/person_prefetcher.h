@@ -15,24 +15,24 @@
 // skipped or failed prefetch only means the ordinary cache miss later:
 // outputs do not depend on prefetching, its batch sizes or its timing.
 //
-// Lifecycle: construct (starts the thread) on the stage thread; Submit and
-// Take in FIFO order; every submitted batch is Taken (Drain before giving
-// up on a pipeline run); destroy (joins) before the store goes.
+// Lifecycle (engine/batch_worker.h): construct (starts the thread) on the
+// stage thread; Submit and Take in FIFO order; every submitted batch is
+// Taken (Drain before giving up on a pipeline run); destroy (joins) before
+// the store goes.
 //
 // Threading: Submit, Take, Drain, Recycle and the destructor on the stage
 // thread only; the helper thread touches a batch only between its Submit
 // and its Take, and the store only through its thread-safe reads.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "engine/batch_worker.h"
 #include "engine/kv_store.h"
 #include "engine/status.h"
 #include "operators/person_state.h"
@@ -77,43 +77,34 @@ class PersonPrefetcher {
  public:
   // `store` must support concurrent reads and outlive the prefetcher.
   explicit PersonPrefetcher(KvStore* store);
-  ~PersonPrefetcher();
   PersonPrefetcher(const PersonPrefetcher&) = delete;
   PersonPrefetcher& operator=(const PersonPrefetcher&) = delete;
 
   // An empty batch to fill (a recycled one when available).
   std::unique_ptr<PrefetchBatch> NewBatch();
   // Queues a batch for the helper thread.
-  void Submit(std::unique_ptr<PrefetchBatch> batch);
+  void Submit(std::unique_ptr<PrefetchBatch> batch) { worker_.Submit(std::move(batch)); }
   // Waits for the oldest submitted batch and returns it; null if none is
   // outstanding.
-  std::unique_ptr<PrefetchBatch> Take();
+  std::unique_ptr<PrefetchBatch> Take() { return worker_.Take(); }
   // Gives a taken batch's buffers back for reuse.
-  void Recycle(std::unique_ptr<PrefetchBatch> batch);
+  void Recycle(std::unique_ptr<PrefetchBatch> batch) { worker_.Recycle(std::move(batch)); }
   // Takes and recycles every outstanding batch.
-  void Drain();
-  size_t outstanding() const { return outstanding_; }
+  void Drain() { worker_.Drain(); }
+  size_t outstanding() const { return worker_.outstanding(); }
   // CPU time of the helper thread so far (summaries, benches).
-  double cpu_seconds() const;
+  double cpu_seconds() const { return worker_.cpu_seconds(); }
 
  private:
-  void Loop();
   // Helper thread: sort, read, decode one batch.
   void Load(PrefetchBatch* batch);
 
   KvStore* store_;
-  size_t outstanding_ = 0;  // stage thread: submitted, not yet taken
-  std::vector<std::unique_ptr<PrefetchBatch>> free_;  // stage thread
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<PrefetchBatch>> todo_;  // guarded by mu_
-  std::deque<std::unique_ptr<PrefetchBatch>> done_;  // guarded by mu_
-  bool stop_ = false;                                // guarded by mu_
   // Helper thread scratch.
   std::vector<std::string_view> views_;
   std::vector<std::string> values_;
   std::vector<uint8_t> found_;
-  std::thread thread_;  // last: starts after the members above exist
+  BatchWorker<PrefetchBatch> worker_;  // last: its thread uses the members above
 };
 
 }  // namespace epistream

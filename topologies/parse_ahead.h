@@ -7,25 +7,23 @@
 // It is ~11% of the stage thread's time per event (perf, file mode, 1M
 // persons), work the second core can take while the first applies state.
 //
-// Use: Submit a range of records (which must stay valid until Taken), Take
-// the oldest range's results back in order, Recycle them; Submit and Take
-// are FIFO, every submitted range is Taken (Drain on the way out).
+// Use (engine/batch_worker.h): Submit a range of records (which must stay
+// valid until Taken), Take the oldest range's results back in order,
+// Recycle them; Submit and Take are FIFO, every submitted range is Taken
+// (Drain on the way out).
 //
 // Threading: Submit, Take, Recycle, Drain and the destructor on one thread
 // (the stage thread); the helper touches a batch only between its Submit and
 // its Take.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "engine/batch_worker.h"
 #include "operators/event.h"
 #include "operators/event_parser.h"
 #include "topologies/pipeline_record.h"
@@ -48,7 +46,6 @@ class ParseAhead {
  public:
   // Starts the helper thread (named epi-parse).
   explicit ParseAhead(size_t max_message_bytes);
-  ~ParseAhead();
   ParseAhead(const ParseAhead&) = delete;
   ParseAhead& operator=(const ParseAhead&) = delete;
 
@@ -56,27 +53,21 @@ class ParseAhead {
   void Submit(std::span<const PipelineRecord> records);
   // Waits for the oldest submitted range and returns its results; null if
   // none is outstanding.
-  std::unique_ptr<ParsedBatch> Take();
+  std::unique_ptr<ParsedBatch> Take() { return worker_.Take(); }
   // Gives a taken batch's buffers back for reuse.
   void Recycle(std::unique_ptr<ParsedBatch> batch);
   // Takes and recycles every outstanding batch.
-  void Drain();
-  size_t outstanding() const { return outstanding_; }
+  void Drain() { worker_.Drain(); }
+  size_t outstanding() const { return worker_.outstanding(); }
   // CPU time of the helper thread so far (summaries, benches).
-  double cpu_seconds() const;
+  double cpu_seconds() const { return worker_.cpu_seconds(); }
 
  private:
-  void Loop();
+  // Helper thread: parses one batch.
+  void Parse(ParsedBatch& batch);
 
-  EventParser parser_;      // helper thread only
-  size_t outstanding_ = 0;  // stage thread: submitted, not yet taken
-  std::vector<std::unique_ptr<ParsedBatch>> free_;  // stage thread
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<ParsedBatch>> todo_;  // guarded by mu_
-  std::deque<std::unique_ptr<ParsedBatch>> done_;  // guarded by mu_
-  bool stop_ = false;                              // guarded by mu_
-  std::thread thread_;  // last: starts after the members above exist
+  EventParser parser_;                // helper thread only
+  BatchWorker<ParsedBatch> worker_;  // last: its thread uses parser_
 };
 
 }  // namespace epistream
