@@ -15,6 +15,8 @@
 #include "bench/city/city_generator.h"
 #include "engine/record_sink.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/scenario.h"
+#include "topologies/file_runner.h"
 
 namespace epistream::testing {
 
@@ -28,6 +30,36 @@ class LineSink : public RecordSink {
   Status Flush() override { return Status::Ok(); }
   std::vector<std::string> lines;
 };
+
+// What a run wrote: its alerts without emitted_at, its dead letters.
+struct RunOutput {
+  std::vector<std::string> alerts;
+  std::vector<std::string> deadletters;
+};
+
+// A file-mode run of `input` named `name` in directory `dir`: its own
+// alerts, dead-letter and state paths, quiet. The caller sets the rest.
+inline FileRunOptions FileRunIn(const std::string& dir, const std::string& name,
+                                const std::string& input) {
+  FileRunOptions o;
+  o.input = input;
+  o.alerts = dir + "/" + name + ".alerts.jsonl";
+  o.deadletter = dir + "/" + name + ".dead.jsonl";
+  o.state_dir = dir + "/" + name + ".state";
+  o.quiet = true;
+  return o;
+}
+
+// Runs `o` in file mode, from a fresh state unless `resume`, and reads what
+// it wrote (all of it: a resumed run appends).
+inline RunOutput RunFileAndRead(const FileRunOptions& o, bool resume = false) {
+  if (!resume) {
+    std::error_code ec;
+    std::filesystem::remove_all(o.state_dir, ec);
+  }
+  EXPECT_EQ(RunFileMode(o), 0) << o.alerts;
+  return RunOutput{WithoutEmittedAt(ReadLines(o.alerts)), ReadLines(o.deadletter)};
+}
 
 // A fresh directory under the temp dir holding `city` as city.jsonl.
 class GeneratedCityDir {

@@ -6,7 +6,6 @@
 // the pipeline fed one record per call.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -45,29 +44,15 @@ class ClusterThreadDeterminismTest : public ::testing::Test {
     return engine;
   }
 
-  struct Output {
-    std::vector<std::string> alerts;
-    std::vector<std::string> deadletters;
-  };
+  using Output = testing::RunOutput;
 
   Output Run(const std::string& name, bool cluster_thread, uint64_t stop_after = 0,
              bool resume = false) {
-    FileRunOptions o;
-    o.input = Input();
-    o.alerts = city_->dir() + "/" + name + ".alerts.jsonl";
-    o.deadletter = city_->dir() + "/" + name + ".dead.jsonl";
-    o.state_dir = city_->dir() + "/" + name + ".state";
+    FileRunOptions o = testing::FileRunIn(city_->dir(), name, Input());
     o.batch_size = 41;
     o.stop_after = stop_after;
-    o.quiet = true;
     o.engine = Engine(cluster_thread);
-    if (!resume) {
-      std::error_code ec;
-      std::filesystem::remove_all(o.state_dir, ec);
-    }
-    EXPECT_EQ(RunFileMode(o), 0) << name;
-    return Output{testing::WithoutEmittedAt(testing::ReadLines(o.alerts)),
-                  testing::ReadLines(o.deadletter)};
+    return testing::RunFileAndRead(o, resume);
   }
 
   static size_t Count(const std::vector<std::string>& alerts, const std::string& rule) {

@@ -6,7 +6,6 @@
 // calls of every size around the parse batch.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -63,25 +62,13 @@ class ParseThreadDeterminismTest : public ::testing::Test {
     return engine;
   }
 
-  struct Output {
-    std::vector<std::string> alerts;
-    std::vector<std::string> deadletters;
-  };
+  using Output = testing::RunOutput;
 
   Output Run(const std::string& name, bool parse_thread, size_t cache_entries) {
-    FileRunOptions o;
-    o.input = Input();
-    o.alerts = city_->dir() + "/" + name + ".alerts.jsonl";
-    o.deadletter = city_->dir() + "/" + name + ".dead.jsonl";
-    o.state_dir = city_->dir() + "/" + name + ".state";
+    FileRunOptions o = testing::FileRunIn(city_->dir(), name, Input());
     o.batch_size = 5000;  // calls of up to 5,000 records: parse batches of 1,024
-    o.quiet = true;
     o.engine = Engine(parse_thread, cache_entries);
-    std::error_code ec;
-    std::filesystem::remove_all(o.state_dir, ec);
-    EXPECT_EQ(RunFileMode(o), 0) << name;
-    return Output{testing::WithoutEmittedAt(testing::ReadLines(o.alerts)),
-                  testing::ReadLines(o.deadletter)};
+    return testing::RunFileAndRead(o);
   }
 
   static testing::GeneratedCityDir* city_;

@@ -53,32 +53,18 @@ class PrefetchDeterminismTest : public ::testing::Test {
     return engine;
   }
 
-  struct Output {
-    std::vector<std::string> alerts;
-    std::vector<std::string> deadletters;
-  };
+  using Output = testing::RunOutput;
 
   // One file-mode run into its own files and state.
   Output Run(const std::string& name, const PrefetchOptions& prefetch,
              uint64_t stop_after = 0, bool resume = false,
              const EngineConfig& engine = SmallEngine()) {
-    FileRunOptions o;
-    o.input = Input();
-    o.alerts = city_->dir() + "/" + name + ".alerts.jsonl";
-    o.deadletter = city_->dir() + "/" + name + ".dead.jsonl";
-    o.state_dir = city_->dir() + "/" + name + ".state";
+    FileRunOptions o = testing::FileRunIn(city_->dir(), name, Input());
     o.batch_size = 37;
     o.stop_after = stop_after;
-    o.quiet = true;
     o.prefetch = prefetch;
     o.engine = engine;
-    if (!resume) {
-      std::error_code ec;
-      std::filesystem::remove_all(o.state_dir, ec);
-    }
-    EXPECT_EQ(RunFileMode(o), 0) << name;
-    return Output{testing::WithoutEmittedAt(testing::ReadLines(o.alerts)),
-                  testing::ReadLines(o.deadletter)};
+    return testing::RunFileAndRead(o, resume);
   }
 
   static testing::GeneratedCityDir* city_;
