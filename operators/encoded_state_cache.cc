@@ -32,7 +32,7 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
   if (found >= 0) {
     const auto id = static_cast<uint32_t>(found);
     Entry& e = entries_[id];
-    if (Capacity(e.person_size, bytes.size()) + sizeof(Entry) + 16 > max_bytes_) {
+    if (Footprint(e.person_size, bytes.size()) > max_bytes_) {
       Remove(id);  // no longer fits at all (the owner counts what it drops)
       return;
     }
@@ -55,10 +55,7 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
     *ref = EncodedRef{id, e.stamp};
     return;
   }
-  Entry fresh;
-  fresh.person_size = static_cast<uint32_t>(person.size());
-  fresh.value_size = static_cast<uint32_t>(bytes.size());
-  const size_t need = Footprint(fresh);
+  const size_t need = Footprint(person.size(), bytes.size());
   if (need > max_bytes_) return;  // not kept (the owner counts what it drops)
   MakeRoom(need, kNoEntry);
   uint32_t id;
@@ -70,7 +67,8 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
     entries_.emplace_back();
   }
   Entry& e = entries_[id];
-  e = std::move(fresh);
+  e.person_size = static_cast<uint32_t>(person.size());
+  e.value_size = static_cast<uint32_t>(bytes.size());
   // Allocated to the rounded size Footprint counts, so an in-place rewrite
   // (Put) may use all of it.
   e.data = std::make_unique_for_overwrite<char[]>(Capacity(e));

@@ -90,7 +90,10 @@ class EncodedStateCache {
   }
   static size_t Capacity(const Entry& e) { return Capacity(e.person_size, e.value_size); }
   // The allocation, the record, and two index buckets (load <= 1/2).
-  static size_t Footprint(const Entry& e) { return Capacity(e) + sizeof(Entry) + 16; }
+  static size_t Footprint(size_t person_size, size_t value_size) {
+    return Capacity(person_size, value_size) + sizeof(Entry) + 16;
+  }
+  static size_t Footprint(const Entry& e) { return Footprint(e.person_size, e.value_size); }
 
   size_t max_bytes_;
   size_t bytes_ = 0;  // sum of live entries' Footprint

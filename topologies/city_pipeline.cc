@@ -301,14 +301,12 @@ Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type
     last_partition_ = pos.partition;
   }
   *last_position_ = pos.offset + 1;
-  Event* parsed_event = &event_;
   if (parsed != nullptr) {  // parsed ahead (ParseAhead): the same result
     if (!parsed->ok) return DeadLetter(parsed->reason, bytes, pos);
-    parsed_event = &parsed->event;
   } else if (std::string reason; !parser_.Parse(bytes, type, &event_, &reason)) {
     return DeadLetter(reason, bytes, pos);
   }
-  Event& event = *parsed_event;
+  Event& event = parsed != nullptr ? parsed->event : event_;
   // --- privacy.pseudonymize: from here on the person is known only by its
   // pseudonym (state, tables, alerts, evidence); dead letters above keep the
   // original bytes. ---
