@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "bench/city/city_generator.h"
+#include "engine/mem_kv_store.h"
 #include "engine/record_sink.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/scenario.h"
+#include "topologies/city_pipeline.h"
 #include "topologies/file_runner.h"
 
 namespace epistream::testing {
@@ -60,6 +62,40 @@ inline RunOutput RunFileAndRead(const FileRunOptions& o, bool resume = false) {
   EXPECT_EQ(RunFileMode(o), 0) << o.alerts;
   return RunOutput{WithoutEmittedAt(ReadLines(o.alerts)), ReadLines(o.deadletter)};
 }
+
+// A pipeline on an in-memory store with one file partition, driven
+// directly; person and cluster alerts go to one sink.
+struct DirectPipeline {
+  explicit DirectPipeline(const EngineConfig& engine)
+      : pipeline(engine, RulesConfig(), &store, &alerts, &alerts, &dead, nullptr) {}
+  Status Start() {
+    EPI_RETURN_IF_ERROR(pipeline.Open());
+    return pipeline.AddPartition(0, std::nullopt, 0);
+  }
+  // Feeds `lines` in OnMessages calls of `per_call` records, checkpointing
+  // every `checkpoint_every` lines (0: after every call), then ends the
+  // input and checkpoints.
+  Status Feed(const std::vector<std::string>& lines, size_t per_call, size_t checkpoint_every) {
+    std::vector<PipelineRecord> records;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      records.push_back({lines[i], std::nullopt, SourcePosition{"file", 0, static_cast<int64_t>(i)}});
+      const bool call = records.size() == per_call || i + 1 == lines.size();
+      if (call) {
+        EPI_RETURN_IF_ERROR(pipeline.OnMessages(records, 0));
+        records.clear();
+      }
+      if (checkpoint_every == 0 ? call : i % checkpoint_every == checkpoint_every - 1) {
+        EPI_RETURN_IF_ERROR(pipeline.Checkpoint());
+      }
+    }
+    EPI_RETURN_IF_ERROR(pipeline.EndOfInput());
+    return pipeline.Checkpoint();
+  }
+  MemKvStore store;
+  LineSink alerts;
+  LineSink dead;
+  CityPipeline pipeline;
+};
 
 // A fresh directory under the temp dir holding `city` as city.jsonl.
 class GeneratedCityDir {

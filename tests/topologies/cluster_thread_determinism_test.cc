@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/mem_kv_store.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/generated_city.h"
 #include "tests/testing/scenario.h"
@@ -19,7 +18,7 @@
 namespace epistream {
 namespace {
 
-using testing::LineSink;
+using testing::DirectPipeline;
 
 class ClusterThreadDeterminismTest : public ::testing::Test {
  protected:
@@ -89,20 +88,6 @@ TEST_F(ClusterThreadDeterminismTest, StoppedAndResumedWithTheClusterThreadGivesT
   EXPECT_EQ(resumed.deadletters, off.deadletters);
 }
 
-// A pipeline with the cluster thread on an in-memory store, driven directly.
-struct DirectPipeline {
-  explicit DirectPipeline(const EngineConfig& engine)
-      : pipeline(engine, RulesConfig(), &store, &alerts, &alerts, &dead, nullptr) {}
-  Status Start() {
-    EPI_RETURN_IF_ERROR(pipeline.Open());
-    return pipeline.AddPartition(0, std::nullopt, 0);
-  }
-  MemKvStore store;
-  LineSink alerts;
-  LineSink dead;
-  CityPipeline pipeline;
-};
-
 // Driven directly: one record per OnMessage (each call applies what it
 // queued on the calling thread: the worker idles) and records in calls of
 // 2,000 (full batches go to the worker thread).
@@ -113,18 +98,8 @@ TEST_F(ClusterThreadDeterminismTest, OneRecordPerCallAndLargeCallsGiveTheSameAle
     SCOPED_TRACE(std::to_string(per_call) + " records per call");
     DirectPipeline direct(Engine(true));
     ASSERT_OK(direct.Start());
+    ASSERT_OK(direct.Feed(lines, per_call, 1000));
     CityPipeline& pipeline = direct.pipeline;
-    std::vector<PipelineRecord> records;
-    for (size_t i = 0; i < lines.size(); ++i) {
-      records.push_back({lines[i], std::nullopt, SourcePosition{"file", 0, static_cast<int64_t>(i)}});
-      if (records.size() == per_call || i + 1 == lines.size()) {
-        ASSERT_OK(pipeline.OnMessages(records, 0));
-        records.clear();
-      }
-      if (i % 1000 == 999) ASSERT_OK(pipeline.Checkpoint());
-    }
-    ASSERT_OK(pipeline.EndOfInput());
-    ASSERT_OK(pipeline.Checkpoint());
     EXPECT_EQ(testing::WithoutEmittedAt(direct.alerts.lines), expected.alerts);
     if (per_call > 1) {
       EXPECT_GT(pipeline.cluster_cpu_seconds(), 0.0) << "the worker thread ran";

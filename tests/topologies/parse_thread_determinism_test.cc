@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/mem_kv_store.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/generated_city.h"
 #include "tests/testing/scenario.h"
@@ -19,8 +18,6 @@
 
 namespace epistream {
 namespace {
-
-using testing::LineSink;
 
 class ParseThreadDeterminismTest : public ::testing::Test {
  protected:
@@ -97,26 +94,11 @@ TEST_F(ParseThreadDeterminismTest, CallsOfAnySizeGiveTheSameAlerts) {
   const Output expected = Run("reference", false, 50000);
   const std::vector<std::string> lines = testing::ReadLines(Input());
   auto direct = [&](bool parse_thread, size_t per_call, double* parse_cpu) {
-    MemKvStore store;
-    LineSink alerts;
-    LineSink dead;
-    CityPipeline pipeline(Engine(parse_thread, 50000), RulesConfig(), &store, &alerts, &alerts,
-                          &dead, nullptr);
-    EXPECT_OK(pipeline.Open());
-    EXPECT_OK(pipeline.AddPartition(0, std::nullopt, 0));
-    std::vector<PipelineRecord> records;
-    for (size_t i = 0; i < lines.size(); ++i) {
-      records.push_back({lines[i], std::nullopt, SourcePosition{"file", 0, static_cast<int64_t>(i)}});
-      if (records.size() == per_call || i + 1 == lines.size()) {
-        EXPECT_OK(pipeline.OnMessages(records, 0));
-        records.clear();
-        EXPECT_OK(pipeline.Checkpoint());
-      }
-    }
-    EXPECT_OK(pipeline.EndOfInput());
-    EXPECT_OK(pipeline.Checkpoint());
-    *parse_cpu = pipeline.parse_cpu_seconds();
-    return Output{testing::WithoutEmittedAt(alerts.lines), dead.lines};
+    testing::DirectPipeline direct(Engine(parse_thread, 50000));
+    EXPECT_OK(direct.Start());
+    EXPECT_OK(direct.Feed(lines, per_call, 0));
+    *parse_cpu = direct.pipeline.parse_cpu_seconds();
+    return Output{testing::WithoutEmittedAt(direct.alerts.lines), direct.dead.lines};
   };
   double unused = 0;
   const Output inline_parsed = direct(false, 7000, &unused);
