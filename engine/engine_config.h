@@ -31,8 +31,10 @@ struct StateConfig {
   uint64_t block_cache_bytes = 128ull << 20;
   // Shared memtable budget (WriteBufferManager) for the whole process. Default: 128 MiB
   uint64_t write_buffer_bytes = 128ull << 20;
-  // Decoded hot person states kept in memory in front of RocksDB. Default: 50000
-  uint64_t cache_entries = 50000;
+  // Decoded person states kept in memory in front of the encoded ones: the
+  // persons of the last few events (small, so they stay in the CPU caches;
+  // operators/person_cache.h). Default: 64
+  uint64_t cache_entries = 64;
   // Person states kept in memory in their stored (encoded) form behind the
   // decoded ones (~170-350 bytes each instead of ~1-3 KB). Default: 320 MiB
   // (a city of a million persons; with the 128 MiB block cache the 10M-person

@@ -23,7 +23,8 @@ bool EncodedStateCache::Find(std::string_view person, uint32_t hash,
 }
 
 void EncodedStateCache::Put(uint16_t partition, std::string_view person,
-                            uint32_t hash, std::string_view bytes, EncodedRef* ref) {
+                            uint32_t hash, std::string_view bytes, EncodedRef* ref,
+                            bool dirty) {
   // The caller's ref spares the lookup when it is current; otherwise the
   // person may still have an entry (written from another copy of its state).
   const int64_t found =
@@ -36,6 +37,7 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
       Remove(id);  // no longer fits at all (the owner counts what it drops)
       return;
     }
+    SetDirty(id, dirty);
     // A person's state changes by a few bytes between checkpoints: rewrite
     // in place while it fits the same allocation. Otherwise a new
     // allocation, but the same record and index entry: re-indexing costs
@@ -77,16 +79,56 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
   e.hash = hash;
   e.partition = partition;
   e.stamp = next_stamp_++;
+  SetDirty(id, dirty);
   bytes_ += need;
   index_.Insert(hash, id);
   *ref = EncodedRef{id, e.stamp};
 }
 
+void EncodedStateCache::SetDirty(uint32_t id, bool dirty) {
+  Entry& e = entries_[id];
+  if (dirty && !e.dirty) dirty_.push_back(id);
+  e.dirty = dirty;
+}
+
+bool EncodedStateCache::TakeDirty(EncodedRef ref) {
+  if (!Current(ref) || !entries_[ref.id].dirty) return false;
+  entries_[ref.id].dirty = false;
+  all_dirty_ = false;
+  return true;
+}
+
+bool EncodedStateCache::DirtyEntry(uint32_t id, uint16_t* partition,
+                                   std::string_view* person,
+                                   std::string_view* bytes) const {
+  if (id >= entries_.size() || !entries_[id].dirty) return false;
+  const Entry& e = entries_[id];
+  *partition = e.partition;
+  *person = std::string_view(e.data.get(), e.person_size);
+  *bytes = std::string_view(e.data.get() + e.person_size, e.value_size);
+  return true;
+}
+
+void EncodedStateCache::CleanAll() {
+  for (uint32_t id : dirty_) entries_[id].dirty = false;
+  dirty_.clear();
+  all_dirty_ = false;
+  MakeRoom(0, kNoEntry);
+}
+
 void EncodedStateCache::MakeRoom(size_t need, int64_t keep) {
-  // The clock hand removes whatever live entries it meets but `keep`.
-  while (bytes_ + need > max_bytes_ && index_.size() > (keep >= 0 ? 1u : 0u)) {
+  // The clock hand removes whatever clean entries it meets but `keep`; a
+  // whole turn without room means the rest is dirty: over budget until the
+  // owner's next checkpoint cleans them (CleanAll).
+  if (all_dirty_) return;
+  for (size_t steps = 0; bytes_ + need > max_bytes_; ++steps) {
+    if (steps > entries_.size()) {
+      all_dirty_ = true;
+      return;
+    }
     if (hand_ >= entries_.size()) hand_ = 0;
-    if (entries_[hand_].data != nullptr && static_cast<int64_t>(hand_) != keep) {
+    const Entry& e = entries_[hand_];
+    if (e.data != nullptr && !e.dirty && static_cast<int64_t>(hand_) != keep) {
       Remove(static_cast<uint32_t>(hand_));
       ++evicted_;
     }
@@ -111,6 +153,8 @@ void EncodedStateCache::Remove(uint32_t id) {
   bytes_ -= Footprint(e);
   e.data.reset();
   e.stamp = 0;
+  e.dirty = false;
+  all_dirty_ = false;  // room for another try
   free_.push_back(id);
 }
 

@@ -8,10 +8,13 @@
 // miss of the decoded cache decodes them from memory (~0.3 us) instead of
 // reading RocksDB (~5 us: block cache misses, LZ4, checksums).
 //
-// Each entry is exactly the bytes the store holds (or has staged) for the
-// person, so using one is the same as reading the store; the owner keeps it
-// so (Put with every write, Erase with every delete, DropPartition on
-// revocation).
+// A clean entry is exactly the bytes the store holds (or has staged) for
+// the person, so using one is the same as reading the store; the owner keeps
+// it so (Put with every write, Erase with every delete, DropPartition on
+// revocation). A dirty entry (Put with dirty = true: a decoded state evicted
+// between checkpoints) is newer than the store: the owner stages it at the
+// next checkpoint (DirtyEntry, MarkClean, then CleanAll). Dirty entries are never evicted,
+// so until then the cache may exceed its budget by what they hold.
 //
 // An EncodedRef names one version of one entry: the slot and the stamp of
 // the Put that wrote it (stamps are never reused). Holders of a ref check it
@@ -58,11 +61,39 @@ class EncodedStateCache {
   bool MaybeContains(uint32_t hash) const { return index_.ContainsHash(hash); }
   // Keeps `bytes` as the state of `person` in `partition`, replacing any;
   // *ref (in: the person's entry as last seen, if Current found without a
-  // lookup; out: the new version, or no entry if not kept).
+  // lookup; out: the new version, or no entry if not kept). `dirty`: the
+  // store does not have these bytes yet (see the file comment).
   void Put(uint16_t partition, std::string_view person, uint32_t hash,
-           std::string_view bytes, EncodedRef* ref);
+           std::string_view bytes, EncodedRef* ref, bool dirty = false);
+  // If `ref` is current and dirty, marks it clean and returns true: the
+  // caller took over writing it (it decoded the entry to change it).
+  bool TakeDirty(EncodedRef ref);
   void Erase(std::string_view person, uint32_t hash);
   void DropPartition(uint16_t partition);
+
+  // Whether entry `id` is dirty, and if so its partition, person and bytes.
+  bool DirtyEntry(uint32_t id, uint16_t* partition, std::string_view* person,
+                  std::string_view* bytes) const;
+  // Entry `id` staged by the owner: clean.
+  void MarkClean(uint32_t id) {
+    if (id < entries_.size()) entries_[id].dirty = false;
+  }
+  // Every entry clean again (the owner staged them all), and back within
+  // the budget.
+  void CleanAll();
+
+  // Calls fn(partition, person, bytes) for each entry, in slot order, until
+  // it returns false; fn must not change the cache.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Entry& e : entries_) {
+      if (e.data == nullptr) continue;
+      if (!fn(e.partition, std::string_view(e.data.get(), e.person_size),
+              std::string_view(e.data.get() + e.person_size, e.value_size))) {
+        return;
+      }
+    }
+  }
 
   size_t size() const { return index_.size(); }
   // Approximate bytes held by the live entries (see Footprint).
@@ -77,12 +108,15 @@ class EncodedStateCache {
     uint32_t value_size = 0;
     uint32_t hash = 0;
     uint16_t partition = 0;
+    bool dirty = false;  // newer than the store (listed in dirty_)
     uint64_t stamp = 0;  // of the Put that wrote the bytes; 0 = free
   };
   int64_t Lookup(std::string_view person, uint32_t hash) const;
   void Remove(uint32_t id);
+  void SetDirty(uint32_t id, bool dirty);
   static constexpr int64_t kNoEntry = -1;
-  // Evicts until `need` more bytes fit the budget, sparing entry `keep`.
+  // Evicts clean entries until `need` more bytes fit the budget, sparing
+  // entry `keep`; gives up after one turn of the hand (all dirty).
   void MakeRoom(size_t need, int64_t keep);
   // Bytes allocated for an entry's id and state: rounded up to 16.
   static size_t Capacity(size_t person_size, size_t value_size) {
@@ -99,8 +133,12 @@ class EncodedStateCache {
   size_t bytes_ = 0;  // sum of live entries' Footprint
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
+  std::vector<uint32_t> dirty_;  // ids made dirty since CleanAll (repeats possible)
   SlotIndex index_;
   size_t hand_ = 0;  // next eviction candidate
+  // A whole turn of the hand found only dirty entries: MakeRoom gives up at
+  // once until something becomes clean or leaves (not a turn per Put).
+  bool all_dirty_ = false;
   uint64_t next_stamp_ = 1;
   uint64_t evicted_ = 0;
 };

@@ -76,6 +76,7 @@ uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
   slot.live = true;
   slot.dirty = false;
   slot.erased = false;
+  slot.referenced = false;
   slot.epoch = epoch_;
   slot.encoded = EncodedRef();
   index_.Insert(hash, id);
@@ -108,8 +109,10 @@ void PersonCache::Remove(uint32_t id) {
 }
 
 void PersonCache::Evict(uint32_t id) {
-  // Right after a flush the encoded copy (if kept) is this state's bytes.
-  if (!encoded_.Current(slots_[id].encoded)) ++dropped_;
+  // A clean state's encoded copy (if kept) is its bytes; an empty one is
+  // absent from the store too (WriteBack deleted it).
+  const Slot& slot = slots_[id];
+  if (!encoded_.Current(slot.encoded) && !slot.state.Empty()) ++dropped_;
   Remove(id);
 }
 
@@ -154,15 +157,20 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
     Slot& slot = slots_[id];
     MarkDirty(id);
     slot.erased = false;
+    slot.referenced = true;
     slot.epoch = epoch_;
     return &slot.state;
   }
   ++misses_;
+  // Before the lookup: a dirty victim's write-back changes the encoded tier.
+  MakeRoom();
   std::string_view bytes;
   EncodedRef ref;
   bool found = encoded_.Find(person, hash, &bytes, &ref);
   if (found) {
     ++encoded_hits_;
+    // The decoded state (dirty below) writes the person from now on.
+    encoded_.TakeDirty(ref);
   } else if (partition < empty_in_store_.size() && empty_in_store_[partition] &&
              dropped_ == 0 && encoded_.evicted() == 0) {
     ++skipped_reads_;  // a new person: the store cannot hold its state
@@ -190,10 +198,81 @@ Result<PersonState*> PersonCache::Get(uint16_t partition,
 
 void PersonCache::InstallAbsent(uint16_t partition, std::string_view person,
                                 uint32_t hash, PersonState* state) {
+  // Into the encoded tier, which holds thousands of times more than the
+  // decoded one: a look-ahead batch (1,024 states) would evict its own
+  // states there before their events came. A person the store lacks gets
+  // an empty state's bytes, which read the same as no state.
+  state->Encode(&scratch_);
+  EncodedRef ref;
+  encoded_.Put(partition, person, hash, scratch_, &ref);
+  if (encoded_.Current(ref)) {
+    state->Clear();
+    return;
+  }
+  ++unkept_;
+  MakeRoom();
   const uint32_t id = Insert(partition, person, hash);
   std::swap(slots_[id].state, *state);
   state->Clear();
+  slots_[id].referenced = true;  // loaded ahead for a coming event: keep it
   Measure(id);
+}
+
+void PersonCache::Rewrite(uint16_t partition, std::string_view person, std::string_view bytes) {
+  const uint32_t hash = HashOf(person);
+  BuildStateKey(partition, person, &key_);
+  store_->PutForCommit(key_, bytes);
+  const int64_t found_at = Find(person, hash);
+  EncodedRef ref = found_at >= 0 ? slots_[static_cast<size_t>(found_at)].encoded : EncodedRef();
+  encoded_.Put(partition, person, hash, bytes, &ref);
+  if (!encoded_.Current(ref)) ++unkept_;
+  if (found_at >= 0) {
+    // Clean (after the flush) but older than `bytes`: the next Get decodes
+    // them instead.
+    const auto id = static_cast<uint32_t>(found_at);
+    slots_[id].encoded = ref;
+    Evict(id);
+  }
+}
+
+void PersonCache::MakeRoom() {
+  // Each turn of the hand clears every `referenced`, so this ends within two.
+  while (live_ > 0 && AtBudget()) {
+    if (hand_ >= slots_.size()) hand_ = 0;
+    const auto id = static_cast<uint32_t>(hand_++);
+    Slot& slot = slots_[id];
+    if (!slot.live) continue;
+    if (slot.referenced) {
+      slot.referenced = false;
+      continue;
+    }
+    if (slot.dirty) WriteBack(id, /*checkpoint=*/false);
+    Evict(id);
+  }
+}
+
+void PersonCache::WriteBack(uint32_t id, bool checkpoint) {
+  Slot& slot = slots_[id];
+  if (!slot.erased && prune_) prune_(slot.state);
+  BuildStateKey(slot.partition, slot.person, &key_);
+  if (slot.erased || slot.state.Empty()) {
+    store_->DeleteForCommit(key_);
+    encoded_.Erase(slot.person, slot.hash);
+    slot.encoded = EncodedRef();
+  } else {
+    slot.state.Encode(&scratch_);
+    encoded_.Put(slot.partition, slot.person, slot.hash, scratch_, &slot.encoded,
+                 /*dirty=*/!checkpoint);
+    const bool kept = encoded_.Current(slot.encoded);
+    if (!kept) ++unkept_;
+    // Kept dirty: the checkpoint stages it. Else (or not kept) now.
+    if (checkpoint || !kept) {
+      store_->PutForCommit(key_, scratch_);
+    } else {
+      evicted_keys_.push_back({slot.partition, true, SortPrefix(slot.person), slot.encoded.id});
+    }
+  }
+  slot.dirty = false;
 }
 
 void PersonCache::SetEmptyInStore(uint16_t partition) {
@@ -228,57 +307,62 @@ void PersonCache::DropPartition(uint16_t partition) {
   }
 }
 
-Status PersonCache::Flush(const std::function<void(PersonState&)>& prune) {
+uint64_t PersonCache::SortPrefix(std::string_view person) {
+  uint64_t prefix = 0;
+  const size_t n = std::min<size_t>(8, person.size());
+  for (size_t i = 0; i < 8; ++i) {
+    prefix = (prefix << 8) | (i < n ? static_cast<uint8_t>(person[i]) : 0);
+  }
+  return prefix;
+}
+
+std::string_view PersonCache::PersonOf(const SortKey& k) const {
+  if (!k.encoded) return slots_[k.id].person;
+  uint16_t partition = 0;
+  std::string_view person, bytes;
+  encoded_.DirtyEntry(k.id, &partition, &person, &bytes);
+  return person;
+}
+
+Status PersonCache::Flush() {
   // Key order: (partition, person) is the byte order of StateKey. Sorted on
   // copies of the partition and the first 8 bytes of the id (big-endian, so
   // integer order is byte order), not through the slots: fewer cache misses.
   sort_keys_.clear();
-  sort_keys_.reserve(dirty_.size());
+  sort_keys_.reserve(dirty_.size() + evicted_keys_.size());
   for (uint32_t id : dirty_) {
     const Slot& slot = slots_[id];
-    uint64_t prefix = 0;
-    const size_t n = std::min<size_t>(8, slot.person.size());
-    for (size_t i = 0; i < 8; ++i) {
-      prefix =
-          (prefix << 8) | (i < n ? static_cast<uint8_t>(slot.person[i]) : 0);
-    }
-    sort_keys_.push_back({slot.partition, prefix, id});
+    if (slot.dirty) sort_keys_.push_back({slot.partition, false, SortPrefix(slot.person), id});
   }
-  std::sort(sort_keys_.begin(), sort_keys_.end(),
-            [this](const SortKey& a, const SortKey& b) {
-              if (a.partition != b.partition) return a.partition < b.partition;
-              if (a.prefix != b.prefix) return a.prefix < b.prefix;
-              return slots_[a.id].person < slots_[b.id].person;
-            });
-  for (size_t i = 0; i < sort_keys_.size(); ++i) dirty_[i] = sort_keys_[i].id;
-  for (size_t i = 0; i < dirty_.size(); ++i) {
-    // The slots and their lists are scattered in memory: fetch ahead, the
-    // slots 8 ahead, then (their pointers loaded by now) lists 4 ahead.
-    if (i + 8 < dirty_.size()) {
-      const char* p = reinterpret_cast<const char*>(&slots_[dirty_[i + 8]]);
-      for (size_t line = 0; line < sizeof(Slot); line += 64)
-        __builtin_prefetch(p + line);
+  // The evicted states' keys were taken while they were in the CPU caches.
+  sort_keys_.insert(sort_keys_.end(), evicted_keys_.begin(), evicted_keys_.end());
+  evicted_keys_.clear();
+  // A person both decoded and dirty-encoded: the decoded state is newer and
+  // goes first (its write cleans the entry, which is then skipped).
+  std::sort(sort_keys_.begin(), sort_keys_.end(), [this](const SortKey& a, const SortKey& b) {
+    if (a.partition != b.partition) return a.partition < b.partition;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    if (a.id == b.id && a.encoded == b.encoded) return false;
+    const int c = PersonOf(a).compare(PersonOf(b));
+    return c != 0 ? c < 0 : a.encoded < b.encoded;
+  });
+  for (size_t i = 0; i < sort_keys_.size(); ++i) {
+    const SortKey& k = sort_keys_[i];
+    if (k.encoded) {
+      uint16_t partition = 0;
+      std::string_view person, bytes;
+      // Repeated ids and entries a decoded state wrote meanwhile are clean.
+      if (!encoded_.DirtyEntry(k.id, &partition, &person, &bytes)) continue;
+      BuildStateKey(partition, person, &key_);
+      store_->PutForCommit(key_, bytes);
+      encoded_.MarkClean(k.id);
+      continue;
     }
-    if (i + 4 < dirty_.size()) {
-      const PersonState& ahead = slots_[dirty_[i + 4]].state;
-      __builtin_prefetch(ahead.seen.data());
-      __builtin_prefetch(ahead.trail.data());
-    }
-    Slot& slot = slots_[dirty_[i]];
-    if (!slot.erased) prune(slot.state);
-    BuildStateKey(slot.partition, slot.person, &key_);
-    if (slot.erased || slot.state.Empty()) {
-      store_->DeleteForCommit(key_);
-      encoded_.Erase(slot.person, slot.hash);
-      slot.encoded = EncodedRef();
-    } else {
-      slot.state.Encode(&scratch_);
-      store_->PutForCommit(key_, scratch_);
-      encoded_.Put(slot.partition, slot.person, slot.hash, scratch_, &slot.encoded);
-    }
-    slot.dirty = false;
-    Measure(dirty_[i]);
+    if (!slots_[k.id].dirty) continue;  // listed twice
+    WriteBack(k.id, /*checkpoint=*/true);
+    Measure(k.id);
   }
+  encoded_.CleanAll();
   dirty_.clear();
   if (OverBudget()) {
     // Evict states not touched in the epoch just flushed first, then the rest.

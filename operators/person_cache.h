@@ -1,30 +1,37 @@
 // PersonCache: decoded hot person states in memory in front of the store.
 //
-// A write-back cache: Get returns a mutable state (loaded and decoded on a
-// miss, empty for a new person) and marks it dirty; Flush encodes the dirty
-// states into the store's staged batch (deleting empty ones) so they commit
-// with the next checkpoint, then evicts clean states beyond the capacity,
-// least recently flushed first. Encoding once per checkpoint instead of once
-// per event is where the cache earns its keep on hot persons.
+// A write-back cache in two tiers. Get returns a mutable state (loaded and
+// decoded on a miss, empty for a new person), valid until the next Get or
+// Install, and marks it dirty. At most `capacity` states stay decoded: a
+// miss first makes room by evicting one (a clock: a state got since the
+// hand last passed is spared once). A dirty victim is pruned, encoded and
+// kept in the EncodedStateCache behind (encoded_bytes, 0 = none) as a dirty
+// entry; Flush, at each checkpoint, stages every dirty state of both tiers
+// into the store's batch in key order (PutForCommit: nothing reads them
+// before the checkpoint's Commit, and sorted keys make RocksDB's memtable
+// inserts sequential) and deletes empty ones.
 //
-// Flush touches only the states made dirty since the last flush (a list, not
-// a walk of the cache) and stages them in key order with PutForCommit: nothing
-// reads them before the checkpoint's Commit, and sorted keys make RocksDB's
-// memtable inserts sequential.
+// Why evict at Get and not at Flush: every person touched between two
+// checkpoints (~300k at 1M persons) stayed decoded until the flush, ~1-6 KB
+// of scattered lists each, so loads decoded into cold memory and the flush
+// encoded from it. A small decoded tier stays in the CPU caches; only hot
+// persons (several events between checkpoints) are encoded once per
+// checkpoint, the others once per event either way.
 //
 // Memory: besides the entry capacity, an optional byte budget (max_bytes)
-// bounds the approximate footprint of the cache: each state's decoded size
-// (PersonState::MemoryBytes, measured when it is loaded and at each flush,
-// so growth between flushes is seen late) plus its slot and index, and the
-// allocations that removed slots keep for reuse. Flush evicts while either
-// bound is exceeded, then frees kept allocations while over the budget.
-// Between flushes the cache grows by the persons loaded meanwhile.
+// bounds the approximate footprint of the decoded states: each state's
+// decoded size (PersonState::MemoryBytes, measured when it is loaded and at
+// each flush, so growth between flushes is seen late) plus its slot and
+// index, and the allocations that removed slots keep for reuse. Get evicts
+// while either bound is reached; Flush evicts while one is exceeded, then
+// frees kept allocations while over the budget.
 //
-// Behind the decoded states sits an EncodedStateCache (encoded_bytes, 0 =
-// none): Flush keeps there the bytes it stages for the store, and a miss
-// here looks there before the store, so evicting a clean state costs
-// nothing. An encoded entry always equals the store's (staged) value; a
-// decoded state, when present, is the newer.
+// The encoded tier: a miss here looks there before the store, so evicting
+// a clean state costs nothing. A clean encoded entry equals the store's
+// (staged) value (or, installed by a prefetch, is an empty state where the
+// store has none), a dirty one is newer; a decoded state, when present, is
+// newer than both (it takes over a dirty entry's write when loaded from it).
+// A dirty victim the encoded tier cannot keep (budget) is staged at once.
 //
 // Threading: owned by the person stage thread.
 #pragma once
@@ -34,6 +41,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/kv_store.h"
@@ -56,7 +64,12 @@ class PersonCache {
         max_bytes_(max_bytes),
         encoded_(encoded_bytes) {}
 
+  // Runs on every dirty state before it is encoded (eviction and Flush):
+  // the owner's retention pruning. Default: none.
+  void set_prune(std::function<void(PersonState&)> prune) { prune_ = std::move(prune); }
+
   // The state of `person` in `partition`, loaded on a miss; marked dirty.
+  // Valid until the next Get or Install (which may evict it).
   Result<PersonState*> Get(uint16_t partition, std::string_view person);
   // Drops a person: its stored state is deleted (staged) and any cached copy
   // forgotten.
@@ -80,8 +93,9 @@ class PersonCache {
   }
   // Prefetch: unless `person` may be cached already (MaybeContains), and if
   // `current()` vouches that *state is the person's current stored state
-  // (KvStore::UnchangedSince), caches it clean (it is the stored one) by
-  // swapping: *state comes back cleared, with reusable allocations.
+  // (KvStore::UnchangedSince), caches it clean (it is the stored one):
+  // encoded (decoded by swapping if the encoded tier cannot keep it). *state
+  // comes back cleared, with reusable allocations.
   enum class InstallResult { kCached, kStale, kInstalled };
   template <typename CurrentFn>
   InstallResult Install(uint16_t partition, std::string_view person,
@@ -93,8 +107,26 @@ class PersonCache {
     return InstallResult::kInstalled;
   }
 
-  // Stages dirty states (after `prune` ran on each), then evicts.
-  Status Flush(const std::function<void(PersonState&)>& prune);
+  // Stages the dirty states of both tiers (the decoded ones pruned first),
+  // then evicts beyond the bounds.
+  Status Flush();
+
+  // Whether, right after a Flush, the encoded tier holds every stored state
+  // of `partition`: it was empty in the store when taken on
+  // (SetEmptyInStore) and no state has left or missed the encoded tier.
+  bool HoldsEveryStoredState(uint16_t partition) const {
+    return partition < empty_in_store_.size() && empty_in_store_[partition] && dropped_ == 0 &&
+           unkept_ == 0 && encoded_.evicted() == 0;
+  }
+  // Calls fn(partition, person, bytes) for each encoded state, in no
+  // order, until it returns false. No other call meanwhile.
+  template <typename Fn>
+  void ForEachEncoded(Fn&& fn) const {
+    encoded_.ForEach(std::forward<Fn>(fn));
+  }
+  // Replaces a clean person's state (the daily retention sweep, right after
+  // a Flush): staged for the store, kept encoded, any decoded copy dropped.
+  void Rewrite(uint16_t partition, std::string_view person, std::string_view bytes);
 
   // Decoded states cached.
   size_t size() const { return live_; }
@@ -136,6 +168,7 @@ class PersonCache {
     bool live = false;
     bool dirty = false;
     bool erased = false;
+    bool referenced = false;  // got since the clock hand last passed
     uint64_t epoch = 0;  // flush epoch of the last access
     EncodedRef encoded;  // the encoded copy this state was read from or written to
     size_t bytes = 0;    // with a byte budget: live: footprint as last measured; free: kept allocations
@@ -150,6 +183,13 @@ class PersonCache {
   // Evicts a live (clean) slot; counts it in dropped_ unless it is kept
   // encoded.
   void Evict(uint32_t slot);
+  // Before a load: evicts by the clock until one more state fits the bounds,
+  // writing dirty victims back (WriteBack, to the encoded tier).
+  void MakeRoom();
+  // Prunes and encodes a dirty slot: at a checkpoint into the store's batch
+  // and a clean encoded entry, else into a dirty encoded entry (the store's
+  // batch if not kept). The slot is clean after.
+  void WriteBack(uint32_t slot, bool checkpoint);
   void InstallAbsent(uint16_t partition, std::string_view person, uint32_t hash,
                      PersonState* state);
   uint32_t Insert(uint16_t partition, std::string_view person, uint32_t hash);
@@ -160,6 +200,9 @@ class PersonCache {
   void Measure(uint32_t slot);
   bool OverBudget() const {
     return live_ > capacity_ || (max_bytes_ > 0 && live_bytes_ > max_bytes_);
+  }
+  bool AtBudget() const {
+    return live_ >= capacity_ || (max_bytes_ > 0 && live_bytes_ >= max_bytes_);
   }
 
   KvStore* store_;
@@ -175,9 +218,20 @@ class PersonCache {
   std::vector<uint32_t> dirty_;  // slots whose dirty flag is set
   struct SortKey {
     uint16_t partition;
+    bool encoded;     // id is an encoded entry, else a slot (first on ties)
     uint64_t prefix;  // first 8 bytes of the person id, big-endian
     uint32_t id;
   };
+  // The first 8 bytes of a person id, big-endian (integer order is byte
+  // order).
+  static uint64_t SortPrefix(std::string_view person);
+  // The person of a sort key (an encoded entry no longer dirty: "").
+  std::string_view PersonOf(const SortKey& k) const;
+  // Sort keys of the dirty encoded entries written since the last Flush
+  // (some may be clean again by then: checked when staged).
+  std::vector<SortKey> evicted_keys_;
+  std::function<void(PersonState&)> prune_;
+  size_t hand_ = 0;  // the clock's next candidate slot
   std::vector<SortKey> sort_keys_;  // Flush scratch
   std::string key_;                 // StateKey scratch
   uint64_t epoch_ = 1;
@@ -186,6 +240,7 @@ class PersonCache {
   uint64_t misses_ = 0;
   uint64_t loaded_ = 0;   // misses that found a stored state
   uint64_t dropped_ = 0;  // decoded states evicted and not kept encoded
+  uint64_t unkept_ = 0;   // written states the encoded tier did not keep
   std::vector<bool> empty_in_store_;  // by partition (SetEmptyInStore)
   uint64_t skipped_reads_ = 0;
   std::string scratch_;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "engine/byte_codec.h"
 #include "engine/state_keys.h"
@@ -15,6 +18,13 @@ namespace {
 
 constexpr char kIndexSub = 'R';
 constexpr char kTimerSub = 'T';
+
+// Records of a state that pruning may remove (it only ever removes).
+size_t RecordCount(const PersonState& s) {
+  return s.entries.size() + s.exposures.size() + s.trail.size() + s.fevers.size() +
+         s.tests.size() + s.quarantines.size() + s.day_flags.size() + s.seen.size() +
+         s.presence.size();
+}
 
 // Timer kinds of the person stage itself (rule kinds, rule_context.h, stay
 // below 16): closes the person's presence spans that ended (key person_id).
@@ -45,7 +55,9 @@ bool ClusterVenue(VenueKind k) {
 PersonStage::PersonStage(const PersonStageOptions& opts, KvStore* store,
                          const RiskAreaTable* areas, const PersonRegistry* registry)
     : opts_(opts), store_(store), areas_(areas), registry_(registry),
-      cache_(store, opts.cache_entries, opts.cache_bytes, opts.encoded_cache_bytes) {}
+      cache_(store, opts.cache_entries, opts.cache_bytes, opts.encoded_cache_bytes) {
+  cache_.set_prune([this](PersonState& s) { Prune(s); });
+}
 
 Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts) {
   if (TimersOf(partition) != nullptr) return Status::Ok();
@@ -579,7 +591,7 @@ void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
 }
 
 Status PersonStage::Flush() {
-  return cache_.Flush([this](PersonState& s) { Prune(s); });
+  return cache_.Flush();
 }
 
 Status PersonStage::Sweep(TimestampMs wm) {
@@ -588,34 +600,69 @@ Status PersonStage::Sweep(TimestampMs wm) {
   const TimestampMs index_horizon =
       wm - std::max(opts_.rules.retroactive_window, opts_.rules.risk_lookback) -
       opts_.allowed_lateness;
-  for (auto& [partition, timers] : timers_) {
-    std::vector<std::string> expired;
-    std::vector<std::pair<std::string, std::string>> rewritten;
-    const std::string sprefix = PersonCache::StatePrefix(partition);
-    Status decode_error;
-    EPI_RETURN_IF_ERROR(store_->Scan(sprefix, PrefixEnd(sprefix), [&](std::string_view k, std::string_view v) {
-      PersonState s;
-      Status st = s.Decode(v);
-      if (!st.ok()) {
-        decode_error = st;
-        return false;
-      }
-      if (s.last_ts < horizon) {
-        expired.emplace_back(k);
-        return true;
-      }
-      const size_t before = v.size();
-      Prune(s);
-      std::string enc;
-      s.Encode(&enc);
-      if (enc.size() != before) rewritten.emplace_back(std::string(k), std::move(enc));
+  // Every state: expired (deleted), pruned (rewritten) or left as it is.
+  struct Change {
+    uint16_t partition;
+    std::string person;
+    std::string bytes;  // empty: expired
+  };
+  std::vector<Change> changes;
+  PersonState s;  // reused: its lists keep their allocations
+  Status decode_error;
+  auto visit = [&](uint16_t partition, std::string_view person, std::string_view bytes) {
+    Status st = s.Decode(bytes);
+    if (!st.ok()) {
+      decode_error = st;
+      return false;
+    }
+    if (s.last_ts < horizon) {
+      changes.push_back({partition, std::string(person), {}});
       return true;
+    }
+    const size_t before = RecordCount(s);
+    Prune(s);
+    if (RecordCount(s) != before) {
+      changes.push_back({partition, std::string(person), {}});
+      s.Encode(&changes.back().bytes);
+    }
+    return true;
+  };
+  // Partitions whose every stored state is cached encoded (after the flush:
+  // the same bytes) are walked in memory, not read back from RocksDB.
+  std::vector<bool> in_memory;
+  bool any_in_memory = false;
+  for (auto& [partition, timers] : timers_) {
+    if (in_memory.size() <= partition) in_memory.resize(size_t{partition} + 1);
+    in_memory[partition] = cache_.HoldsEveryStoredState(partition);
+    any_in_memory = any_in_memory || in_memory[partition];
+  }
+  if (any_in_memory) {
+    cache_.ForEachEncoded([&](uint16_t partition, std::string_view person, std::string_view bytes) {
+      if (partition >= in_memory.size() || !in_memory[partition]) return true;
+      return visit(partition, person, bytes);
+    });
+    EPI_RETURN_IF_ERROR(decode_error);
+  }
+  for (auto& [partition, timers] : timers_) {
+    if (in_memory[partition]) continue;
+    const std::string sprefix = PersonCache::StatePrefix(partition);
+    EPI_RETURN_IF_ERROR(store_->Scan(sprefix, PrefixEnd(sprefix), [&](std::string_view k, std::string_view v) {
+      return visit(partition, k.substr(sprefix.size()), v);
     }));
     EPI_RETURN_IF_ERROR(decode_error);
-    for (const std::string& k : expired) {
-      cache_.Erase(partition, std::string_view(k).substr(sprefix.size()));
+  }
+  // Key order: cheap memtable inserts.
+  std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
+    return std::tie(a.partition, a.person) < std::tie(b.partition, b.person);
+  });
+  for (const Change& c : changes) {
+    if (c.bytes.empty()) {
+      cache_.Erase(c.partition, c.person);
+    } else {
+      cache_.Rewrite(c.partition, c.person, c.bytes);
     }
-    for (const auto& [k, v] : rewritten) store_->Put(k, v);
+  }
+  for (auto& [partition, timers] : timers_) {
     std::vector<std::string> old_index;
     const std::string iprefix = state_keys::PartitionPrefix(partition, kIndexSub);
     EPI_RETURN_IF_ERROR(store_->Scan(iprefix, PrefixEnd(iprefix), [&](std::string_view k, std::string_view) {

@@ -52,8 +52,8 @@ struct PersonStageOptions {
   DurationMs allowed_lateness = kHourMs;
   // Local timezone offset for calendar days. Default: +08:00
   int tz_offset_minutes = 8 * 60;
-  // Decoded states kept in memory. Default: 50000
-  size_t cache_entries = 50000;
+  // Decoded states kept in memory (PersonCache). Default: 64
+  size_t cache_entries = 64;
   // Approximate bytes of decoded states kept in memory after each checkpoint
   // (PersonCache), 0 for no byte bound. Default: 0
   size_t cache_bytes = 0;
@@ -68,6 +68,9 @@ class PersonStage {
  public:
   PersonStage(const PersonStageOptions& opts, KvStore* store, const RiskAreaTable* areas,
               const PersonRegistry* registry);
+  // The cache's prune callback points here.
+  PersonStage(const PersonStage&) = delete;
+  PersonStage& operator=(const PersonStage&) = delete;
 
   // Where cluster records go (borrowed; the caller drains it after each
   // call), each tagged with its input partition (ClusterRecordBuffer::source).

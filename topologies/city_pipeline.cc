@@ -98,9 +98,9 @@ CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules,
     : engine_(engine), rules_(rules), store_(store), alerts_sink_(alerts),
       cluster_sink_(cluster_alerts), deadletter_sink_(deadletters), probe_(probe),
       parser_(engine.max_message_bytes), areas_(store), registry_(store),
-      stage_(StageOptions(engine, rules), store, &areas_, &registry_),
+      stage_(std::in_place, StageOptions(engine, rules), store, &areas_, &registry_),
       cluster_(ClusterOptions(engine, rules), store), watermark_(engine.watermark) {
-  stage_.set_cluster_output(&cluster_records_);
+  stage_->set_cluster_output(&cluster_records_);
 }
 
 Status CityPipeline::Open() {
@@ -129,19 +129,19 @@ void CityPipeline::set_cluster_edge(ClusterEdge* edge) {
   cluster_edge_ = edge;
   if (edge != nullptr && cluster_worker_ != nullptr) {
     cluster_worker_.reset();  // idle: nothing was queued before the first call
-    stage_.set_cluster_output(&cluster_records_);
+    stage_->set_cluster_output(&cluster_records_);
   }
 }
 
 void CityPipeline::PointClusterOutput() {
-  stage_.set_cluster_output(cluster_worker_ != nullptr ? cluster_worker_->records()
+  stage_->set_cluster_output(cluster_worker_ != nullptr ? cluster_worker_->records()
                                                        : &cluster_records_);
 }
 
 Status CityPipeline::AddPartition(int32_t partition, std::optional<EventType> type,
                                   int64_t wall_ms) {
   watermark_.Assign(WatermarkSource(partition, type), wall_ms);
-  EPI_RETURN_IF_ERROR(stage_.AddPartition(static_cast<uint16_t>(partition), &pending_alerts_));
+  EPI_RETURN_IF_ERROR(stage_->AddPartition(static_cast<uint16_t>(partition), &pending_alerts_));
   EPI_RETURN_IF_ERROR(EmitAlerts());
   return FinishCall();
 }
@@ -149,7 +149,7 @@ Status CityPipeline::AddPartition(int32_t partition, std::optional<EventType> ty
 void CityPipeline::RemovePartition(int32_t partition, std::optional<EventType> type,
                                    bool last_of_partition) {
   watermark_.Revoke(WatermarkSource(partition, type));
-  if (last_of_partition) stage_.RemovePartition(static_cast<uint16_t>(partition));
+  if (last_of_partition) stage_->RemovePartition(static_cast<uint16_t>(partition));
 }
 
 Status CityPipeline::DeadLetter(std::string_view reason, std::string_view bytes,
@@ -270,7 +270,7 @@ Status CityPipeline::AdvanceWatermark(int64_t wall_ms) {
   const TimestampMs before = watermark_.current();
   const TimestampMs wm = watermark_.Update(wall_ms);
   if (wm != before && probe_ != nullptr) probe_->set_watermark(wm);
-  EPI_RETURN_IF_ERROR(stage_.OnWatermark(wm, &pending_alerts_));
+  EPI_RETURN_IF_ERROR(stage_->OnWatermark(wm, &pending_alerts_));
   EPI_RETURN_IF_ERROR(DrainClusterRecords());
   if (cluster_edge_ != nullptr) {
     EPI_RETURN_IF_ERROR(cluster_edge_->OnWatermark(wm));
@@ -322,7 +322,7 @@ Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type
         if (probe_ != nullptr) probe_->duplicate();
         return Status::Ok();
       }
-      EPI_RETURN_IF_ERROR(stage_.OnListing(event, &pending_alerts_));
+      EPI_RETURN_IF_ERROR(stage_->OnListing(event, &pending_alerts_));
       EPI_RETURN_IF_ERROR(EmitAlerts());
       return AdvanceWatermark(wall_ms);  // retroactive test deadlines may be due
     case EventType::kPerson:
@@ -336,7 +336,7 @@ Status CityPipeline::Apply(std::string_view bytes, std::optional<EventType> type
   }
   ++counters_.events;
   bool duplicate = false;
-  EPI_RETURN_IF_ERROR(stage_.OnEvent(event, static_cast<uint16_t>(pos.partition), &duplicate,
+  EPI_RETURN_IF_ERROR(stage_->OnEvent(event, static_cast<uint16_t>(pos.partition), &duplicate,
                                      &pending_alerts_));
   EPI_RETURN_IF_ERROR(DrainClusterRecords());
   if (duplicate) {
@@ -359,7 +359,7 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
     return Status::Ok();
   };
   const bool prefetch = prefetch_opts_.enabled && store_->SupportsConcurrentReads() &&
-                        !records.empty() && stage_.PrefetchUseful();
+                        !records.empty() && stage_->PrefetchUseful();
   const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
   // Parsing ahead pays for its hand-over only beyond one batch; the first
   // batch is parsed here while the helper parses the second.
@@ -384,7 +384,7 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
         pseudonymizer_->Pseudonymize(person, &hint_scratch_);
         person = hint_scratch_;
       }
-      stage_.PlanPrefetch(static_cast<uint16_t>(records[i].pos.partition), person, batch.get());
+      stage_->PlanPrefetch(static_cast<uint16_t>(records[i].pos.partition), person, batch.get());
     }
     prefetcher_->Submit(std::move(batch));
   };
@@ -398,7 +398,7 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
     }
     if (prefetch) {
       std::unique_ptr<PrefetchBatch> batch = prefetcher_->Take();
-      stage_.InstallPrefetched(batch.get());
+      stage_->InstallPrefetched(batch.get());
       prefetcher_->Recycle(std::move(batch));
     }
     std::unique_ptr<ParsedBatch> parsed = parse && begin > 0 ? parse_ahead_->Take() : nullptr;
@@ -438,7 +438,7 @@ Status CityPipeline::Checkpoint() {
     // The worker applies everything queued and goes idle: the cluster stage
     // is then flushed from here.
     EPI_RETURN_IF_ERROR(WaitForCluster());
-    EPI_RETURN_IF_ERROR(stage_.Flush());
+    EPI_RETURN_IF_ERROR(stage_->Flush());
     EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
     store_->Put(kWatermarkKey, watermark_.Encode());
     std::string value;
@@ -487,7 +487,7 @@ void CityPipeline::MarkCaughtUp(int32_t partition, std::optional<EventType> type
 void CityPipeline::RewindWatermark(TimestampMs to) {
   watermark_ = WatermarkTracker(engine_.watermark);
   if (to != kMinTimestamp) watermark_.AdvanceTo(to);
-  stage_ = PersonStage(StageOptions(engine_, rules_), store_, &areas_, &registry_);
+  stage_.emplace(StageOptions(engine_, rules_), store_, &areas_, &registry_);
   PointClusterOutput();
 }
 

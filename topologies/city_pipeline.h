@@ -123,7 +123,7 @@ class CityPipeline {
   // Before the first OnMessages.
   void set_prefetch(const PrefetchOptions& opts) { prefetch_opts_ = opts; }
   // The person stage's prefetch and cache counters (tests, summaries).
-  const PrefetchCounters& prefetch_counters() const { return stage_.prefetch_counters(); }
+  const PrefetchCounters& prefetch_counters() const { return stage_->prefetch_counters(); }
   // CPU time of the parse-ahead thread so far (0 without one).
   double parse_cpu_seconds() const {
     return parse_ahead_ != nullptr ? parse_ahead_->cpu_seconds() : 0;
@@ -132,9 +132,9 @@ class CityPipeline {
   double prefetch_cpu_seconds() const {
     return prefetcher_ != nullptr ? prefetcher_->cpu_seconds() : 0;
   }
-  uint64_t cache_hits() const { return stage_.cache_hits(); }
-  uint64_t cache_misses() const { return stage_.cache_misses(); }
-  uint64_t cache_encoded_hits() const { return stage_.cache_encoded_hits(); }
+  uint64_t cache_hits() const { return stage_->cache_hits(); }
+  uint64_t cache_misses() const { return stage_->cache_misses(); }
+  uint64_t cache_encoded_hits() const { return stage_->cache_encoded_hits(); }
   // CPU time of the cluster stage's thread so far (0 without one).
   double cluster_cpu_seconds() const {
     return cluster_worker_ != nullptr ? cluster_worker_->cpu_seconds() : 0;
@@ -200,10 +200,10 @@ class CityPipeline {
 
   TimestampMs watermark() const { return watermark_.current(); }
   const PipelineCounters& counters() const { return counters_; }
-  size_t cached_persons() const { return stage_.cached_persons(); }
-  size_t cached_bytes() const { return stage_.cached_bytes(); }
-  size_t encoded_persons() const { return stage_.encoded_persons(); }
-  size_t encoded_bytes() const { return stage_.encoded_bytes(); }
+  size_t cached_persons() const { return stage_->cached_persons(); }
+  size_t cached_bytes() const { return stage_->cached_bytes(); }
+  size_t encoded_persons() const { return stage_->encoded_persons(); }
+  size_t encoded_bytes() const { return stage_->encoded_bytes(); }
 
  private:
   // OnMessage without FinishCall (OnMessages finishes once per call).
@@ -249,7 +249,7 @@ class CityPipeline {
   Event event_;
   RiskAreaTable areas_;
   PersonRegistry registry_;
-  PersonStage stage_;
+  std::optional<PersonStage> stage_;  // never empty; optional to rebuild in place (RewindWatermark)
   ClusterStage cluster_;
   ClusterRecordBuffer cluster_records_;
   ClusterEdge* cluster_edge_ = nullptr;

@@ -134,8 +134,10 @@ std::vector<Event> InEventTime(std::vector<Event> records) {
   return records;
 }
 
-Engine TablesFirst(const std::vector<Event>& records) {
-  Engine run;
+// On the heap: an engine's stage points into it, so it never moves.
+std::unique_ptr<Engine> TablesFirst(const std::vector<Event>& records) {
+  auto run_ptr = std::make_unique<Engine>();
+  Engine& run = *run_ptr;
   for (const Event& e : records) {
     if (e.type == EventType::kRiskArea) run.Feed(e);
   }
@@ -143,13 +145,13 @@ Engine TablesFirst(const std::vector<Event>& records) {
     if (e.type != EventType::kRiskArea) run.Feed(e);
   }
   run.End();
-  return run;
+  return run_ptr;
 }
 
-Engine InOrder(const std::vector<Event>& records) {
-  Engine run;
-  for (const Event& e : records) run.Feed(e);
-  run.End();
+std::unique_ptr<Engine> InOrder(const std::vector<Event>& records) {
+  auto run = std::make_unique<Engine>();
+  for (const Event& e : records) run->Feed(e);
+  run->End();
   return run;
 }
 
@@ -181,12 +183,12 @@ TEST(ListingOrderTest, UntestedNamesEarliestListingMadeAfterTheDeadline) {
       Listing("rB", "4201", RiskLevel::kHigh, T("2022-09-22T10:00:00+08:00")),
       ScanAt("s3", "p2", T("2022-09-23T12:00:00+08:00"), VenueKind::kMall),
   });
-  const Engine kafka = TablesFirst(records);
-  const Engine file = InOrder(records);
-  EXPECT_EQ(Joined(kafka.Json()), Joined(file.Json()));
-  EXPECT_NE(EvidenceOf(kafka, "returnee_untested").find("\"rA\""), std::string::npos)
-      << EvidenceOf(kafka, "returnee_untested");
-  EXPECT_EQ(kafka.Json().size(), 3u);  // two returnee_risk_area, one returnee_untested
+  const auto kafka = TablesFirst(records);
+  const auto file = InOrder(records);
+  EXPECT_EQ(Joined(kafka->Json()), Joined(file->Json()));
+  EXPECT_NE(EvidenceOf(*kafka, "returnee_untested").find("\"rA\""), std::string::npos)
+      << EvidenceOf(*kafka, "returnee_untested");
+  EXPECT_EQ(kafka->Json().size(), 3u);  // two returnee_risk_area, one returnee_untested
 }
 
 // Two listings made after the deadline, both read before the watermark
@@ -201,11 +203,11 @@ TEST(ListingOrderTest, UntestedNamesEarliestOfTwoLateListingsKnownAtTheTimer) {
       ScanAt("s1", "p2", T("2022-09-21T08:03:00+08:00"), VenueKind::kMall),
       ScanAt("s2", "p2", T("2022-09-21T08:10:00+08:00"), VenueKind::kMall),
   });
-  const Engine kafka = TablesFirst(records);
-  const Engine file = InOrder(records);
-  EXPECT_EQ(Joined(kafka.Json()), Joined(file.Json()));
-  EXPECT_NE(EvidenceOf(file, "returnee_untested").find("\"rA\""), std::string::npos)
-      << EvidenceOf(file, "returnee_untested");
+  const auto kafka = TablesFirst(records);
+  const auto file = InOrder(records);
+  EXPECT_EQ(Joined(kafka->Json()), Joined(file->Json()));
+  EXPECT_NE(EvidenceOf(*file, "returnee_untested").find("\"rA\""), std::string::npos)
+      << EvidenceOf(*file, "returnee_untested");
 }
 
 // Listings in force by the deadline still rank by severity (then code), in
@@ -218,11 +220,11 @@ TEST(ListingOrderTest, UntestedNamesMostSevereListingInForceByTheDeadline) {
       Listing("rC", "42", RiskLevel::kHigh, T("2022-09-22T00:00:00+08:00")),  // late
       ScanAt("s1", "p2", T("2022-09-23T12:00:00+08:00"), VenueKind::kMall),
   });
-  const Engine kafka = TablesFirst(records);
-  const Engine file = InOrder(records);
-  EXPECT_EQ(Joined(kafka.Json()), Joined(file.Json()));
-  EXPECT_NE(EvidenceOf(file, "returnee_untested").find("\"rB\""), std::string::npos)
-      << EvidenceOf(file, "returnee_untested");
+  const auto kafka = TablesFirst(records);
+  const auto file = InOrder(records);
+  EXPECT_EQ(Joined(kafka->Json()), Joined(file->Json()));
+  EXPECT_NE(EvidenceOf(*file, "returnee_untested").find("\"rB\""), std::string::npos)
+      << EvidenceOf(*file, "returnee_untested");
 }
 
 // A fever visit whose arrival is covered only by listings made after the
@@ -239,12 +241,12 @@ TEST(ListingOrderTest, FeverReturneeNamesEarliestListingMadeAfterTheVisit) {
       Listing("rB", "4201", RiskLevel::kHigh, T("2022-09-07T00:00:00+08:00")),
       ScanAt("s3", "p1", T("2022-09-08T12:00:00+08:00"), VenueKind::kMall),  // quarantined
   });
-  const Engine kafka = TablesFirst(records);
-  const Engine file = InOrder(records);
-  EXPECT_EQ(Joined(kafka.Json()), Joined(file.Json()));
-  EXPECT_NE(EvidenceOf(file, "fever_returnee").find("\"rA\""), std::string::npos)
-      << EvidenceOf(file, "fever_returnee");
-  EXPECT_NE(EvidenceOf(kafka, "quarantine_breach"), "");
+  const auto kafka = TablesFirst(records);
+  const auto file = InOrder(records);
+  EXPECT_EQ(Joined(kafka->Json()), Joined(file->Json()));
+  EXPECT_NE(EvidenceOf(*file, "fever_returnee").find("\"rA\""), std::string::npos)
+      << EvidenceOf(*file, "fever_returnee");
+  EXPECT_NE(EvidenceOf(*kafka, "quarantine_breach"), "");
 }
 
 // Listings in force at the visit rank by severity for the same arrival, in
@@ -258,11 +260,11 @@ TEST(ListingOrderTest, FeverReturneeNamesMostSevereListingInForceAtTheVisit) {
       Listing("rC", "42", RiskLevel::kHigh, T("2022-09-06T00:00:00+08:00")),
       ScanAt("s1", "p2", T("2022-09-07T12:00:00+08:00"), VenueKind::kMall),
   });
-  const Engine kafka = TablesFirst(records);
-  const Engine file = InOrder(records);
-  EXPECT_EQ(Joined(kafka.Json()), Joined(file.Json()));
-  EXPECT_NE(EvidenceOf(file, "fever_returnee").find("\"rB\""), std::string::npos)
-      << EvidenceOf(file, "fever_returnee");
+  const auto kafka = TablesFirst(records);
+  const auto file = InOrder(records);
+  EXPECT_EQ(Joined(kafka->Json()), Joined(file->Json()));
+  EXPECT_NE(EvidenceOf(*file, "fever_returnee").find("\"rB\""), std::string::npos)
+      << EvidenceOf(*file, "fever_returnee");
 }
 
 // The stream topics are read independently: a fever visit can be applied
@@ -343,11 +345,11 @@ TEST(ListingOrderTest, RandomCitiesGiveTheSameAlertsInBothOrders) {
       }
     }
     records = InEventTime(std::move(records));
-    const Engine kafka = TablesFirst(records);
-    const Engine file = InOrder(records);
-    ASSERT_EQ(Joined(kafka.Json()), Joined(file.Json())) << "city " << city;
-    compared_alerts += static_cast<int>(kafka.Json().size());
-    for (const Alert& a : kafka.alerts()) {
+    const auto kafka = TablesFirst(records);
+    const auto file = InOrder(records);
+    ASSERT_EQ(Joined(kafka->Json()), Joined(file->Json())) << "city " << city;
+    compared_alerts += static_cast<int>(kafka->Json().size());
+    for (const Alert& a : kafka->alerts()) {
       if (a.rule == "returnee_untested" || a.rule == "fever_returnee") ++named_listings;
     }
   }

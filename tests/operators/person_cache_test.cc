@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,7 @@ class PersonCacheTest : public ::testing::Test {
     return got.ok() ? *got : nullptr;
   }
   Status Checkpoint() {
-    EPI_RETURN_IF_ERROR(cache_.Flush([](PersonState&) {}));
+    EPI_RETURN_IF_ERROR(cache_.Flush());
     return store_.Commit();
   }
   std::vector<std::string> StoredKeys() {
@@ -177,13 +178,13 @@ TEST_F(PersonCacheTest, ByteBudgetEvictsBeyondItAndKeepsStatesFindable) {
   };
   fill(0);
   EXPECT_GT(cache.bytes(), kBudget);  // loads are counted as they come
-  ASSERT_OK(cache.Flush([](PersonState&) {}));
+  ASSERT_OK(cache.Flush());
   ASSERT_OK(store_.Commit());
   EXPECT_LE(cache.bytes(), kBudget);
   EXPECT_GT(cache.size(), 0u);
   EXPECT_LT(cache.size(), 2000u);  // the entry capacity alone keeps all
   fill(1);  // evicted persons come back from the store intact
-  ASSERT_OK(cache.Flush([](PersonState&) {}));
+  ASSERT_OK(cache.Flush());
   ASSERT_OK(store_.Commit());
   EXPECT_LE(cache.bytes(), kBudget);
   for (int i = 0; i < 2000; i += 97) {
@@ -225,7 +226,7 @@ class PersonCacheEncodedTest : public PersonCacheTest {
     return got.ok() ? *got : nullptr;
   }
   Status CheckpointEncoded() {
-    EPI_RETURN_IF_ERROR(encoded_cache_.Flush([](PersonState&) {}));
+    EPI_RETURN_IF_ERROR(encoded_cache_.Flush());
     return store_.Commit();
   }
   // Replaces a stored state behind the cache's back, to see which copy a
@@ -300,6 +301,7 @@ PersonState* Got(PersonCache* c, uint16_t partition, const std::string& person) 
 
 TEST_F(PersonCacheEncodedTest, APartitionEmptyInTheStoreSkipsReadsUntilAStateLeavesMemory) {
   PersonCache c(&store_, 10, 0, 2 << 10);  // ~30 encoded states
+  c.set_prune([](PersonState& s) { s.tests.push_back(1); });  // none stays empty
   c.SetEmptyInStore(0);
   // Written behind the cache's back (never happens in the engine): shows
   // which misses read the store.
@@ -311,7 +313,7 @@ TEST_F(PersonCacheEncodedTest, APartitionEmptyInTheStoreSkipsReadsUntilAStateLea
   // Every state that leaves memory can be in the store only: reads resume.
   for (int i = 0; i < 300; ++i) ASSERT_OK(c.Get(0, Person(i)).status());
   EXPECT_EQ(c.skipped_reads(), 301u);  // new persons
-  ASSERT_OK(c.Flush([](PersonState& s) { s.tests.push_back(1); }));
+  ASSERT_OK(c.Flush());
   ASSERT_OK(store_.Commit());
   ASSERT_TRUE(c.MayMissStoredStates());
   OverwriteStored(0, "ghost2", -2);
@@ -333,7 +335,7 @@ TEST_F(PersonCacheEncodedTest, ATooSmallEncodedBudgetFallsBackToTheStore) {
       ASSERT_OK(s.status());
       (*s)->tests.push_back(round * 1000 + i);
     }
-    ASSERT_OK(small.Flush([](PersonState&) {}));
+    ASSERT_OK(small.Flush());
     ASSERT_OK(store_.Commit());
     EXPECT_LE(small.encoded_bytes(), 2u << 10);
   }
@@ -345,6 +347,103 @@ TEST_F(PersonCacheEncodedTest, ATooSmallEncodedBudgetFallsBackToTheStore) {
     EXPECT_EQ((*s)->tests[2], 2000 + i);
   }
   EXPECT_GT(small.encoded_hits(), 0u);
+}
+
+TEST_F(PersonCacheEncodedTest, InstalledStatesWaitEncodedAndAreNotWrittenUnlessUsed) {
+  // A look-ahead batch larger than the decoded tier (10): none is lost.
+  std::vector<PersonState> read(50);
+  for (int i = 0; i < 50; ++i) {
+    if (i % 2 == 0) read[i] = StateWithTest(i);  // odd ones: not in the store
+    ASSERT_EQ(encoded_cache_.Install(0, Person(i), &read[i], [] { return true; }),
+              PersonCache::InstallResult::kInstalled);
+    EXPECT_TRUE(read[i].tests.empty());
+  }
+  EXPECT_EQ(encoded_cache_.size(), 0u);
+  EXPECT_EQ(encoded_cache_.encoded_size(), 50u);
+  ASSERT_OK(CheckpointEncoded());
+  EXPECT_TRUE(StoredKeys().empty());  // clean: nothing written
+  for (int i = 0; i < 50; ++i) {
+    const std::vector<TimestampMs> want =
+        i % 2 == 0 ? std::vector<TimestampMs>{i} : std::vector<TimestampMs>{};
+    ASSERT_EQ(GetEncoded(0, Person(i))->tests, want) << Person(i);
+  }
+  EXPECT_EQ(encoded_cache_.encoded_hits(), 50u);
+}
+
+// ---- Eviction at Get: dirty states written back to the encoded tier ----
+
+TEST_F(PersonCacheEncodedTest, GetKeepsTheCapacityAndEvictedChangesWaitForTheCheckpoint) {
+  for (int i = 0; i < 100; ++i) {
+    GetEncoded(0, Person(i))->tests.push_back(i);
+    ASSERT_LE(encoded_cache_.size(), 10u) << "decoded beyond the capacity before a flush";
+  }
+  EXPECT_TRUE(StoredKeys().empty());  // evicted states wait encoded, dirty
+  EXPECT_EQ(encoded_cache_.encoded_size(), 90u);
+  for (int i = 99; i >= 0; --i) {
+    ASSERT_EQ(GetEncoded(0, Person(i))->tests, std::vector<TimestampMs>{i}) << Person(i);
+  }
+  EXPECT_TRUE(StoredKeys().empty());
+  ASSERT_OK(CheckpointEncoded());
+  const std::vector<std::string> keys = StoredKeys();
+  ASSERT_EQ(keys.size(), 100u);  // each person once, in key order
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_FALSE(encoded_cache_.MayMissStoredStates());
+}
+
+TEST_F(PersonCacheEncodedTest, AStateReloadedFromItsDirtyCopyIsStoredAsChangedLast) {
+  PersonCache c(&store_, 1, 0, 1 << 20);
+  Got(&c, 0, "x")->tests.push_back(1);
+  Got(&c, 0, "y")->tests.push_back(1);  // evicts x: a dirty encoded copy
+  Got(&c, 0, "x")->tests.push_back(2);  // decoded from it, changed again
+  ASSERT_OK(c.Flush());
+  ASSERT_OK(store_.Commit());
+  PersonCache fresh(&store_, 10);
+  EXPECT_EQ(Got(&fresh, 0, "x")->tests, (std::vector<TimestampMs>{1, 2}));
+  EXPECT_EQ(Got(&fresh, 0, "y")->tests, std::vector<TimestampMs>{1});
+}
+
+TEST_F(PersonCacheEncodedTest, DirtyStatesOutliveTheEncodedBudgetUntilTheCheckpoint) {
+  constexpr size_t kBudget = 2 << 10;  // ~30 encoded states
+  PersonCache c(&store_, 2, 0, kBudget);
+  c.SetEmptyInStore(0);
+  for (int i = 0; i < 200; ++i) Got(&c, 0, Person(i))->tests.assign(3, i);
+  EXPECT_GT(c.encoded_bytes(), kBudget);  // none may go before it is stored
+  EXPECT_EQ(c.skipped_reads(), 200u);
+  EXPECT_FALSE(c.MayMissStoredStates());  // nothing left memory
+  for (int i = 0; i < 200; i += 7) {
+    ASSERT_EQ(Got(&c, 0, Person(i))->tests, std::vector<TimestampMs>(3, i));
+  }
+  ASSERT_OK(c.Flush());
+  ASSERT_OK(store_.Commit());
+  EXPECT_LE(c.encoded_bytes(), kBudget);  // stored, so evictable again
+  EXPECT_TRUE(c.MayMissStoredStates());
+  EXPECT_EQ(StoredKeys().size(), 200u);
+  for (int i = 0; i < 200; i += 3) {
+    ASSERT_EQ(Got(&c, 0, Person(i))->tests, std::vector<TimestampMs>(3, i)) << Person(i);
+  }
+}
+
+TEST_F(PersonCacheTest, WithoutEncodedStatesAnEvictedChangeIsStagedAtOnce) {
+  PersonCache c(&store_, 2);
+  for (int i = 0; i < 20; ++i) Got(&c, 0, Person(i))->tests.push_back(i);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Got(&c, 0, Person(i))->tests, std::vector<TimestampMs>{i}) << Person(i);
+  }
+  ASSERT_OK(c.Flush());
+  ASSERT_OK(store_.Commit());
+  EXPECT_EQ(StoredKeys().size(), 20u);
+}
+
+TEST_F(PersonCacheTest, TheHandSparesAStateGotSinceItLastPassed) {
+  PersonCache c(&store_, 3);
+  for (const char* p : {"a", "b", "c"}) ASSERT_OK(c.Get(0, p).status());
+  ASSERT_OK(c.Get(0, "a").status());  // a hit: referenced
+  ASSERT_OK(c.Get(0, "d").status());  // evicts b, the first unreferenced
+  const uint64_t misses = c.misses();
+  ASSERT_OK(c.Get(0, "a").status());
+  EXPECT_EQ(c.misses(), misses);
+  ASSERT_OK(c.Get(0, "b").status());
+  EXPECT_EQ(c.misses(), misses + 1);
 }
 
 }  // namespace
