@@ -74,6 +74,18 @@ class EncodedStateCache {
   // Whether entry `id` is dirty, and if so its partition, person and bytes.
   bool DirtyEntry(uint32_t id, uint16_t* partition, std::string_view* person,
                   std::string_view* bytes) const;
+  // Cache hints for a coming DirtyEntry(id): the record, then (once it
+  // has arrived) the first lines of its bytes.
+  void PrefetchRecord(uint32_t id) const {
+    if (id < entries_.size()) __builtin_prefetch(&entries_[id]);
+  }
+  void PrefetchBytes(uint32_t id) const {
+    if (id >= entries_.size()) return;
+    const char* p = entries_[id].data.get();
+    if (p == nullptr) return;
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+  }
   // Entry `id` staged by the owner: clean.
   void MarkClean(uint32_t id) {
     if (id < entries_.size()) entries_[id].dirty = false;
