@@ -1,5 +1,6 @@
 #include "engine/timer_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "engine/byte_codec.h"
@@ -7,12 +8,17 @@
 namespace epistream {
 
 std::string TimerService::StoreKey(const Timer& t) const {
-  std::string k = prefix_;
-  ByteWriter w(&k);
+  std::string k;
+  StoreKeyInto(t, &k);
+  return k;
+}
+
+void TimerService::StoreKeyInto(const Timer& t, std::string* out) const {
+  out->assign(prefix_);
+  ByteWriter w(out);
   w.OrderedI64(t.when);
   w.U8(t.kind);
-  k.append(t.key);
-  return k;
+  out->append(t.key);
 }
 
 Status TimerService::Load() {
@@ -25,6 +31,8 @@ Status TimerService::Load() {
 }
 
 Status TimerService::Refill() {
+  // Buffered writes first: the scan must see them.
+  if (buffered_) Flush();
   // The start key: the prefix and `when` alone sort before every key of
   // that `when`.
   std::string begin = prefix_;
@@ -70,17 +78,37 @@ void TimerService::RefillIfEmpty() {
   if (head_.empty() && !all_loaded_) (void)Refill();  // an error stays in status_
 }
 
-void TimerService::Write(std::string key, bool put) {
-  if (deferred_) {
-    pending_.insert_or_assign(std::move(key), put);
+void TimerService::Write(const Timer& t, bool put) {
+  if (buffered_) {
+    buffer_.push_back({t, put});
+    if (buffer_.size() >= kMaxBuffered) Flush();
+  } else if (deferred_) {
+    pending_.insert_or_assign(StoreKey(t), put);
   } else if (put) {
-    store_->Put(key, {});
+    store_->Put(StoreKey(t), {});
   } else {
-    store_->Delete(key);
+    store_->Delete(StoreKey(t));
   }
 }
 
 void TimerService::Flush() {
+  if (buffered_) {
+    // Timer order is key order; of a timer's writes the last one counts.
+    std::stable_sort(buffer_.begin(), buffer_.end(),
+                     [](const BufferedWrite& a, const BufferedWrite& b) { return a.timer < b.timer; });
+    for (size_t i = 0; i < buffer_.size(); ++i) {
+      const Timer& t = buffer_[i].timer;
+      if (i + 1 < buffer_.size() && !(t < buffer_[i + 1].timer)) continue;
+      StoreKeyInto(t, &key_scratch_);
+      if (buffer_[i].put) {
+        store_->PutForCommit(key_scratch_, {});
+      } else {
+        store_->DeleteForCommit(key_scratch_);
+      }
+    }
+    buffer_.clear();
+    return;
+  }
   for (const auto& [key, put] : pending_) {
     if (put) {
       store_->PutForCommit(key, {});
@@ -114,25 +142,25 @@ void TimerService::Schedule(TimestampMs when, uint8_t kind, std::string_view key
   if (!InHead(when)) {
     // Beyond the head: the store alone holds it (a second Put of the same
     // key is the same single timer).
-    Write(StoreKey(t), true);
+    Write(t, true);
     return;
   }
-  std::string k = StoreKey(t);
-  if (!head_.insert(std::move(t)).second) return;
+  const auto [at, inserted] = head_.insert(std::move(t));
+  if (!inserted) return;
   HeadChanged();
-  Write(std::move(k), true);
+  Write(*at, true);
   Shrink();
 }
 
 void TimerService::Cancel(TimestampMs when, uint8_t kind, std::string_view key) {
   Timer t{when, kind, std::string(key)};
   if (!InHead(when)) {
-    Write(StoreKey(t), false);
+    Write(t, false);
     return;
   }
   if (head_.erase(t) == 0) return;
   HeadChanged();
-  Write(StoreKey(t), false);
+  Write(t, false);
   RefillIfEmpty();
 }
 
@@ -141,7 +169,7 @@ bool TimerService::PopDue(TimestampMs watermark, Timer* out) {
   auto node = head_.extract(head_.begin());
   HeadChanged();
   *out = std::move(node.value());
-  Write(StoreKey(*out), false);
+  Write(*out, false);
   RefillIfEmpty();
   return true;
 }

@@ -73,6 +73,7 @@ Status PersonStage::AddPartition(uint16_t partition, std::vector<Alert>* alerts)
   auto timers = std::make_unique<TimerService>(
       store_, state_keys::PartitionPrefix(partition, kTimerSub));
   timers->set_watch(&timer_watch_);
+  timers->BufferWrites();  // staged at each Flush
   EPI_RETURN_IF_ERROR(timers->Load());
   timers_.insert(std::lower_bound(timers_.begin(), timers_.end(), partition, PartitionBefore),
                  PartitionTimers{partition, std::move(timers)});
@@ -591,6 +592,7 @@ void PersonStage::InstallPrefetched(PrefetchBatch* batch) {
 }
 
 Status PersonStage::Flush() {
+  for (auto& [partition, timers] : timers_) timers->Flush();
   return cache_.Flush();
 }
 

@@ -96,7 +96,7 @@ class PersonStage {
   // The watermark reached `wm`: fire due timers in (time, kind, key) order.
   Status OnWatermark(TimestampMs wm, std::vector<Alert>* alerts);
 
-  // Stages every dirty state into the store (call before Commit).
+  // Stages every changed state and timer into the store (call before Commit).
   Status Flush();
 
   // Look-ahead loading (operators/person_prefetcher.h). PlanPrefetch adds

@@ -214,10 +214,12 @@ TEST(TimerServiceTest, OtherPrefixesAreNotRead) {
 
 // A random mix of schedule / cancel / pop / commit / restart against a
 // reference set. Chunk sizes 1..5 put every operation near a chunk edge.
-void RunModel(KvStore* store, uint32_t seed, size_t chunk) {
+// Buffered: writes reach the store at Flush (before each commit) or a refill.
+void RunModel(KvStore* store, uint32_t seed, size_t chunk, bool buffered = false) {
   std::mt19937 rng(seed);
   std::set<Timer> model;
   auto t = std::make_unique<TimerService>(store, "P", chunk);
+  if (buffered) t->BufferWrites();
   ASSERT_OK(t->Load());
   TimestampMs wm = 0;
   for (int step = 0; step < 3000; ++step) {
@@ -250,11 +252,14 @@ void RunModel(KvStore* store, uint32_t seed, size_t chunk) {
         ASSERT_FALSE(got[i] < want[i] || want[i] < got[i]) << "seed " << seed << " step " << step;
       }
     } else if (op < 95) {
+      t->Flush();
       ASSERT_OK(store->Commit());
     } else {
       // Restart: what was committed is what a new instance sees.
+      t->Flush();
       ASSERT_OK(store->Commit());
       t = std::make_unique<TimerService>(store, "P", chunk);
+      if (buffered) t->BufferWrites();
       ASSERT_OK(t->Load());
     }
     ASSERT_EQ(t->next_due(), model.empty() ? INT64_MAX : model.begin()->when)
@@ -283,6 +288,53 @@ TEST(TimerServiceTest, MatchesAnOrderedSetOnRocksDb) {
     if (HasFatalFailure()) break;
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(TimerServiceTest, BufferedWritesMatchAnOrderedSet) {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    MemKvStore store;
+    RunModel(&store, seed, 1 + seed % 5, /*buffered=*/true);
+    if (HasFatalFailure()) return;
+  }
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("timer-buf-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    auto store = RocksKvStore::Open(dir + "/" + std::to_string(seed), StateConfig{});
+    ASSERT_OK(store.status());
+    RunModel(store->get(), seed, 1 + seed % 3, /*buffered=*/true);
+    if (HasFatalFailure()) break;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Buffered: nothing is staged before Flush; a timer scheduled and moved
+// within one checkpoint is written once, where it ended up.
+TEST(TimerServiceTest, BufferedWritesReachTheStoreAtFlushLastChangeOnly) {
+  MemKvStore store;
+  TimerService t(&store, "T", 100);
+  t.BufferWrites();
+  ASSERT_OK(t.Load());
+  for (int i = 0; i < 50; ++i) {
+    t.Schedule(1000, 0, K(i));
+    t.Cancel(1000, 0, K(i));
+    t.Schedule(500 + i, 0, K(i));
+  }
+  EXPECT_EQ(store.StagedBytes(), 0u);
+  t.Flush();
+  ASSERT_OK(store.Commit());
+  size_t stored = 0;
+  ASSERT_OK(store.Scan("T", "U", [&](std::string_view, std::string_view) {
+    ++stored;
+    return true;
+  }));
+  EXPECT_EQ(stored, 50u);
+  TimerService again(&store, "T", 100);
+  ASSERT_OK(again.Load());
+  const std::vector<Timer> fired = PopAll(&again, 10000);
+  ASSERT_EQ(fired.size(), 50u);
+  EXPECT_EQ(fired.front().when, 500);
+  EXPECT_EQ(fired.back().when, 549);
 }
 
 }  // namespace
