@@ -152,7 +152,24 @@ struct RocksKvStore::InFlight {
       staged;
   std::string plain_min;
   std::string plain_max;
-  std::vector<uint64_t> plain_hashes;  // sorted
+  // The plain records' key hashes, in write order: read by both threads
+  // while in flight, changed by neither.
+  std::vector<uint64_t> plain_hashes;
+  // A sorted copy of plain_hashes, made by the stage thread on its first
+  // lookup (most commits have none: no sort on the stage thread).
+  std::vector<uint64_t> plain_sorted;
+  bool plain_sorted_ready = false;
+  // Whether plain_hashes may hold `hash` (stage thread).
+  bool MaybePlain(std::string_view key) {
+    if (plain_hashes.empty() || key < plain_min || key > plain_max) return false;
+    if (!plain_sorted_ready) {
+      plain_sorted.assign(plain_hashes.begin(), plain_hashes.end());
+      std::sort(plain_sorted.begin(), plain_sorted.end());
+      plain_sorted_ready = true;
+    }
+    return std::binary_search(plain_sorted.begin(), plain_sorted.end(),
+                              std::hash<std::string_view>()(key));
+  }
   uint64_t seq = 0;  // the commit's number (RocksKvStore::handed_off_)
   // Every key's hash, sorted: built by the writer thread after the write,
   // kept (retained_hashes_) after Sync for UnchangedSince.
@@ -433,9 +450,8 @@ Status RocksKvStore::Commit() {
     f.staged.swap(staged_);
     f.plain_min.swap(plain_min_);
     f.plain_max.swap(plain_max_);
-    if (!plain_hashes_sorted_)
-      std::sort(plain_hashes_.begin(), plain_hashes_.end());
     f.plain_hashes.swap(plain_hashes_);
+    f.plain_sorted_ready = false;
     batch_->Clear();
     staged_.clear();
     ClearPlain();
@@ -498,12 +514,9 @@ void RocksKvStore::WriterLoop() {
     for (const auto& entry : f.staged) {
       f.key_hashes.push_back(std::hash<std::string_view>()(entry.first));
     }
-    std::sort(f.key_hashes.begin(), f.key_hashes.end());
-    const size_t indexed = f.key_hashes.size();
     f.key_hashes.insert(f.key_hashes.end(), f.plain_hashes.begin(),
                         f.plain_hashes.end());
-    std::inplace_merge(f.key_hashes.begin(), f.key_hashes.begin() + indexed,
-                       f.key_hashes.end());
+    std::sort(f.key_hashes.begin(), f.key_hashes.end());
     lock.lock();
     job_status_ = std::move(st);
     job_done_ = true;
@@ -527,22 +540,20 @@ Status RocksKvStore::Sync() {
   inflight_->batch.Clear();
   inflight_->staged.clear();
   inflight_->plain_hashes.clear();
+  inflight_->plain_sorted_ready = false;
   if (!st.ok() && write_error_.ok()) write_error_ = st;
   return st;
 }
 
 int RocksKvStore::InFlightLookup(std::string_view key, std::string* value,
                                  bool* maybe_plain) {
-  const InFlight& f = *inflight_;
+  InFlight& f = *inflight_;
   if (auto it = f.staged.find(key); it != f.staged.end()) {
     if (!it->second.has_value()) return 0;
     value->assign(*it->second);
     return 1;
   }
-  *maybe_plain =
-      !f.plain_hashes.empty() && key >= f.plain_min && key <= f.plain_max &&
-      std::binary_search(f.plain_hashes.begin(), f.plain_hashes.end(),
-                         std::hash<std::string_view>()(key));
+  *maybe_plain = f.MaybePlain(key);
   return -1;
 }
 
@@ -580,13 +591,9 @@ bool RocksKvStore::UnchangedSince(std::string_view key, uint64_t version) {
   const uint64_t hash = std::hash<std::string_view>()(key);
   uint64_t last_unseen = completed_.load(std::memory_order_acquire);
   if (inflight_active_) {
-    const InFlight& f = *inflight_;
+    InFlight& f = *inflight_;
     if (f.staged.find(key) != f.staged.end()) return false;
-    if (!f.plain_hashes.empty() && key >= f.plain_min && key <= f.plain_max &&
-        std::binary_search(f.plain_hashes.begin(), f.plain_hashes.end(),
-                           hash)) {
-      return false;
-    }
+    if (f.MaybePlain(key)) return false;
     // The commit in flight (applied or not) has just been looked into.
     last_unseen = std::min(last_unseen, f.seq - 1);
   }
