@@ -529,7 +529,9 @@ Status ClusterStage::Flush() {
   if (watermark_ != kMinTimestamp) {
     std::string wm;
     ByteWriter(&wm).OrderedI64(watermark_);
-    store_->Put(watermark_key_, wm);
+    // Read back only at a restart: no index of the batch needed
+    // (CityPipeline::Checkpoint says why that matters).
+    store_->PutForCommit(watermark_key_, wm);
   }
   return Status::Ok();
 }
