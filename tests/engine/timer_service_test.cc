@@ -32,6 +32,13 @@ std::vector<Timer> PopAll(TimerService* t, TimestampMs wm) {
   return out;
 }
 
+// What a new service over `store` (as after a restart) fires up to `wm`.
+std::vector<Timer> ReloadAndPopAll(KvStore* store, size_t chunk, TimestampMs wm) {
+  TimerService reloaded(store, "T", chunk);
+  EXPECT_OK(reloaded.Load());
+  return PopAll(&reloaded, wm);
+}
+
 TEST(TimerServiceTest, FiresInOrderAcrossChunks) {
   MemKvStore store;
   TimerService t(&store, "T", /*chunk=*/4);
@@ -81,9 +88,7 @@ TEST(TimerServiceTest, DeferredWritesReachTheStoreOnlyAtFlush) {
   t.Flush();
   ASSERT_OK(store.Commit());
   t.Schedule(50, 0, "late");  // after the flush: pending until the next one
-  TimerService reloaded(&store, "T", 2);
-  ASSERT_OK(reloaded.Load());
-  const std::vector<Timer> fired = PopAll(&reloaded, 1000);
+  const std::vector<Timer> fired = ReloadAndPopAll(&store, 2, 1000);
   ASSERT_EQ(fired.size(), 18u);
   EXPECT_EQ(fired.front().when, 101);
   EXPECT_EQ(fired.back().when, 119);
@@ -269,43 +274,38 @@ void RunModel(KvStore* store, uint32_t seed, size_t chunk, bool buffered = false
   }
 }
 
-TEST(TimerServiceTest, MatchesAnOrderedSetOnMemStore) {
+// RunModel over 20 seeds on MemKvStore.
+void RunModelOnMemStores(bool buffered) {
   for (uint32_t seed = 1; seed <= 20; ++seed) {
     MemKvStore store;
-    RunModel(&store, seed, 1 + seed % 5);
-    if (HasFatalFailure()) return;
+    RunModel(&store, seed, 1 + seed % 5, buffered);
+    if (::testing::Test::HasFatalFailure()) return;
   }
 }
 
-TEST(TimerServiceTest, MatchesAnOrderedSetOnRocksDb) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("timer-svc-" + std::to_string(::getpid()))).string();
+// RunModel over 4 seeds on RocksDB stores in a temporary directory.
+void RunModelOnRocksDb(bool buffered) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("timer-svc-" + std::to_string(::getpid()) + (buffered ? "-b" : "")))
+                              .string();
   std::filesystem::remove_all(dir);
   for (uint32_t seed = 1; seed <= 4; ++seed) {
     auto store = RocksKvStore::Open(dir + "/" + std::to_string(seed), StateConfig{});
     ASSERT_OK(store.status());
-    RunModel(store->get(), seed, 1 + seed % 3);
-    if (HasFatalFailure()) break;
+    RunModel(store->get(), seed, 1 + seed % 3, buffered);
+    if (::testing::Test::HasFatalFailure()) break;
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST(TimerServiceTest, MatchesAnOrderedSetOnMemStore) { RunModelOnMemStores(/*buffered=*/false); }
+
+TEST(TimerServiceTest, MatchesAnOrderedSetOnRocksDb) { RunModelOnRocksDb(/*buffered=*/false); }
 
 TEST(TimerServiceTest, BufferedWritesMatchAnOrderedSet) {
-  for (uint32_t seed = 1; seed <= 20; ++seed) {
-    MemKvStore store;
-    RunModel(&store, seed, 1 + seed % 5, /*buffered=*/true);
-    if (HasFatalFailure()) return;
-  }
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("timer-buf-" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
-  for (uint32_t seed = 1; seed <= 4; ++seed) {
-    auto store = RocksKvStore::Open(dir + "/" + std::to_string(seed), StateConfig{});
-    ASSERT_OK(store.status());
-    RunModel(store->get(), seed, 1 + seed % 3, /*buffered=*/true);
-    if (HasFatalFailure()) break;
-  }
-  std::filesystem::remove_all(dir);
+  RunModelOnMemStores(/*buffered=*/true);
+  if (HasFatalFailure()) return;
+  RunModelOnRocksDb(/*buffered=*/true);
 }
 
 // Buffered: nothing is staged before Flush; a timer scheduled and moved
@@ -329,9 +329,7 @@ TEST(TimerServiceTest, BufferedWritesReachTheStoreAtFlushLastChangeOnly) {
     return true;
   }));
   EXPECT_EQ(stored, 50u);
-  TimerService again(&store, "T", 100);
-  ASSERT_OK(again.Load());
-  const std::vector<Timer> fired = PopAll(&again, 10000);
+  const std::vector<Timer> fired = ReloadAndPopAll(&store, 100, 10000);
   ASSERT_EQ(fired.size(), 50u);
   EXPECT_EQ(fired.front().when, 500);
   EXPECT_EQ(fired.back().when, 549);

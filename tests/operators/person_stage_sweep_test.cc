@@ -45,6 +45,12 @@ class SweepTest : public ::testing::Test {
     EXPECT_OK(stage->OnEvent(e, 0, &duplicate, &alerts_));
     EXPECT_OK(stage->OnWatermark(e.ts, &alerts_));
   }
+  // "old" on day 0; "kept" on day 0 and day 15.
+  void FeedDays0And15(PersonStage* stage) {
+    Feed(stage, ScanOf("old", "v1", kT0));
+    Feed(stage, ScanOf("kept", "v1", kT0 + kMinuteMs));
+    Feed(stage, ScanOf("kept", "v2", kT0 + 15 * kDayMs));
+  }
   Status Checkpoint(PersonStage* stage) {
     EPI_RETURN_IF_ERROR(stage->Flush());
     return store_.Commit();
@@ -77,9 +83,7 @@ class SweepTest : public ::testing::Test {
 
 TEST_F(SweepTest, APartitionHeldInMemoryIsSweptThere) {
   auto stage = NewStage();
-  Feed(stage.get(), ScanOf("old", "v1", kT0));
-  Feed(stage.get(), ScanOf("kept", "v1", kT0 + kMinuteMs));
-  Feed(stage.get(), ScanOf("kept", "v2", kT0 + 15 * kDayMs));
+  FeedDays0And15(stage.get());
   ASSERT_OK(Checkpoint(stage.get()));
   Feed(stage.get(), ScanOf("clock", "v3", kT0 + 22 * kDayMs + kHourMs));  // sweeps
   ASSERT_OK(Checkpoint(stage.get()));
@@ -96,9 +100,7 @@ TEST_F(SweepTest, APartitionHeldInMemoryIsSweptThere) {
 TEST_F(SweepTest, APartitionStoredByAnEarlierRunIsSweptFromTheStore) {
   {
     auto first = NewStage();
-    Feed(first.get(), ScanOf("old", "v1", kT0));
-    Feed(first.get(), ScanOf("kept", "v1", kT0 + kMinuteMs));
-    Feed(first.get(), ScanOf("kept", "v2", kT0 + 15 * kDayMs));
+    FeedDays0And15(first.get());
     ASSERT_OK(Checkpoint(first.get()));
   }
   auto restarted = NewStage();  // the store holds partition 0's states
