@@ -649,7 +649,9 @@ Status PersonStage::Sweep(TimestampMs wm) {
     });
     EPI_RETURN_IF_ERROR(decode_error);
   }
-  for (auto& [partition, timers] : timers_) {
+  for (const PartitionTimers& owned : timers_) {
+    // A plain variable: clang before 16 cannot capture structured bindings.
+    const uint16_t partition = owned.partition;
     if (in_memory[partition]) continue;
     const std::string sprefix = PersonCache::StatePrefix(partition);
     EPI_RETURN_IF_ERROR(store_->Scan(sprefix, PrefixEnd(sprefix), [&](std::string_view k, std::string_view v) {
