@@ -37,7 +37,7 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
       Remove(id);  // no longer fits at all (the owner counts what it drops)
       return;
     }
-    SetDirty(id, dirty);
+    e.dirty = dirty;
     // A person's state changes by a few bytes between checkpoints: rewrite
     // in place while it fits the same allocation. Otherwise a new
     // allocation, but the same record and index entry: re-indexing costs
@@ -79,23 +79,16 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
   e.hash = hash;
   e.partition = partition;
   e.stamp = next_stamp_++;
-  SetDirty(id, dirty);
+  e.dirty = dirty;
   bytes_ += need;
   index_.Insert(hash, id);
   *ref = EncodedRef{id, e.stamp};
 }
 
-void EncodedStateCache::SetDirty(uint32_t id, bool dirty) {
-  Entry& e = entries_[id];
-  if (dirty && !e.dirty) dirty_.push_back(id);
-  e.dirty = dirty;
-}
-
-bool EncodedStateCache::TakeDirty(EncodedRef ref) {
-  if (!Current(ref) || !entries_[ref.id].dirty) return false;
+void EncodedStateCache::TakeDirty(EncodedRef ref) {
+  if (!Current(ref) || !entries_[ref.id].dirty) return;
   entries_[ref.id].dirty = false;
   all_dirty_ = false;
-  return true;
 }
 
 bool EncodedStateCache::DirtyEntry(uint32_t id, uint16_t* partition,
@@ -109,9 +102,7 @@ bool EncodedStateCache::DirtyEntry(uint32_t id, uint16_t* partition,
   return true;
 }
 
-void EncodedStateCache::CleanAll() {
-  for (uint32_t id : dirty_) entries_[id].dirty = false;
-  dirty_.clear();
+void EncodedStateCache::Staged() {
   all_dirty_ = false;
   MakeRoom(0, kNoEntry);
 }
@@ -119,7 +110,7 @@ void EncodedStateCache::CleanAll() {
 void EncodedStateCache::MakeRoom(size_t need, int64_t keep) {
   // The clock hand removes whatever clean entries it meets but `keep`; a
   // whole turn without room means the rest is dirty: over budget until the
-  // owner's next checkpoint cleans them (CleanAll).
+  // owner's next checkpoint stages them (Staged).
   if (all_dirty_) return;
   for (size_t steps = 0; bytes_ + need > max_bytes_; ++steps) {
     if (steps > entries_.size()) {

@@ -12,9 +12,10 @@
 // the person, so using one is the same as reading the store; the owner keeps
 // it so (Put with every write, Erase with every delete, DropPartition on
 // revocation). A dirty entry (Put with dirty = true: a decoded state evicted
-// between checkpoints) is newer than the store: the owner stages it at the
-// next checkpoint (DirtyEntry, MarkClean, then CleanAll). Dirty entries are never evicted,
-// so until then the cache may exceed its budget by what they hold.
+// between checkpoints) is newer than the store: the owner, which keeps the
+// list of them, stages each at the next checkpoint (DirtyEntry, MarkClean,
+// then Staged). Dirty entries are never evicted, so until then the cache
+// may exceed its budget by what they hold.
 //
 // An EncodedRef names one version of one entry: the slot and the stamp of
 // the Put that wrote it (stamps are never reused). Holders of a ref check it
@@ -65,9 +66,9 @@ class EncodedStateCache {
   // store does not have these bytes yet (see the file comment).
   void Put(uint16_t partition, std::string_view person, uint32_t hash,
            std::string_view bytes, EncodedRef* ref, bool dirty = false);
-  // If `ref` is current and dirty, marks it clean and returns true: the
-  // caller took over writing it (it decoded the entry to change it).
-  bool TakeDirty(EncodedRef ref);
+  // If `ref` is current and dirty, marks it clean: the caller took over
+  // writing it (it decoded the entry to change it).
+  void TakeDirty(EncodedRef ref);
   void Erase(std::string_view person, uint32_t hash);
   void DropPartition(uint16_t partition);
 
@@ -90,9 +91,9 @@ class EncodedStateCache {
   void MarkClean(uint32_t id) {
     if (id < entries_.size()) entries_[id].dirty = false;
   }
-  // Every entry clean again (the owner staged them all), and back within
-  // the budget.
-  void CleanAll();
+  // The owner staged every dirty entry (MarkClean on each): evicts back
+  // within the budget.
+  void Staged();
 
   // Calls fn(partition, person, bytes) for each entry, in slot order, until
   // it returns false; fn must not change the cache.
@@ -120,15 +121,15 @@ class EncodedStateCache {
     uint32_t value_size = 0;
     uint32_t hash = 0;
     uint16_t partition = 0;
-    bool dirty = false;  // newer than the store (listed in dirty_)
+    bool dirty = false;  // newer than the store
     uint64_t stamp = 0;  // of the Put that wrote the bytes; 0 = free
   };
   int64_t Lookup(std::string_view person, uint32_t hash) const;
   void Remove(uint32_t id);
-  void SetDirty(uint32_t id, bool dirty);
   static constexpr int64_t kNoEntry = -1;
   // Evicts clean entries until `need` more bytes fit the budget, sparing
-  // entry `keep`; gives up after one turn of the hand (all dirty).
+  // entry `keep`; gives up after one turn of the hand (all dirty) until an
+  // entry is cleaned or removed.
   void MakeRoom(size_t need, int64_t keep);
   // Bytes allocated for an entry's id and state: rounded up to 16.
   static size_t Capacity(size_t person_size, size_t value_size) {
@@ -145,7 +146,6 @@ class EncodedStateCache {
   size_t bytes_ = 0;  // sum of live entries' Footprint
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
-  std::vector<uint32_t> dirty_;  // ids made dirty since CleanAll (repeats possible)
   SlotIndex index_;
   size_t hand_ = 0;  // next eviction candidate
   // A whole turn of the hand found only dirty entries: MakeRoom gives up at

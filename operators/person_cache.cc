@@ -370,7 +370,7 @@ Status PersonCache::Flush() {
     WriteBack(k.id, /*checkpoint=*/true);
     Measure(k.id);
   }
-  encoded_.CleanAll();
+  encoded_.Staged();
   dirty_.clear();
   if (OverBudget()) {
     // Evict states not touched in the epoch just flushed first, then the rest.

@@ -23,11 +23,8 @@ using testing::DirectPipeline;
 class ClusterThreadDeterminismTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    CityConfig city;
-    city.persons = 3000;
-    city.days = 4;
-    city.seed = 11;
-    city_ = new testing::GeneratedCityDir("epistream-cluster-thread", city);
+    city_ = new testing::GeneratedCityDir("epistream-cluster-thread",
+                                          CityConfig{.persons = 3000, .days = 4, .seed = 11});
   }
   static void TearDownTestSuite() {
     delete city_;

@@ -22,11 +22,8 @@ namespace {
 class ParseThreadDeterminismTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    CityConfig city;
-    city.persons = 3000;
-    city.days = 3;
-    city.seed = 23;
-    city_ = new testing::GeneratedCityDir("epistream-parse-thread", city);
+    city_ = new testing::GeneratedCityDir("epistream-parse-thread",
+                                          CityConfig{.persons = 3000, .days = 3, .seed = 23});
     // Bad records every 997 lines: each dead-letter reason path goes
     // through the helper thread too.
     const std::vector<std::string> lines = testing::ReadLines(city_->input());

@@ -30,11 +30,8 @@ using testing::LineSink;
 class PrefetchDeterminismTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    CityConfig city;
-    city.persons = 3000;
-    city.days = 4;
-    city.seed = 7;
-    city_ = new testing::GeneratedCityDir("epistream-prefetch-det", city);
+    city_ = new testing::GeneratedCityDir("epistream-prefetch-det",
+                                          CityConfig{.persons = 3000, .days = 4, .seed = 7});
   }
   static void TearDownTestSuite() {
     delete city_;
