@@ -22,6 +22,12 @@
 // with Current() instead of a lookup by id: one record read, no hashing, no
 // id or bytes compare (the caches' hot path is memory-bound).
 //
+// Layout: each entry is one allocation (a header with the sizes and the
+// stamp, the person id, the bytes) and a record in a slot array; the index
+// keeps the allocation's address with the hash, so a lookup reads the
+// bucket and then the allocation (two dependent misses on a cold entry, not
+// three: the record is read only to change the entry).
+//
 // Memory: at most about max_bytes (one allocation per entry with the id and
 // the bytes, its record and its index share); beyond that, entries go in the
 // order of a clock hand sweeping the slots (roughly oldest first; a cache of
@@ -31,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +65,11 @@ class EncodedStateCache {
   bool Current(EncodedRef ref) const {
     return ref.stamp != 0 && ref.id < entries_.size() && entries_[ref.id].stamp == ref.stamp;
   }
+  // Cache hints for a coming Find of a person with hash `hash`: first its
+  // index bucket, then (once that has arrived) the start of its entry and
+  // its record.
+  void PrefetchBucket(uint32_t hash) const { index_.Prefetch(hash); }
+  void PrefetchEntry(uint32_t hash) const;
   // Whether some entry has hash `hash` (may be another person: hints only).
   bool MaybeContains(uint32_t hash) const { return index_.ContainsHash(hash); }
   // Keeps `bytes` as the state of `person` in `partition`, replacing any;
@@ -101,8 +113,7 @@ class EncodedStateCache {
   void ForEach(Fn&& fn) const {
     for (const Entry& e : entries_) {
       if (e.data == nullptr) continue;
-      if (!fn(e.partition, std::string_view(e.data.get(), e.person_size),
-              std::string_view(e.data.get() + e.person_size, e.value_size))) {
+      if (!fn(e.partition, PersonOf(e), BytesOf(e))) {
         return;
       }
     }
@@ -115,8 +126,16 @@ class EncodedStateCache {
   uint64_t evicted() const { return evicted_; }
 
  private:
+  // The start of an entry's allocation (then the person id, then the
+  // bytes): what a lookup needs without the record.
+  struct Header {
+    uint32_t person_size;
+    uint32_t value_size;
+    uint64_t stamp;
+  };
+  static constexpr size_t kHeader = sizeof(Header);
   struct Entry {
-    std::unique_ptr<char[]> data;  // person id, then the state bytes; null = free
+    std::unique_ptr<char[]> data;  // Header, person id, state bytes; null = free
     uint32_t person_size = 0;
     uint32_t value_size = 0;
     uint32_t hash = 0;
@@ -124,6 +143,21 @@ class EncodedStateCache {
     bool dirty = false;  // newer than the store
     uint64_t stamp = 0;  // of the Put that wrote the bytes; 0 = free
   };
+  static std::string_view PersonOf(const Entry& e) {
+    return std::string_view(e.data.get() + kHeader, e.person_size);
+  }
+  static std::string_view BytesOf(const Entry& e) {
+    return std::string_view(e.data.get() + kHeader + e.person_size, e.value_size);
+  }
+  // Writes e's sizes and stamp into its allocation's header.
+  static void WriteHeader(Entry& e);
+  // The header at the start of an allocation (copied out: the bytes are
+  // only char-aligned as far as the type system knows).
+  static Header HeaderAt(const char* data) {
+    Header h;
+    std::memcpy(&h, data, sizeof h);
+    return h;
+  }
   int64_t Lookup(std::string_view person, uint32_t hash) const;
   void Remove(uint32_t id);
   static constexpr int64_t kNoEntry = -1;
@@ -131,14 +165,14 @@ class EncodedStateCache {
   // entry `keep`; gives up after one turn of the hand (all dirty) until an
   // entry is cleaned or removed.
   void MakeRoom(size_t need, int64_t keep);
-  // Bytes allocated for an entry's id and state: rounded up to 16.
+  // Bytes allocated for an entry's header, id and state: rounded up to 16.
   static size_t Capacity(size_t person_size, size_t value_size) {
-    return (person_size + value_size + 15) & ~size_t{15};
+    return (kHeader + person_size + value_size + 15) & ~size_t{15};
   }
   static size_t Capacity(const Entry& e) { return Capacity(e.person_size, e.value_size); }
   // The allocation, the record, and two index buckets (load <= 1/2).
   static size_t Footprint(size_t person_size, size_t value_size) {
-    return Capacity(person_size, value_size) + sizeof(Entry) + 16;
+    return Capacity(person_size, value_size) + sizeof(Entry) + 2 * Index::kBucketBytes;
   }
   static size_t Footprint(const Entry& e) { return Footprint(e.person_size, e.value_size); }
 
@@ -146,7 +180,8 @@ class EncodedStateCache {
   size_t bytes_ = 0;  // sum of live entries' Footprint
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
-  SlotIndex index_;
+  using Index = BasicSlotIndex<const char*>;  // payload: the entry's data
+  Index index_;
   size_t hand_ = 0;  // next eviction candidate
   // A whole turn of the hand found only dirty entries: MakeRoom gives up at
   // once until something becomes clean or leaves (not a turn per Put).

@@ -91,6 +91,16 @@ class PersonCache {
   bool MaybeContains(std::string_view person) const {
     return MaybeContainsHash(HashOf(person));
   }
+  // Memory hints for a coming Get of `person`, whose cold path is two
+  // dependent cache misses (the encoded index's bucket, then the entry):
+  // PrefetchIndex some events ahead, then PrefetchEntry with the hash it
+  // returned a few events later. Hints only: nothing changes.
+  uint32_t PrefetchIndex(std::string_view person) const {
+    const uint32_t hash = HashOf(person);
+    encoded_.PrefetchBucket(hash);
+    return hash;
+  }
+  void PrefetchEntry(uint32_t hash) const { encoded_.PrefetchEntry(hash); }
   // Prefetch: unless `person` may be cached already (MaybeContains), and if
   // `current()` vouches that *state is the person's current stored state
   // (KvStore::UnchangedSince), caches it clean (it is the stored one):

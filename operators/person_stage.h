@@ -111,6 +111,10 @@ class PersonStage {
   // False while every stored state is cached (nothing evicted, no stored
   // state loaded yet): loading ahead could only find new persons.
   bool PrefetchUseful() const { return cache_.MayMissStoredStates(); }
+  // Memory hints for the states of coming events (PersonCache::PrefetchIndex
+  // and PrefetchEntry).
+  uint32_t PrefetchIndex(std::string_view person) const { return cache_.PrefetchIndex(person); }
+  void PrefetchEntry(uint32_t hash) const { cache_.PrefetchEntry(hash); }
   const PrefetchCounters& prefetch_counters() const { return prefetch_; }
   uint64_t cache_hits() const { return cache_.hits(); }
   uint64_t cache_misses() const { return cache_.misses(); }

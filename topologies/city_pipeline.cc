@@ -402,7 +402,30 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
       prefetcher_->Recycle(std::move(batch));
     }
     std::unique_ptr<ParsedBatch> parsed = parse && begin > 0 ? parse_ahead_->Take() : nullptr;
+    // Parsed ahead (and not pseudonymized: the state key is the id as
+    // parsed), the coming events' persons are known: the index buckets of
+    // their cached states are fetched kIndexAhead events ahead and the
+    // entries kEntryAhead ahead, so a state cold in memory costs no
+    // dependent cache miss when its event comes (perf, 1M persons: the two
+    // misses were a quarter of the stage thread; see
+    // PersonCache::PrefetchIndex).
+    constexpr size_t kIndexAhead = 24, kEntryAhead = 12, kRing = 32;
+    const bool hint = parsed != nullptr && pseudonymizer_ == nullptr;
+    uint32_t hashes[kRing] = {};  // 0: nothing to fetch
+    auto index_ahead = [&](size_t j) {
+      const ParsedRecord& pr = parsed->parsed[j - begin];
+      hashes[j % kRing] =
+          pr.ok && !pr.event.person_id.empty() ? stage_->PrefetchIndex(pr.event.person_id) : 0;
+    };
+    if (hint) {
+      for (size_t j = begin; j < std::min(end, begin + kIndexAhead); ++j) index_ahead(j);
+    }
     for (size_t i = begin; i < end && st.ok(); ++i) {
+      if (hint) {
+        if (i + kIndexAhead < end) index_ahead(i + kIndexAhead);
+        const uint32_t hash = hashes[(i + kEntryAhead) % kRing];
+        if (i + kEntryAhead < end && hash != 0) stage_->PrefetchEntry(hash);
+      }
       st = apply(i, parsed != nullptr ? &parsed->parsed[i - begin] : nullptr);
     }
     if (parsed != nullptr) parse_ahead_->Recycle(std::move(parsed));

@@ -73,5 +73,49 @@ TEST(SlotIndexTest, RandomInsertsAndErasesMatchAModel) {
   }
 }
 
+
+// A payload stays with its pair through growth and backward shifts, and
+// SetPayload changes only its own pair's.
+TEST(SlotIndexTest, PayloadsTravelWithTheirPairs) {
+  BasicSlotIndex<uint64_t> index;
+  std::mt19937 rng(5);
+  std::map<uint32_t, std::pair<uint32_t, uint64_t>> model;  // slot -> hash, payload
+  uint32_t next_slot = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const uint32_t r = rng() % 100;
+    if (model.empty() || r < 50) {
+      const uint32_t hash = static_cast<uint32_t>(rng() % 64) * 2654435761u;
+      index.Insert(hash, next_slot, next_slot * 3ull);
+      model[next_slot] = {hash, next_slot * 3ull};
+      ++next_slot;
+      continue;
+    }
+    auto it = model.begin();
+    std::advance(it, rng() % model.size());
+    if (r < 75) {
+      it->second.second = rng();
+      index.SetPayload(it->second.first, it->first, it->second.second);
+    } else {
+      index.Erase(it->second.first, it->first);
+      model.erase(it);
+    }
+    if (step % 499 == 0) {
+      for (const auto& [slot, hp] : model) {
+        uint64_t seen = ~0ull;
+        ASSERT_EQ(index.Find(hp.first,
+                             [&](uint32_t s, uint64_t payload) {
+                               if (s != slot) return false;
+                               seen = payload;
+                               return true;
+                             }),
+                  slot);
+        ASSERT_EQ(seen, hp.second);
+      }
+    }
+  }
+  static_assert(BasicSlotIndex<uint64_t>::kBucketBytes == 16);
+  static_assert(SlotIndex::kBucketBytes == 8);
+}
+
 }  // namespace
 }  // namespace epistream
