@@ -49,6 +49,9 @@ const std::string kWatermarkKey = state_keys::Meta("watermark");
 // missing one costs a wasted or a plain read, never a wrong result), so
 // anything unusual gives up (empty).
 std::string_view StringFieldHint(std::string_view json, std::string_view quoted_key) {
+  // Also an empty record (a Kafka message without a value: data() null,
+  // which memmem must not get).
+  if (json.size() < quoted_key.size()) return {};
   const void* hit = ::memmem(json.data(), json.size(), quoted_key.data(), quoted_key.size());
   if (hit == nullptr) return {};
   size_t i = static_cast<size_t>(static_cast<const char*>(hit) - json.data()) + quoted_key.size();

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/mem_kv_store.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
 #include "tests/testing/generated_city.h"
@@ -156,6 +157,33 @@ TEST_F(PrefetchDeterminismTest, PipelineUsesTheLookAhead) {
   store->reset();
   std::error_code ec;
   std::filesystem::remove_all(state, ec);
+}
+
+// The memory hints of OnMessages read each record's person before it is
+// parsed: an empty record (a Kafka message without a value, data() null)
+// or one cut short gets no hint, only its dead letter, in a small call and
+// in one parsed ahead.
+TEST_F(PrefetchDeterminismTest, HintsSkipEmptyAndBrokenRecords) {
+  const std::vector<std::string> lines = testing::ReadLines(Input());
+  ASSERT_GT(lines.size(), 3000u);
+  for (size_t n : {size_t{40}, size_t{3000}}) {
+    MemKvStore store;
+    LineSink alerts;
+    LineSink dead;
+    CityPipeline pipeline(SmallEngine(), RulesConfig(), &store, &alerts, &alerts, &dead, nullptr);
+    ASSERT_OK(pipeline.Open());
+    ASSERT_OK(pipeline.AddPartition(0, std::nullopt, 0));
+    std::vector<PipelineRecord> records;
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view bytes = lines[i];
+      if (i % 10 == 3) bytes = std::string_view();           // no value at all
+      if (i % 10 == 7) bytes = bytes.substr(0, bytes.size() / 2);  // cut short
+      records.push_back({bytes, std::nullopt, SourcePosition{"file", 0, static_cast<int64_t>(i)}});
+    }
+    ASSERT_OK(pipeline.OnMessages(records, 0));
+    ASSERT_OK(pipeline.Checkpoint());
+    EXPECT_GE(dead.lines.size(), n / 5) << n << " records";
+  }
 }
 
 }  // namespace
