@@ -59,16 +59,13 @@ class BasicSlotIndex {
   // The payload of the first pair with hash `hash` (no key compare: may be
   // another key's) and its slot in *slot, or null.
   const Payload* FirstPayload(uint32_t hash, uint32_t* slot) const {
-    if (table_.empty()) return nullptr;
-    const size_t mask = table_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      const Bucket& b = table_[i];
-      if (b.slot == 0) return nullptr;
-      if (b.hash == hash) {
-        *slot = b.slot - 1;
-        return &b.payload;
-      }
-    }
+    const Payload* first = nullptr;
+    Find(hash, [&](uint32_t s, const Payload& payload) {
+      *slot = s;
+      first = &payload;
+      return true;
+    });
+    return first;
   }
   // Indexes `slot` under `hash`; the pair must not be indexed already.
   void Insert(uint32_t hash, uint32_t slot, Payload payload = Payload()) {

@@ -10,10 +10,13 @@ void EncodedStateCache::WriteHeader(Entry& e) {
   std::memcpy(e.data.get(), &h, sizeof h);
 }
 
-int64_t EncodedStateCache::Lookup(std::string_view person, uint32_t hash) const {
-  return index_.Find(hash, [&](uint32_t, const char* data) {
-    const auto h = HeaderAt(data);
-    return std::string_view(data + kHeader, h.person_size) == person;
+int64_t EncodedStateCache::Lookup(std::string_view person, uint32_t hash,
+                                  const char** data) const {
+  // From the bucket to the allocation; the record is not read.
+  return index_.Find(hash, [&](uint32_t, const char* at) {
+    if (std::string_view(at + kHeader, HeaderAt(at).person_size) != person) return false;
+    if (data != nullptr) *data = at;
+    return true;
   });
 }
 
@@ -29,15 +32,10 @@ void EncodedStateCache::PrefetchEntry(uint32_t hash) const {
 
 bool EncodedStateCache::Find(std::string_view person, uint32_t hash,
                              std::string_view* bytes, EncodedRef* ref) const {
-  // From the bucket to the allocation; the record is not read.
-  Header h{};
   const char* at = nullptr;
-  const int64_t found = index_.Find(hash, [&](uint32_t, const char* data) {
-    h = HeaderAt(data);
-    at = data;
-    return std::string_view(data + kHeader, h.person_size) == person;
-  });
+  const int64_t found = Lookup(person, hash, &at);
   if (found < 0) return false;
+  const Header h = HeaderAt(at);
   *bytes = std::string_view(at + kHeader + h.person_size, h.value_size);
   *ref = EncodedRef{static_cast<uint32_t>(found), h.stamp};
   return true;

@@ -158,7 +158,8 @@ class EncodedStateCache {
     std::memcpy(&h, data, sizeof h);
     return h;
   }
-  int64_t Lookup(std::string_view person, uint32_t hash) const;
+  // The entry of `person`, or kNoEntry; *data (if given): its allocation.
+  int64_t Lookup(std::string_view person, uint32_t hash, const char** data = nullptr) const;
   void Remove(uint32_t id);
   static constexpr int64_t kNoEntry = -1;
   // Evicts clean entries until `need` more bytes fit the budget, sparing

@@ -91,16 +91,20 @@ std::string_view PersonHint(const PipelineRecord& r) {
 // ahead, its entry (bytes and record) kEntryAhead ahead, so a state cold in
 // memory costs no dependent cache miss when its record comes (perf, 1M
 // persons: the two misses were a quarter of the stage thread). person_at(j)
-// is record j's person id, or "" (a wrong id only wastes a hint).
+// is record j's person id, or "" (a wrong id only wastes a hint). Not
+// `enabled`: no hints.
 template <typename PersonAt>
 class StateHints {
  public:
-  StateHints(const PersonStage& stage, size_t begin, size_t end, PersonAt person_at)
-      : stage_(stage), end_(end), person_at_(std::move(person_at)) {
+  StateHints(const PersonStage& stage, bool enabled, size_t begin, size_t end,
+             PersonAt person_at)
+      : stage_(stage), enabled_(enabled), end_(end), person_at_(std::move(person_at)) {
+    if (!enabled_) return;
     for (size_t j = begin; j < std::min(end, begin + kIndexAhead); ++j) IndexAhead(j);
   }
   // Before record i is applied.
   void Before(size_t i) {
+    if (!enabled_) return;
     if (i + kIndexAhead < end_) IndexAhead(i + kIndexAhead);
     const uint32_t hash = hashes_[(i + kEntryAhead) % kRing];
     if (i + kEntryAhead < end_ && hash != 0) stage_.PrefetchEntry(hash);
@@ -113,6 +117,7 @@ class StateHints {
     hashes_[j % kRing] = person.empty() ? 0 : stage_.PrefetchIndex(person);
   }
   const PersonStage& stage_;
+  const bool enabled_;
   const size_t end_;
   PersonAt person_at_;
   uint32_t hashes_[kRing] = {};  // 0: nothing to fetch
@@ -402,13 +407,9 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
   // The state key is the person id as it appears in the record unless
   // pseudonymized: then no hints.
   const bool hint = pseudonymizer_ == nullptr;
-  auto raw_person = [&](size_t j) { return PersonHint(records[j]); };
   if (!prefetch && !parse) {
-    if (!hint) {
-      for (size_t i = 0; i < records.size(); ++i) EPI_RETURN_IF_ERROR(apply(i, nullptr));
-      return FinishCall();
-    }
-    StateHints hints(*stage_, 0, records.size(), raw_person);
+    StateHints hints(*stage_, hint, 0, records.size(),
+                     [&](size_t j) { return PersonHint(records[j]); });
     for (size_t i = 0; i < records.size(); ++i) {
       hints.Before(i);
       EPI_RETURN_IF_ERROR(apply(i, nullptr));
@@ -449,24 +450,16 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
       prefetcher_->Recycle(std::move(batch));
     }
     std::unique_ptr<ParsedBatch> parsed = parse && begin > 0 ? parse_ahead_->Take() : nullptr;
-    auto run = [&](auto&& person_at) {
-      StateHints hints(*stage_, begin, end, person_at);
-      for (size_t i = begin; i < end && st.ok(); ++i) {
-        hints.Before(i);
-        st = apply(i, parsed != nullptr ? &parsed->parsed[i - begin] : nullptr);
-      }
-    };
-    if (!hint) {
-      for (size_t i = begin; i < end && st.ok(); ++i) {
-        st = apply(i, parsed != nullptr ? &parsed->parsed[i - begin] : nullptr);
-      }
-    } else if (parsed != nullptr) {
-      run([&](size_t j) -> std::string_view {
-        const ParsedRecord& pr = parsed->parsed[j - begin];
-        return pr.ok ? std::string_view(pr.event.person_id) : std::string_view();
-      });
-    } else {
-      run(raw_person);  // the first batch, parsed as it is applied
+    // The person as parsed ahead, else (the first batch, parsed as it is
+    // applied) as it appears in the record.
+    StateHints hints(*stage_, hint, begin, end, [&](size_t j) -> std::string_view {
+      if (parsed == nullptr) return PersonHint(records[j]);
+      const ParsedRecord& pr = parsed->parsed[j - begin];
+      return pr.ok ? std::string_view(pr.event.person_id) : std::string_view();
+    });
+    for (size_t i = begin; i < end && st.ok(); ++i) {
+      hints.Before(i);
+      st = apply(i, parsed != nullptr ? &parsed->parsed[i - begin] : nullptr);
     }
     if (parsed != nullptr) parse_ahead_->Recycle(std::move(parsed));
   }
