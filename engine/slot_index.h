@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "engine/prefetch.h"
+
 namespace epistream {
 
 struct NoSlotPayload {};
@@ -54,7 +56,7 @@ class BasicSlotIndex {
   }
   // Cache hint: the bucket where a lookup of `hash` starts.
   void Prefetch(uint32_t hash) const {
-    if (!table_.empty()) __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
+    if (!table_.empty()) PrefetchLine(&table_[hash & (table_.size() - 1)]);
   }
   // The payload of the first pair with hash `hash` (no key compare: may be
   // another key's) and its slot in *slot, or null.

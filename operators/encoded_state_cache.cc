@@ -24,9 +24,9 @@ void EncodedStateCache::PrefetchEntry(uint32_t hash) const {
   // Out of line: inlined into the caller's loop, GCC 12 dropped it.
   uint32_t id = 0;
   if (const char* const* data = index_.FirstPayload(hash, &id)) {
-    __builtin_prefetch(*data);
-    __builtin_prefetch(*data + 64);
-    __builtin_prefetch(&entries_[id]);  // TakeDirty and Put read the record
+    PrefetchLine(*data);
+    PrefetchLine(*data + 64);
+    PrefetchLine(&entries_[id]);  // TakeDirty and Put read the record
   }
 }
 

@@ -43,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/prefetch.h"
 #include "engine/slot_index.h"
 
 namespace epistream {
@@ -90,14 +91,14 @@ class EncodedStateCache {
   // Cache hints for a coming DirtyEntry(id): the record, then (once it
   // has arrived) the first lines of its bytes.
   void PrefetchRecord(uint32_t id) const {
-    if (id < entries_.size()) __builtin_prefetch(&entries_[id]);
+    if (id < entries_.size()) PrefetchLine(&entries_[id]);
   }
   void PrefetchBytes(uint32_t id) const {
     if (id >= entries_.size()) return;
     const char* p = entries_[id].data.get();
     if (p == nullptr) return;
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
+    PrefetchLine(p);
+    PrefetchLine(p + 64);
   }
   // Entry `id` staged by the owner: clean.
   void MarkClean(uint32_t id) {

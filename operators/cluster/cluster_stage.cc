@@ -103,6 +103,35 @@ void ClusterStage::ScheduleActivityTimer(const std::string& venue,
   act.timer = end;
 }
 
+void ClusterStage::PrefetchRecord(const ClusterRecord& r, bool slot) const {
+  auto hint = [&](const auto& table) {
+    const uint32_t hash = table.HashOf(r.key);
+    if (slot) {
+      table.PrefetchSlot(hash);
+    } else {
+      table.Prefetch(hash);
+    }
+  };
+  switch (r.kind) {
+    case ClusterRecordKind::kVenueScan:
+      return hint(activity_);
+    case ClusterRecordKind::kVenueVisitors:
+    case ClusterRecordKind::kFeverLink:
+      return hint(venues_);
+    case ClusterRecordKind::kVenueDayVisitor:
+    case ClusterRecordKind::kVenueDayLink:
+      return hint(venue_days_);
+    case ClusterRecordKind::kCommunityFever:
+    case ClusterRecordKind::kCommunitySeen:
+    case ClusterRecordKind::kCommunityRegistered:
+      return hint(communities_);
+    case ClusterRecordKind::kClinicVisit:
+      return hint(clinics_);
+    case ClusterRecordKind::kCityCount:
+      return;  // GlobalAggregate: a few counters, always cached
+  }
+}
+
 Status ClusterStage::OnRecord(const ClusterRecord& r) {
   switch (r.kind) {
     case ClusterRecordKind::kVenueScan: {

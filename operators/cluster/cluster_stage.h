@@ -109,6 +109,10 @@ class ClusterStage {
   Status Open();
   // One record of the person stage.
   Status OnRecord(const ClusterRecord& r);
+  // Cache hints for a record OnRecord will take soon: the index bucket of
+  // its key (slot = false), then, a few records later, its state (slot =
+  // true). Lookups only: changes nothing.
+  void PrefetchRecord(const ClusterRecord& r, bool slot) const;
   // A person's registered community changed in epi.persons (from `before`,
   // empty if none, to `after`): the registered populations follow.
   Status OnRegistration(std::string_view before, std::string_view after);
