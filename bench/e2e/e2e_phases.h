@@ -21,8 +21,11 @@
 //   latency_floor  its own broker; input produced at a steady rate and
 //            consumed by a bare consumer: produce -> consume latency
 //   latency  the same with the engine: produce -> alert emitted (on_alert
-//            hook, for alerts an event triggers) and the engine's own
-//            epistream_event_to_alert_seconds histogram (bucket bounds)
+//            hook, for alerts an event triggers), consumed -> alert
+//            emitted (the measure: the engine's consume time of
+//            the alert's event, from on_applied, to on_alert; ms clock)
+//            and the engine's own epistream_event_to_alert_seconds
+//            histogram (bucket bounds)
 //   memory   state for many persons through the city pipeline on RocksDB
 //
 // Threading: each phase runs on the calling thread (plus the threads of the
