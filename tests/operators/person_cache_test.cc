@@ -18,6 +18,36 @@ namespace {
 
 std::string Person(int i) { return testing::Num("P", i); }
 
+// A MemKvStore that records the keys of PutForCommit in call order: the
+// checkpoint's write order (key order: cheap memtable inserts; a person's
+// newest state last).
+class CommitOrderStore final : public KvStore {
+ public:
+  Status Get(std::string_view key, std::string* value, bool* found) override {
+    return mem_.Get(key, value, found);
+  }
+  void Put(std::string_view key, std::string_view value) override { mem_.Put(key, value); }
+  void Delete(std::string_view key) override { mem_.Delete(key); }
+  void PutForCommit(std::string_view key, std::string_view value) override {
+    order.emplace_back(key);
+    mem_.Put(key, value);
+  }
+  Status DeleteRange(std::string_view begin, std::string_view end) override {
+    return mem_.DeleteRange(begin, end);
+  }
+  Status Scan(std::string_view begin, std::string_view end, const ScanFn& fn) override {
+    return mem_.Scan(begin, end, fn);
+  }
+  Status Commit() override { return mem_.Commit(); }
+  size_t StagedBytes() const override { return mem_.StagedBytes(); }
+  uint64_t ApproximateSizeBytes() override { return mem_.ApproximateSizeBytes(); }
+
+  std::vector<std::string> order;
+
+ private:
+  MemKvStore mem_;
+};
+
 class PersonCacheTest : public ::testing::Test {
  protected:
   PersonState* Get(uint16_t partition, const std::string& person) {
@@ -444,6 +474,49 @@ TEST_F(PersonCacheTest, TheHandSparesAStateGotSinceItLastPassed) {
   EXPECT_EQ(c.misses(), misses);
   ASSERT_OK(c.Get(0, "b").status());
   EXPECT_EQ(c.misses(), misses + 1);
+}
+
+// Persons whose ids share their first 8 bytes (the packed sort key cannot
+// order them) and persons with both a decoded state and an older, evicted,
+// dirty encoded copy: the checkpoint writes each key once, in key order
+// (the decoded copy goes first and cleans the encoded one).
+TEST(PersonCacheOrderTest, CheckpointWritesInKeyOrderAcrossSharedPrefixes) {
+  CommitOrderStore store;
+  // 4 decoded states, encoded tier on: most persons are evicted to dirty
+  // encoded copies before the checkpoint, some come back decoded.
+  PersonCache c(&store, 4, 0, 1 << 20);
+  const std::vector<std::string> persons = {
+      "person-000b", "person-000a", "person-00", "p", "person-000a1", "q",
+      "person-000", "person-000c", "person-00", "person-000b", "p", "zz"};
+  // A person lives in one partition (the input is keyed by person): those
+  // of partition 0 get a suffix.
+  auto person = [&](uint16_t partition, const std::string& p) {
+    return partition == 0 ? p + "-0" : p;
+  };
+  int64_t t = 0;
+  for (uint16_t partition : {uint16_t{3}, uint16_t{0}}) {
+    for (const std::string& p : persons) {
+      Result<PersonState*> got = c.Get(partition, person(partition, p));
+      ASSERT_OK(got.status());
+      (*got)->tests.push_back(++t);
+    }
+  }
+  ASSERT_OK(c.Flush());
+  std::vector<std::string> expected;
+  for (uint16_t partition : {uint16_t{0}, uint16_t{3}}) {
+    for (const std::string& p : persons) {
+      expected.push_back(PersonCache::StateKey(partition, person(partition, p)));
+    }
+  }
+  std::sort(expected.begin(), expected.end());
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  EXPECT_EQ(store.order, expected);
+  // Each person's newest state is the one stored.
+  ASSERT_OK(store.Commit());
+  PersonCache fresh(&store, 10);
+  Result<PersonState*> b = fresh.Get(3, "person-000b");
+  ASSERT_OK(b.status());
+  EXPECT_EQ((*b)->tests, (std::vector<TimestampMs>{1, 10}));
 }
 
 }  // namespace
