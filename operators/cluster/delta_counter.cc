@@ -58,7 +58,11 @@ void DeltaCounter::AddToBucket(Bucket& bucket, TimestampMs ts, int64_t delta,
 void DeltaCounter::Add(TimestampMs ts, int64_t delta) {
   if (delta == 0) return;
   const int64_t b = BucketOf(ts);
-  auto bit = buckets_.try_emplace(b).first;
+  BucketMap::iterator bit;
+  if (!fingers_.Find(b, &bit)) {
+    bit = buckets_.try_emplace(b).first;
+    fingers_.Remember(b, bit);
+  }
   Bucket& bucket = bit->second;
   bool inserted = false, erased = false;
   AddToBucket(bucket, ts, delta, &inserted, &erased);
@@ -71,6 +75,7 @@ void DeltaCounter::Add(TimestampMs ts, int64_t delta) {
   }
   if (bucket.count == 0) {
     // Cancelled out (its sum is 0 then): gone, like its stored copy.
+    fingers_.Forget();
     buckets_.erase(bit);
     if (track_stored_) dirty_.push_back(b);
     return;
@@ -95,6 +100,7 @@ int64_t DeltaCounter::ValueAt(TimestampMs a) const {
 }
 
 void DeltaCounter::Compact(TimestampMs horizon) {
+  fingers_.Forget();  // buckets may be erased below
   const int64_t partial = BucketOf(horizon);
   auto bit = buckets_.begin();
   // Whole buckets before the horizon's: their sums.

@@ -141,9 +141,51 @@ class DeltaCounter {
   static void AddToBucket(Bucket& bucket, TimestampMs ts, int64_t delta,
                           bool* inserted, bool* erased);
 
+  using BucketMap = std::map<int64_t, Bucket>;
+  // The two buckets the last Adds went to, by id and position: a counter
+  // takes its +1 and -1 stamps in two buckets at a time (now and now + a
+  // window), and an Add to either skips the map's walk from the root
+  // (perf, cluster thread, 1M persons: 96% of Add's time on one load of
+  // that walk; ~8 dependent cache misses at 192 buckets). Forgotten on
+  // every erase; a copy or a move starts without them.
+  class Fingers {
+   public:
+    Fingers() = default;
+    Fingers(const Fingers&) {}
+    Fingers& operator=(const Fingers&) {
+      Forget();
+      return *this;
+    }
+    // The position of bucket b if remembered.
+    bool Find(int64_t b, BucketMap::iterator* it) {
+      for (int i = 0; i < 2; ++i) {
+        if (valid_[i] && ids_[i] == b) {
+          *it = its_[i];
+          next_ = 1 - i;  // the other one is replaced first
+          return true;
+        }
+      }
+      return false;
+    }
+    void Remember(int64_t b, BucketMap::iterator it) {
+      ids_[next_] = b;
+      its_[next_] = it;
+      valid_[next_] = true;
+      next_ = 1 - next_;
+    }
+    void Forget() { valid_[0] = valid_[1] = false; }
+
+   private:
+    int64_t ids_[2] = {0, 0};
+    BucketMap::iterator its_[2];
+    bool valid_[2] = {false, false};
+    int next_ = 0;
+  };
+
   int64_t base_ = 0;
   size_t pending_ = 0;                         // stamps over all buckets
-  mutable std::map<int64_t, Bucket> buckets_;  // only buckets with count > 0
+  mutable BucketMap buckets_;  // only buckets with count > 0
+  Fingers fingers_;            // Add's shortcut into buckets_
   // With track_stored_: buckets changed since ForEachDirtyBucket (may
   // repeat; may name erased buckets, whose stored copies must go).
   bool track_stored_ = false;

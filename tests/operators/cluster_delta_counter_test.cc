@@ -153,6 +153,13 @@ TEST_F(DeltaCounterBucketTest,
             << "step " << step << " at " << a;
       }
     }
+    if (step % 301 == 0) {
+      // Through a copy that then dies: Add's remembered bucket positions
+      // must not follow (they would point into the dead copy's map).
+      DeltaCounter copy = c;
+      c = DeltaCounter();
+      c = copy;
+    }
     if (step % 211 == 0) {
       // Cached bytes equal a fresh encode of the same content.
       const std::string bytes = Chunked(c);
