@@ -139,4 +139,18 @@ class BasicSlotIndex {
 
 using SlotIndex = BasicSlotIndex<NoSlotPayload>;
 
+// The slot number for a new entry of an owner that keeps its entries in
+// `slots` (a vector or deque) and the numbers of dead ones in `free`: the
+// last freed one (its allocations are reused), else a new one appended.
+template <typename Slots>
+uint32_t TakeSlot(std::vector<uint32_t>& free, Slots& slots) {
+  if (!free.empty()) {
+    const uint32_t id = free.back();
+    free.pop_back();
+    return id;
+  }
+  slots.emplace_back();
+  return static_cast<uint32_t>(slots.size() - 1);
+}
+
 }  // namespace epistream

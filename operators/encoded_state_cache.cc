@@ -81,14 +81,7 @@ void EncodedStateCache::Put(uint16_t partition, std::string_view person,
   const size_t need = Footprint(person.size(), bytes.size());
   if (need > max_bytes_) return;  // not kept (the owner counts what it drops)
   MakeRoom(need, kNoEntry);
-  uint32_t id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-  } else {
-    id = static_cast<uint32_t>(entries_.size());
-    entries_.emplace_back();
-  }
+  const uint32_t id = TakeSlot(free_, entries_);
   Entry& e = entries_[id];
   e.person_size = static_cast<uint32_t>(person.size());
   e.value_size = static_cast<uint32_t>(bytes.size());

@@ -59,14 +59,7 @@ int64_t PersonCache::Find(std::string_view person, uint32_t hash) const {
 
 uint32_t PersonCache::Insert(uint16_t partition, std::string_view person,
                              uint32_t hash) {
-  uint32_t id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-  } else {
-    id = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
+  const uint32_t id = TakeSlot(free_, slots_);
   Slot& slot = slots_[id];
   kept_bytes_ -= slot.bytes;
   slot.bytes = 0;

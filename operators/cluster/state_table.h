@@ -173,14 +173,7 @@ class StateTable {
   }
   // A live, clean, empty slot for `key` (absent), indexed.
   uint32_t Add(std::string_view key, uint32_t hash) {
-    uint32_t id;
-    if (!free_.empty()) {
-      id = free_.back();
-      free_.pop_back();
-    } else {
-      id = static_cast<uint32_t>(slots_.size());
-      slots_.emplace_back();
-    }
+    const uint32_t id = TakeSlot(free_, slots_);
     Slot& slot = slots_[id];
     slot.key.assign(key);
     slot.hash = hash;

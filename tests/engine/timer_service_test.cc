@@ -18,6 +18,7 @@
 #include "engine/mem_kv_store.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/forwarding_kv_store.h"
 #include "tests/testing/numbered.h"
 
 namespace epistream {
@@ -125,27 +126,13 @@ TEST(TimerServiceTest, CancellingTheWholeHeadRefillsIt) {
 }
 
 // A store whose scans fail once told to (a refill's read).
-class FailingScanStore : public KvStore {
+class FailingScanStore : public testing::ForwardingKvStore {
  public:
-  Status Get(std::string_view key, std::string* value, bool* found) override {
-    return inner_.Get(key, value, found);
-  }
-  void Put(std::string_view key, std::string_view value) override { inner_.Put(key, value); }
-  void Delete(std::string_view key) override { inner_.Delete(key); }
-  Status DeleteRange(std::string_view begin, std::string_view end) override {
-    return inner_.DeleteRange(begin, end);
-  }
   Status Scan(std::string_view begin, std::string_view end, const ScanFn& fn) override {
     if (fail) return Status::IoError("scan failed (test)");
-    return inner_.Scan(begin, end, fn);
+    return ForwardingKvStore::Scan(begin, end, fn);
   }
-  Status Commit() override { return inner_.Commit(); }
-  size_t StagedBytes() const override { return inner_.StagedBytes(); }
-  uint64_t ApproximateSizeBytes() override { return inner_.ApproximateSizeBytes(); }
   bool fail = false;
-
- private:
-  MemKvStore inner_;
 };
 
 // The watch an owner of many services reads per event instead of asking

@@ -11,6 +11,7 @@
 
 #include "engine/mem_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/forwarding_kv_store.h"
 #include "tests/testing/numbered.h"
 
 namespace epistream {
@@ -21,31 +22,13 @@ std::string Person(int i) { return testing::Num("P", i); }
 // A MemKvStore that records the keys of PutForCommit in call order: the
 // checkpoint's write order (key order: cheap memtable inserts; a person's
 // newest state last).
-class CommitOrderStore final : public KvStore {
+class CommitOrderStore final : public testing::ForwardingKvStore {
  public:
-  Status Get(std::string_view key, std::string* value, bool* found) override {
-    return mem_.Get(key, value, found);
-  }
-  void Put(std::string_view key, std::string_view value) override { mem_.Put(key, value); }
-  void Delete(std::string_view key) override { mem_.Delete(key); }
   void PutForCommit(std::string_view key, std::string_view value) override {
     order.emplace_back(key);
-    mem_.Put(key, value);
+    Put(key, value);
   }
-  Status DeleteRange(std::string_view begin, std::string_view end) override {
-    return mem_.DeleteRange(begin, end);
-  }
-  Status Scan(std::string_view begin, std::string_view end, const ScanFn& fn) override {
-    return mem_.Scan(begin, end, fn);
-  }
-  Status Commit() override { return mem_.Commit(); }
-  size_t StagedBytes() const override { return mem_.StagedBytes(); }
-  uint64_t ApproximateSizeBytes() override { return mem_.ApproximateSizeBytes(); }
-
   std::vector<std::string> order;
-
- private:
-  MemKvStore mem_;
 };
 
 class PersonCacheTest : public ::testing::Test {
