@@ -43,4 +43,12 @@ std::string Meta(std::string_view name) {
   return k;
 }
 
+uint64_t OrderPrefix(std::string_view part) {
+  uint64_t prefix = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    prefix = (prefix << 8) | (i < part.size() ? static_cast<uint8_t>(part[i]) : 0);
+  }
+  return prefix;
+}
+
 }  // namespace epistream::state_keys

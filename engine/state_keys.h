@@ -34,5 +34,10 @@ std::string Global(char sub, std::string_view rest);
 std::string Offset(std::string_view source, int32_t partition);
 std::string Meta(std::string_view name);
 
+// The first 8 bytes of a key part (a person id, a venue id), big-endian and
+// zero-padded, so integer order is byte order: writes staged for a commit
+// are sorted on it and compare the parts themselves only on ties.
+uint64_t OrderPrefix(std::string_view part);
+
 }  // namespace state_keys
 }  // namespace epistream

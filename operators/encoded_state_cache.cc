@@ -21,7 +21,7 @@ int64_t EncodedStateCache::Lookup(std::string_view person, uint32_t hash,
 }
 
 void EncodedStateCache::PrefetchEntry(uint32_t hash) const {
-  // Out of line: inlined into the caller's loop, GCC 12 dropped it.
+  // (Out of line since GCC 12 deleted it inlined, before PrefetchLine.)
   uint32_t id = 0;
   if (const char* const* data = index_.FirstPayload(hash, &id)) {
     PrefetchLine(*data);

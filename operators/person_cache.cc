@@ -262,7 +262,7 @@ void PersonCache::WriteBack(uint32_t id, bool checkpoint) {
     if (checkpoint || !kept) {
       store_->PutForCommit(key_, scratch_);
     } else {
-      evicted_keys_.push_back({slot.partition, true, SortPrefix(slot.person), slot.encoded.id});
+      evicted_keys_.push_back({slot.partition, true, state_keys::OrderPrefix(slot.person), slot.encoded.id});
     }
   }
   slot.dirty = false;
@@ -300,15 +300,6 @@ void PersonCache::DropPartition(uint16_t partition) {
   }
 }
 
-uint64_t PersonCache::SortPrefix(std::string_view person) {
-  uint64_t prefix = 0;
-  const size_t n = std::min<size_t>(8, person.size());
-  for (size_t i = 0; i < 8; ++i) {
-    prefix = (prefix << 8) | (i < n ? static_cast<uint8_t>(person[i]) : 0);
-  }
-  return prefix;
-}
-
 std::string_view PersonCache::PersonOf(const SortKey& k) const {
   if (!k.encoded) return slots_[k.id].person;
   uint16_t partition = 0;
@@ -325,7 +316,7 @@ Status PersonCache::Flush() {
   sort_keys_.reserve(dirty_.size() + evicted_keys_.size());
   for (uint32_t id : dirty_) {
     const Slot& slot = slots_[id];
-    if (slot.dirty) sort_keys_.push_back({slot.partition, false, SortPrefix(slot.person), id});
+    if (slot.dirty) sort_keys_.push_back({slot.partition, false, state_keys::OrderPrefix(slot.person), id});
   }
   // The evicted states' keys were taken while they were in the CPU caches.
   sort_keys_.insert(sort_keys_.end(), evicted_keys_.begin(), evicted_keys_.end());

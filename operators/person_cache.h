@@ -229,12 +229,9 @@ class PersonCache {
   struct SortKey {
     uint16_t partition;
     bool encoded;     // id is an encoded entry, else a slot (first on ties)
-    uint64_t prefix;  // first 8 bytes of the person id, big-endian
+    uint64_t prefix;  // state_keys::OrderPrefix of the person id
     uint32_t id;
   };
-  // The first 8 bytes of a person id, big-endian (integer order is byte
-  // order).
-  static uint64_t SortPrefix(std::string_view person);
   // The person of a sort key (an encoded entry no longer dirty: "").
   std::string_view PersonOf(const SortKey& k) const;
   // Sort keys of the dirty encoded entries written since the last Flush

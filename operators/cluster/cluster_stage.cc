@@ -103,13 +103,13 @@ void ClusterStage::ScheduleActivityTimer(const std::string& venue,
   act.timer = end;
 }
 
-void ClusterStage::PrefetchRecord(const ClusterRecord& r, bool slot) const {
+void ClusterStage::PrefetchRecord(const ClusterRecord& r, uint32_t key_hash,
+                                  bool slot) const {
   auto hint = [&](const auto& table) {
-    const uint32_t hash = table.HashOf(r.key);
     if (slot) {
-      table.PrefetchSlot(hash);
+      table.PrefetchSlot(key_hash);
     } else {
-      table.Prefetch(hash);
+      table.Prefetch(key_hash);
     }
   };
   switch (r.kind) {
@@ -132,10 +132,10 @@ void ClusterStage::PrefetchRecord(const ClusterRecord& r, bool slot) const {
   }
 }
 
-Status ClusterStage::OnRecord(const ClusterRecord& r) {
+Status ClusterStage::OnRecord(const ClusterRecord& r, uint32_t key_hash) {
   switch (r.kind) {
     case ClusterRecordKind::kVenueScan: {
-      VenueActivity& act = activity_.Get(r.key);
+      VenueActivity& act = activity_.Get(r.key, key_hash);
       deltas_.clear();
       const TimestampMs end = AddOccurrence(
           &act.spans, 0, {}, r.ts, opts_.rules.cluster_case_window, &deltas_);
@@ -145,12 +145,12 @@ Status ClusterStage::OnRecord(const ClusterRecord& r) {
       return Status::Ok();
     }
     case ClusterRecordKind::kVenueVisitors:
-      venues_.Get(r.key).population.Add(r.ts, r.delta);
+      venues_.Get(r.key, key_hash).population.Add(r.ts, r.delta);
       return Status::Ok();
     case ClusterRecordKind::kFeverLink:
     case ClusterRecordKind::kCommunityFever: {
       const bool venue = r.kind == ClusterRecordKind::kFeverLink;
-      CaseWindow& w = venue ? venues_.Get(r.key) : communities_.Get(r.key);
+      CaseWindow& w = venue ? venues_.Get(r.key, key_hash) : communities_.Get(r.key, key_hash);
       CaseLink link{r.person_id, r.event_id, r.clinic_id, r.ts,
                     venue ? r.aux_ts : r.ts};
       w.AddLink(link);
@@ -172,12 +172,12 @@ Status ClusterStage::OnRecord(const ClusterRecord& r) {
       return Status::Ok();
     }
     case ClusterRecordKind::kVenueDayVisitor:
-      venue_days_.Get(r.key)
+      venue_days_.Get(r.key, key_hash)
           .Day(LocalDay(r.ts, opts_.tz_offset_minutes))
           .visitors.Add(r.ts, r.delta);
       return Status::Ok();
     case ClusterRecordKind::kVenueDayLink: {
-      VenueDay& d = venue_days_.Get(r.key).Day(
+      VenueDay& d = venue_days_.Get(r.key, key_hash).Day(
           LocalDay(r.aux_ts, opts_.tz_offset_minutes));
       d.AddLink(CaseLink{r.person_id, r.event_id, r.clinic_id, r.ts, r.aux_ts});
       timers_.Schedule(r.ts, kTimerVenueDay, r.key);
@@ -194,13 +194,13 @@ Status ClusterStage::OnRecord(const ClusterRecord& r) {
       return Status::Ok();
     }
     case ClusterRecordKind::kCommunitySeen:
-      communities_.Get(r.key).population.Add(r.ts, r.delta);
+      communities_.Get(r.key, key_hash).population.Add(r.ts, r.delta);
       return Status::Ok();
     case ClusterRecordKind::kCommunityRegistered:
-      communities_.Get(r.key).registered += r.delta;
+      communities_.Get(r.key, key_hash).registered += r.delta;
       return Status::Ok();
     case ClusterRecordKind::kClinicVisit: {
-      ClinicState& c = clinics_.Get(r.key);
+      ClinicState& c = clinics_.Get(r.key, key_hash);
       const int64_t day = LocalDay(r.ts, opts_.tz_offset_minutes);
       // A clinic silent for the retention starts its history again (the
       // sweep may or may not have deleted it yet: same result either way).

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/kv_store.h"
@@ -108,11 +109,16 @@ class ClusterStage {
   // Loads every cluster state, the city counters and the timers.
   Status Open();
   // One record of the person stage.
-  Status OnRecord(const ClusterRecord& r);
+  Status OnRecord(const ClusterRecord& r) { return OnRecord(r, KeyHash(r.key)); }
+  // The same with KeyHash(r.key) computed by the caller.
+  Status OnRecord(const ClusterRecord& r, uint32_t key_hash);
+  // The hash of a record's key that every state table takes (StateTable's
+  // HashOf does not depend on the table).
+  static uint32_t KeyHash(std::string_view key) { return StateTable<CaseWindow>::HashOf(key); }
   // Cache hints for a record OnRecord will take soon: the index bucket of
   // its key (slot = false), then, a few records later, its state (slot =
   // true). Lookups only: changes nothing.
-  void PrefetchRecord(const ClusterRecord& r, bool slot) const;
+  void PrefetchRecord(const ClusterRecord& r, uint32_t key_hash, bool slot) const;
   // A person's registered community changed in epi.persons (from `before`,
   // empty if none, to `after`): the registered populations follow.
   Status OnRegistration(std::string_view before, std::string_view after);

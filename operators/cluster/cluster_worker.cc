@@ -141,15 +141,17 @@ Status ClusterWorker::Apply(Batch& b, std::vector<SequencedAlert>* alerts) {
   // Each record's state is looked up in tables far bigger than the CPU
   // caches: its index bucket is loaded 16 records ahead, its slot 8 ahead.
   const size_t n = b.records.size();
+  b.key_hashes.resize(n);
+  for (size_t i = 0; i < n; ++i) b.key_hashes[i] = ClusterStage::KeyHash(b.records[i].key);
   auto records_until = [&](size_t end) -> Status {
     for (; next_record < end; ++next_record) {
-      if (next_record + kBucketAhead < n) {
-        stage_->PrefetchRecord(b.records[next_record + kBucketAhead], false);
+      if (const size_t j = next_record + kBucketAhead; j < n) {
+        stage_->PrefetchRecord(b.records[j], b.key_hashes[j], false);
       }
-      if (next_record + kSlotAhead < n) {
-        stage_->PrefetchRecord(b.records[next_record + kSlotAhead], true);
+      if (const size_t j = next_record + kSlotAhead; j < n) {
+        stage_->PrefetchRecord(b.records[j], b.key_hashes[j], true);
       }
-      EPI_RETURN_IF_ERROR(stage_->OnRecord(b.records[next_record]));
+      EPI_RETURN_IF_ERROR(stage_->OnRecord(b.records[next_record], b.key_hashes[next_record]));
     }
     return Status::Ok();
   };

@@ -116,6 +116,9 @@ class ClusterWorker {
     size_t markers_used = 0;  // markers keep their strings' capacity
     uint64_t first_seq = 0;   // sequence number of the batch's first watermark
     size_t calls = 0;
+    // Apply's scratch: each record's ClusterStage::KeyHash, computed once
+    // for its two prefetches and its lookup.
+    std::vector<uint32_t> key_hashes;
     void Clear() {
       records.Clear();
       markers_used = 0;

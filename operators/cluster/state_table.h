@@ -30,6 +30,7 @@
 #include "engine/kv_store.h"
 #include "engine/prefetch.h"
 #include "engine/slot_index.h"
+#include "engine/state_keys.h"
 #include "engine/status.h"
 
 namespace epistream {
@@ -45,7 +46,6 @@ class StateTable {
     free_.clear();
     dirty_.clear();
     index_ = SlotIndex();
-    live_ = 0;
     Status decode_error;
     EPI_RETURN_IF_ERROR(store_->Scan(
         prefix_, PrefixEnd(prefix_),
@@ -125,7 +125,7 @@ class StateTable {
     // Sorted on copies of the first 8 key bytes (big-endian: integer order
     // is byte order), the keys themselves read only on ties.
     order_.clear();
-    for (uint32_t id : dirty_) order_.push_back({SortPrefix(slots_[id].key), id});
+    for (uint32_t id : dirty_) order_.push_back({state_keys::OrderPrefix(slots_[id].key), id});
     std::sort(order_.begin(), order_.end(), [this](const SortKey& a, const SortKey& b) {
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
       return slots_[a.id].key < slots_[b.id].key;
@@ -146,7 +146,7 @@ class StateTable {
     dirty_.clear();
   }
 
-  size_t size() const { return live_; }
+  size_t size() const { return index_.size(); }  // every live slot is indexed
 
  private:
   struct Slot {
@@ -160,14 +160,6 @@ class StateTable {
     uint64_t prefix;
     uint32_t id;
   };
-  static uint64_t SortPrefix(std::string_view key) {
-    uint64_t p = 0;
-    for (size_t i = 0; i < 8; ++i) {
-      p = (p << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
-    }
-    return p;
-  }
-
   int64_t FindSlot(std::string_view key, uint32_t hash) const {
     return index_.Find(hash, [&](uint32_t id) { return slots_[id].key == key; });
   }
@@ -179,7 +171,6 @@ class StateTable {
     slot.hash = hash;
     slot.live = true;
     index_.Insert(hash, id);
-    ++live_;
     return id;
   }
   void Remove(uint32_t id) {
@@ -188,7 +179,6 @@ class StateTable {
     slot.state = T();  // releases the state's memory
     slot.live = false;
     free_.push_back(id);
-    --live_;
   }
   void MarkDirty(uint32_t id, Slot& slot) {
     if (slot.dirty) return;
@@ -202,7 +192,6 @@ class StateTable {
   std::vector<uint32_t> free_;   // dead slots, reused by Add
   std::vector<uint32_t> dirty_;  // slots marked dirty since the last Flush
   SlotIndex index_;
-  size_t live_ = 0;
   std::vector<SortKey> order_;  // Flush's scratch
   std::string key_;
   std::string scratch_;
