@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/byte_codec.h"
+#include "engine/radix_sort.h"
 #include "engine/state_keys.h"
 
 namespace epistream {
@@ -321,15 +322,30 @@ Status PersonCache::Flush() {
   // The evicted states' keys were taken while they were in the CPU caches.
   sort_keys_.insert(sort_keys_.end(), evicted_keys_.begin(), evicted_keys_.end());
   evicted_keys_.clear();
-  // A person both decoded and dirty-encoded: the decoded state is newer and
+  // By (partition, prefix) in counting passes (engine/radix_sort.h: std::sort
+  // of these keys was ~8 ms of a 40 ms checkpoint), then runs that share
+  // both by the ids' whole bytes: ids with a common first 8 bytes, and a
+  // person both decoded and dirty-encoded, whose decoded state is newer and
   // goes first (its write cleans the entry, which is then skipped).
-  std::sort(sort_keys_.begin(), sort_keys_.end(), [this](const SortKey& a, const SortKey& b) {
-    if (a.partition != b.partition) return a.partition < b.partition;
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    if (a.id == b.id && a.encoded == b.encoded) return false;
-    const int c = PersonOf(a).compare(PersonOf(b));
-    return c != 0 ? c < 0 : a.encoded < b.encoded;
-  });
+  RadixSortBy(&sort_keys_, &sort_scratch_, [](const SortKey& k) { return k.prefix; });
+  RadixSortBy<2>(&sort_keys_, &sort_scratch_, [](const SortKey& k) { return uint64_t{k.partition}; });
+  for (size_t i = 0; i < sort_keys_.size();) {
+    size_t end = i + 1;
+    while (end < sort_keys_.size() && sort_keys_[end].partition == sort_keys_[i].partition &&
+           sort_keys_[end].prefix == sort_keys_[i].prefix) {
+      ++end;
+    }
+    if (end - i > 1) {
+      std::sort(sort_keys_.begin() + static_cast<ptrdiff_t>(i),
+                sort_keys_.begin() + static_cast<ptrdiff_t>(end),
+                [this](const SortKey& a, const SortKey& b) {
+                  if (a.id == b.id && a.encoded == b.encoded) return false;
+                  const int c = PersonOf(a).compare(PersonOf(b));
+                  return c != 0 ? c < 0 : a.encoded < b.encoded;
+                });
+    }
+    i = end;
+  }
   for (size_t i = 0; i < sort_keys_.size(); ++i) {
     // Sorted entries are scattered in memory: fetch their records 16 ahead,
     // then (the records loaded by then) their bytes 8 ahead.

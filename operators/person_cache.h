@@ -239,7 +239,8 @@ class PersonCache {
   std::vector<SortKey> evicted_keys_;
   std::function<void(PersonState&)> prune_;
   size_t hand_ = 0;  // the clock's next candidate slot
-  std::vector<SortKey> sort_keys_;  // Flush scratch
+  std::vector<SortKey> sort_keys_;     // Flush scratch
+  std::vector<SortKey> sort_scratch_;  // RadixSortBy's working space
   std::string key_;                 // StateKey scratch
   uint64_t epoch_ = 1;
   uint64_t hits_ = 0;
