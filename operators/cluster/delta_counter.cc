@@ -209,10 +209,9 @@ void DeltaCounter::EncodeBase(ByteWriter* w) const {
 
 // A bucket's bytes: the count, then per stamp its offset from the previous
 // one (the first from the bucket's start) and its delta.
-void DeltaCounter::EncodeBucketBytes(int64_t b, std::string* out) const {
+void DeltaCounter::EncodeBucketBytes(int64_t b, const Bucket& bucket, std::string* out) {
   out->clear();
   ByteWriter w(out);
-  const Bucket& bucket = buckets_.at(b);
   w.Varint(bucket.count);
   TimestampMs prev = b * kBucketWidth;
   for (const Leaf& leaf : bucket.leaves) {
@@ -224,21 +223,24 @@ void DeltaCounter::EncodeBucketBytes(int64_t b, std::string* out) const {
   }
 }
 
-const std::string& DeltaCounter::BucketBytes(int64_t b) const {
-  Bucket& bucket = buckets_.at(b);
+const std::string& DeltaCounter::BytesOf(int64_t b, Bucket& bucket) {
   if (bucket.stale) {
-    EncodeBucketBytes(b, &bucket.bytes);
+    EncodeBucketBytes(b, bucket, &bucket.bytes);
     bucket.stale = false;
   }
   return bucket.bytes;
 }
+
+const std::string& DeltaCounter::BucketBytes(int64_t b) const { return BytesOf(b, buckets_.at(b)); }
 
 void DeltaCounter::EncodeChunked(ByteWriter* w) const {
   w->SignedVarint(base_);
   w->Varint(buckets_.size());
   int64_t prev = 0;
   bool first = true;
-  for (const auto& [b, bucket] : buckets_) {
+  // The bucket from the walk itself: a lookup by id per bucket walked the
+  // map from its root again (~190 buckets per venue counter in Kafka mode).
+  for (auto& [b, bucket] : buckets_) {
     if (first) {
       w->SignedVarint(b);
       first = false;
@@ -246,7 +248,7 @@ void DeltaCounter::EncodeChunked(ByteWriter* w) const {
       w->Varint(static_cast<uint64_t>(b - prev));
     }
     prev = b;
-    w->Str(BucketBytes(b));
+    w->Str(BytesOf(b, bucket));
   }
 }
 

@@ -133,7 +133,9 @@ class DeltaCounter {
   void Touch(int64_t b, Bucket& bucket);
   // Empty, keeping track_stored_.
   void Reset();
-  void EncodeBucketBytes(int64_t b, std::string* out) const;
+  static void EncodeBucketBytes(int64_t b, const Bucket& bucket, std::string* out);
+  // Bucket b's cached bytes, encoded first if stale.
+  static const std::string& BytesOf(int64_t b, Bucket& bucket);
   bool ReadBucket(int64_t b, std::string_view bytes);
 
   // Adds delta at ts to the bucket: *inserted if a new stamp, *erased if it
