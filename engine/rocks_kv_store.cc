@@ -118,21 +118,34 @@ rocksdb::BlockBasedTableOptions TableOptions(
 
 rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
 
-// `a` then `b` as one batch. A batch's representation is a 12-byte header
-// (8-byte sequence, 4-byte little-endian count) followed by its records
-// (rocksdb/db/write_batch.cc), so the records of `b` are appended as bytes
-// and the count summed; the count is read back as a check of that layout.
+// Rebuilds *out as `a` then `b` (one batch), in *out's own buffer.
+//
+// Why in its buffer: the in-flight batch is rebuilt at every checkpoint
+// that has both indexed and plain writes, ~20 MB at 100k events/s in Kafka
+// mode. Built in a fresh string each time, that cost ~18 ms of the stage
+// thread per checkpoint (perf of the latency phase: page faults of the new
+// buffer, then the copy) while every arriving event waited. A batch's
+// string keeps its capacity through Clear() and moves, so the reused
+// in-flight batch stops faulting after the first checkpoint.
+//
+// A batch's representation is a 12-byte header (8-byte sequence, 4-byte
+// little-endian count) followed by its records (rocksdb/db/write_batch.cc),
+// so the records of `b` are appended as bytes and the count summed; the
+// count is read back as a check of that layout. `out` is neither a nor b.
 Status ConcatBatches(const rocksdb::WriteBatch& a, const rocksdb::WriteBatch& b,
                      rocksdb::WriteBatch* out) {
   constexpr size_t kHeader = 12;
   const uint32_t count = a.Count() + b.Count();
-  std::string rep;
-  rep.reserve(a.GetDataSize() + b.GetDataSize());
-  rep.append(a.Data());
+  // Data() is the batch's own string (a non-const member, so taking it is
+  // defined); the batch is replaced as a whole below.
+  std::string rep = std::move(const_cast<std::string&>(out->Data()));
+  rep.assign(a.Data());
   rep.append(b.Data(), kHeader, std::string::npos);
   for (int i = 0; i < 4; ++i) {
     rep[8 + i] = static_cast<char>((count >> (8 * i)) & 0xff);
   }
+  // Through the constructor: it marks the content flags (HasPut, ...) for
+  // recomputation.
   *out = rocksdb::WriteBatch(std::move(rep));
   if (out->Count() != count) {
     return Status::Internal("state commit: unexpected write batch layout");
@@ -146,7 +159,7 @@ std::string_view ToView(const rocksdb::Slice& s) {
 }  // namespace
 
 struct RocksKvStore::InFlight {
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch batch;  // reused: its buffer keeps its capacity (ConcatBatches)
   std::unordered_map<std::string, std::optional<std::string>, StagedHash,
                      std::equal_to<>>
       staged;
