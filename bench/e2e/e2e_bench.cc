@@ -78,6 +78,10 @@ std::vector<std::string> ChildArgs(const BenchFlags& f,
   out.push_back(std::to_string(f.checkpoint_interval_ms));
   out.push_back("--encoded-cache-bytes");
   out.push_back(std::to_string(f.encoded_cache_bytes));
+  if (!f.latency_trace.empty()) {
+    out.push_back("--latency-trace");
+    out.push_back(f.latency_trace);
+  }
   for (const auto& [k, v] : f.kafka_properties) {
     out.push_back("--kafka-property");
     out.push_back(k + "=" + v);
@@ -267,6 +271,9 @@ int Main(int argc, char** argv) {
                  "kafka and latency phases: the engine's checkpoint interval (0: default)");
   app.add_option("--encoded-cache-bytes", f.encoded_cache_bytes,
                  "engine phases: state.encoded_cache_bytes (-1: the default)");
+  app.add_option("--latency-trace", f.latency_trace,
+                 "latency phase: write each loop turn and every event applied over 40 ms after "
+                 "its consume to this file");
   std::vector<std::string> kafka_props;
   app.add_option(
       "--kafka-property", kafka_props,

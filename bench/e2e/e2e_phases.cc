@@ -493,6 +493,13 @@ Status RunLatency(const BenchFlags& f, PhaseResult* r) {
   // cache miss or three per event, and delayed the events it measured.)
   std::vector<std::pair<uint64_t, int64_t>> consumed_log;
   consumed_log.reserve(events.size() + events.size() / 4);
+  // --latency-trace: one line per loop turn and per event that waited over
+  // 40 ms for its apply, on the KafkaConsumer::NowMs() clock.
+  std::unique_ptr<FILE, int (*)(FILE*)> trace(nullptr, &std::fclose);
+  if (!f.latency_trace.empty()) {
+    trace.reset(std::fopen(f.latency_trace.c_str(), "w"));
+    if (trace == nullptr) return Status::IoError("cannot write " + f.latency_trace);
+  }
   std::map<std::string, std::vector<double>> by_rule;  // the same, per rule
   std::atomic<bool> produced{false};
   std::atomic<bool> stop_producer{false};
@@ -547,6 +554,14 @@ Status RunLatency(const BenchFlags& f, PhaseResult* r) {
     if (end == std::string_view::npos) return;
     const std::string_view id = msg.value.substr(at + 12, end - at - 12);
     consumed_log.emplace_back(std::hash<std::string_view>()(id), msg.received_ms);
+    if (trace != nullptr) {
+      const int64_t now_ms = KafkaConsumer::NowMs();
+      if (now_ms - msg.received_ms > 40) {
+        std::fprintf(trace.get(), "slow applied_ms=%lld consumed_ms=%lld partition=%d topic=%s\n",
+                     static_cast<long long>(now_ms), static_cast<long long>(msg.received_ms),
+                     static_cast<int>(msg.partition), msg.topic->c_str());
+      }
+    }
     // The rest sampled: one event in 16.
     if ((++applied_n & 15) != 0) return;
     auto it = index.find(std::string(id));
@@ -558,6 +573,13 @@ Status RunLatency(const BenchFlags& f, PhaseResult* r) {
   };
   hooks.on_turn = [&](const LoopTurnTiming& t) {
     if (!producing.load(std::memory_order_relaxed)) return;
+    if (trace != nullptr) {
+      std::fprintf(trace.get(),
+                   "turn end_ms=%lld poll_ms=%.1f tables_ms=%.1f apply_ms=%.1f checkpoint_ms=%.1f "
+                   "released=%zu\n",
+                   static_cast<long long>(KafkaConsumer::NowMs()), t.poll_s * 1e3, t.tables_s * 1e3,
+                   t.apply_s * 1e3, t.checkpoint_s * 1e3, t.released);
+    }
     ++turns;
     turns_total.poll_s += t.poll_s;
     turns_total.tables_s += t.tables_s;

@@ -65,6 +65,10 @@ struct BenchFlags {
   // The engine's state.encoded_cache_bytes in every engine phase; -1 keeps
   // the config default.
   int64_t encoded_cache_bytes = -1;
+  // Latency phase: if set, a file to write each loop turn's split and every
+  // event that waited over 40 ms between consume and apply to (where the
+  // tail comes from; bench/README.md). Default: none
+  std::string latency_trace;
   // Applies the overrides above that every engine phase shares.
   void ApplyState(StateConfig* state) const {
     if (encoded_cache_bytes >= 0) state->encoded_cache_bytes = static_cast<uint64_t>(encoded_cache_bytes);
