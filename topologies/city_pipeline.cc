@@ -400,7 +400,9 @@ Status CityPipeline::OnMessages(std::span<const PipelineRecord> records, int64_t
   };
   const bool prefetch = prefetch_opts_.enabled && store_->SupportsConcurrentReads() &&
                         !records.empty() && stage_->PrefetchUseful();
-  const size_t step = std::max<size_t>(1, prefetch_opts_.batch_records);
+  const size_t batch = std::max<size_t>(1, prefetch_opts_.batch_records);
+  // A small call without loading ahead: batches only pace the parsing.
+  const size_t step = !prefetch && records.size() <= batch ? std::min(batch, kParseOnlyStep) : batch;
   // Parsing ahead pays for its hand-over only beyond one batch; the first
   // batch is parsed here while the helper parses the second.
   const bool parse = engine_.parse_thread && records.size() > step;

@@ -84,9 +84,10 @@ TEST_F(ParseThreadDeterminismTest, SameOutputWithAndWithoutTheParseThread) {
   EXPECT_EQ(small.deadletters, off.deadletters);
 }
 
-// Driven directly on an in-memory store, in calls of sizes around the parse
-// batch (1,024): a call's first batch is parsed on the stage thread, the
-// rest on the helper, and a last batch may be short.
+// Driven directly on an in-memory store (no loading ahead), in calls of
+// sizes around the parse batch (CityPipeline::kParseOnlyStep): a call's
+// first batch is parsed on the stage thread, the rest on the helper, and a
+// last batch may be short.
 TEST_F(ParseThreadDeterminismTest, CallsOfAnySizeGiveTheSameAlerts) {
   const Output expected = Run("reference", false, 50000);
   const std::vector<std::string> lines = testing::ReadLines(Input());
@@ -101,13 +102,14 @@ TEST_F(ParseThreadDeterminismTest, CallsOfAnySizeGiveTheSameAlerts) {
   const Output inline_parsed = direct(false, 7000, &unused);
   EXPECT_EQ(inline_parsed.alerts, expected.alerts);
   EXPECT_EQ(inline_parsed.deadletters.size(), expected.deadletters.size());
-  for (size_t per_call : {size_t{1024}, size_t{1025}, size_t{2500}, size_t{7000}}) {
+  constexpr size_t kStep = CityPipeline::kParseOnlyStep;
+  for (size_t per_call : {kStep, kStep + 1, size_t{1024}, size_t{2500}, size_t{7000}}) {
     SCOPED_TRACE(std::to_string(per_call) + " records per call");
     double parse_cpu = 0;
     const Output out = direct(true, per_call, &parse_cpu);
     EXPECT_EQ(out.alerts, inline_parsed.alerts);
     EXPECT_EQ(out.deadletters, inline_parsed.deadletters);
-    if (per_call > 1024) {
+    if (per_call > kStep) {
       EXPECT_GT(parse_cpu, 0.0) << "the parse thread ran";
     } else {
       EXPECT_EQ(parse_cpu, 0.0) << "one batch per call: parsed on the stage thread";
