@@ -10,10 +10,13 @@
 // branches, and ids with a common leading letter or zero padding share
 // whole bytes, whose passes are skipped.
 //
-// Stable: sort by the minor key first, then by the major one.
+// Stable: sort by the minor key first, then by the major one. Keys that
+// are only a prefix of the true order (the first 8 bytes of an id) leave
+// runs of equal keys for SortTies to finish.
 // Threading: none.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +48,20 @@ void RadixSortBy(std::vector<T>* v, std::vector<T>* scratch, KeyFn&& key) {
     for (size_t& c : at) sum += std::exchange(c, sum);  // counts -> starts
     for (T& t : *v) (*scratch)[at[(key(t) >> (8 * b)) & 0xff]++] = std::move(t);
     v->swap(*scratch);
+  }
+}
+
+// After a sort by a key: sorts each run of neighbours for which same(a, b)
+// holds by `less` (the full order; runs are short when the key is
+// selective, so `less` may be slow).
+template <typename T, typename Same, typename Less>
+void SortTies(std::vector<T>* v, Same&& same, Less&& less) {
+  auto run = v->begin();
+  while (run != v->end()) {
+    auto end = run + 1;
+    while (end != v->end() && same(*run, *end)) ++end;
+    if (end - run > 1) std::sort(run, end, less);
+    run = end;
   }
 }
 

@@ -329,23 +329,16 @@ Status PersonCache::Flush() {
   // goes first (its write cleans the entry, which is then skipped).
   RadixSortBy(&sort_keys_, &sort_scratch_, [](const SortKey& k) { return k.prefix; });
   RadixSortBy<2>(&sort_keys_, &sort_scratch_, [](const SortKey& k) { return uint64_t{k.partition}; });
-  for (size_t i = 0; i < sort_keys_.size();) {
-    size_t end = i + 1;
-    while (end < sort_keys_.size() && sort_keys_[end].partition == sort_keys_[i].partition &&
-           sort_keys_[end].prefix == sort_keys_[i].prefix) {
-      ++end;
-    }
-    if (end - i > 1) {
-      std::sort(sort_keys_.begin() + static_cast<ptrdiff_t>(i),
-                sort_keys_.begin() + static_cast<ptrdiff_t>(end),
-                [this](const SortKey& a, const SortKey& b) {
-                  if (a.id == b.id && a.encoded == b.encoded) return false;
-                  const int c = PersonOf(a).compare(PersonOf(b));
-                  return c != 0 ? c < 0 : a.encoded < b.encoded;
-                });
-    }
-    i = end;
-  }
+  SortTies(
+      &sort_keys_,
+      [](const SortKey& a, const SortKey& b) {
+        return a.partition == b.partition && a.prefix == b.prefix;
+      },
+      [this](const SortKey& a, const SortKey& b) {
+        if (a.id == b.id && a.encoded == b.encoded) return false;
+        const int c = PersonOf(a).compare(PersonOf(b));
+        return c != 0 ? c < 0 : a.encoded < b.encoded;
+      });
   for (size_t i = 0; i < sort_keys_.size(); ++i) {
     // Sorted entries are scattered in memory: fetch their records 16 ahead,
     // then (the records loaded by then) their bytes 8 ahead.

@@ -29,6 +29,7 @@
 
 #include "engine/kv_store.h"
 #include "engine/prefetch.h"
+#include "engine/radix_sort.h"
 #include "engine/slot_index.h"
 #include "engine/state_keys.h"
 #include "engine/status.h"
@@ -123,13 +124,14 @@ class StateTable {
   template <typename Prune>
   void Flush(Prune prune) {
     // Sorted on copies of the first 8 key bytes (big-endian: integer order
-    // is byte order), the keys themselves read only on ties.
+    // is byte order), the keys themselves read only on ties; as
+    // PersonCache::Flush sorts (engine/radix_sort.h).
     order_.clear();
     for (uint32_t id : dirty_) order_.push_back({state_keys::OrderPrefix(slots_[id].key), id});
-    std::sort(order_.begin(), order_.end(), [this](const SortKey& a, const SortKey& b) {
-      if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      return slots_[a.id].key < slots_[b.id].key;
-    });
+    RadixSortBy(&order_, &order_scratch_, [](const SortKey& k) { return k.prefix; });
+    SortTies(
+        &order_, [](const SortKey& a, const SortKey& b) { return a.prefix == b.prefix; },
+        [this](const SortKey& a, const SortKey& b) { return slots_[a.id].key < slots_[b.id].key; });
     for (const SortKey& k : order_) {
       Slot& slot = slots_[k.id];
       slot.dirty = false;
@@ -192,7 +194,8 @@ class StateTable {
   std::vector<uint32_t> free_;   // dead slots, reused by Add
   std::vector<uint32_t> dirty_;  // slots marked dirty since the last Flush
   SlotIndex index_;
-  std::vector<SortKey> order_;  // Flush's scratch
+  std::vector<SortKey> order_;          // Flush's scratch
+  std::vector<SortKey> order_scratch_;  // RadixSortBy's working space
   std::string key_;
   std::string scratch_;
 };

@@ -81,5 +81,18 @@ TEST(RadixSortTest, TwoPassesSortByTwoKeysMajorLast) {
   }
 }
 
+TEST(RadixSortTest, SortTiesOrdersOnlyWithinRunsOfEqualKeys) {
+  // Sorted by the key (the tens digit); each run then by the whole value.
+  std::vector<int> v = {13, 11, 12, 25, 21, 30, 42, 41};
+  SortTies(
+      &v, [](int a, int b) { return a / 10 == b / 10; }, [](int a, int b) { return a < b; });
+  EXPECT_EQ(v, (std::vector<int>{11, 12, 13, 21, 25, 30, 41, 42}));
+  // Runs are of neighbours only: equal keys apart stay apart.
+  std::vector<int> apart = {12, 21, 11};
+  SortTies(
+      &apart, [](int a, int b) { return a / 10 == b / 10; }, [](int a, int b) { return a < b; });
+  EXPECT_EQ(apart, (std::vector<int>{12, 21, 11}));
+}
+
 }  // namespace
 }  // namespace epistream
