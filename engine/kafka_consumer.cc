@@ -419,6 +419,17 @@ void KafkaConsumer::OnRevoke(rd_kafka_topic_partition_list_t* parts,
   for (int i = 0; i < parts->cnt; ++i) {
     tps.push_back({parts->elems[i].topic, parts->elems[i].partition});
   }
+  // Events of these partitions not yet taken (TakeEvents) are dropped: an
+  // assignment revoked before its owner saw it never took effect. Kept, its
+  // kAssigned was applied after the revoke callback had released the
+  // partition, and the owner then went on as if it held it: KafkaEngine
+  // counted it as owned and checkpointed it with no sink recovery pending,
+  // storing sink positions past output its state had not produced; the
+  // next owner then re-emitted that output (doubled alerts and dead
+  // letters in ScaleOutRepartitionTest under load).
+  std::erase_if(events_, [&](const PartitionEvent& ev) {
+    return std::find(tps.begin(), tps.end(), ev.tp) != tps.end();
+  });
   // The owner checkpoints while it still owns the partitions.
   if (on_revoke_ && !tps.empty()) on_revoke_(tps, lost);
   for (TopicPartition& tp : tps) {

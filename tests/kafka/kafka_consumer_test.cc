@@ -409,7 +409,67 @@ TEST_F(KafkaConsumerTest, RebalanceHandsOverPartitionsWithoutDuplicates) {
   batch.clear();
 }
 
-TEST_F(KafkaConsumerTest, PartitionPausedBeforeItWasRevokedFetchesWhenAssignedAgain) {
+// An assignment revoked before its owner took its events never took effect
+// for the owner: its kAssigned events go with the revoke. (KafkaEngine
+// applies kAssigned after the poll but releases a partition inside the
+// revoke callback; a kAssigned applied after that callback made it count
+// the partition as held, checkpoint it, and store sink positions for it
+// that made the next owner re-emit output: ScaleOutRepartitionTest under
+// load.)
+TEST_F(KafkaConsumerTest,
+       AssignmentRevokedBeforeItsEventsAreTakenLeavesNoAssignedEvent) {
+  ASSERT_OK(broker_->CreateTopic(in_, 2));
+  KafkaConsumerOptions opts = Options({in_}, "revoked-untaken");
+  opts.properties["session.timeout.ms"] = "3500";
+  opts.properties["heartbeat.interval.ms"] = "300";
+  opts.properties["partition.assignment.strategy"] = "range";  // eager
+  std::vector<TopicPartition> revoked;
+  auto a = KafkaConsumer::Create(
+      opts, NoStoredOffsets(),
+      [&](const std::vector<TopicPartition>& parts, bool) {
+        revoked.insert(revoked.end(), parts.begin(), parts.end());
+      });
+  ASSERT_OK(a.status());
+  std::vector<KafkaMessage> batch;
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  // A takes both partitions; its events stay untaken (no TakeEvents).
+  while ((*a)->Assignment().size() < 2 && Clock::now() < deadline) {
+    ASSERT_OK((*a)->PollBatch(50, &batch, 100));
+  }
+  ASSERT_EQ((*a)->Assignment().size(), 2u);
+  // B joins: A's assignment is revoked (and a new one made) in A's polls.
+  auto b = KafkaConsumer::Create(opts, NoStoredOffsets(), {});
+  ASSERT_OK(b.status());
+  std::vector<KafkaMessage> b_batch;
+  deadline = Clock::now() + std::chrono::seconds(15);
+  while (((*b)->Assignment().empty() || (*a)->Assignment().size() != 1) &&
+         Clock::now() < deadline) {
+    ASSERT_OK((*a)->PollBatch(50, &batch, 100));
+    ASSERT_OK((*b)->PollBatch(50, &b_batch, 100));
+  }
+  ASSERT_EQ((*a)->Assignment().size(), 1u);
+  ASSERT_EQ(revoked.size(), 2u);  // eager: both, inside A's polls
+  std::map<int32_t, std::vector<PartitionEvent::Kind>> kinds;
+  for (const PartitionEvent& ev : (*a)->TakeEvents()) {
+    if (ev.kind == PartitionEvent::Kind::kAssigned ||
+        ev.kind == PartitionEvent::Kind::kRevoked) {
+      kinds[ev.tp.partition].push_back(ev.kind);
+    }
+  }
+  // Per partition: the revoke, then (for the one A holds now) the new
+  // assignment; never the first assignment, which A's owner never saw.
+  const int32_t held = (*a)->Assignment()[0].partition;
+  for (int32_t p : {0, 1}) {
+    std::vector<PartitionEvent::Kind> want = {PartitionEvent::Kind::kRevoked};
+    if (p == held) want.push_back(PartitionEvent::Kind::kAssigned);
+    EXPECT_EQ(kinds[p], want) << "partition " << p;
+  }
+  batch.clear();
+  b_batch.clear();
+}
+
+TEST_F(KafkaConsumerTest,
+       PartitionPausedBeforeItWasRevokedFetchesWhenAssignedAgain) {
   ASSERT_OK(broker_->CreateTopic(in_, 2));
   Produce(in_, 0, 100);
   KafkaConsumerOptions opts = Options({in_}, "paused");
@@ -610,7 +670,8 @@ class ConsumerMergeTest : public KafkaConsumerTest {
     // then had nothing to get wrong.
     const auto stall_min = Clock::now() + std::chrono::milliseconds(1500);
     const auto stall_max = Clock::now() + std::chrono::milliseconds(15000);
-    while (Clock::now() < stall_min || (!a_later_fetched && Clock::now() < stall_max))
+    while (Clock::now() < stall_min ||
+           (!a_later_fetched && Clock::now() < stall_max))
       run.stalled_delivered_early = step() || run.stalled_delivered_early;
     EXPECT_OK(c->SetPaused({{b, 0}}, false));
     until(4, 15000);
