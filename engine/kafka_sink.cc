@@ -7,18 +7,6 @@
 namespace epistream {
 namespace {
 
-std::string EncodePosition(const std::map<int32_t, int64_t>& ends) {
-  std::string out;
-  ByteWriter w(&out);
-  w.U8(1);
-  w.Varint(ends.size());
-  for (const auto& [p, end] : ends) {
-    w.Varint(static_cast<uint64_t>(p));
-    w.Varint(static_cast<uint64_t>(end));
-  }
-  return out;
-}
-
 bool DecodePosition(std::string_view bytes, std::map<int32_t, int64_t>* ends) {
   ByteReader r(bytes);
   if (r.U8() != 1) return false;
@@ -31,6 +19,18 @@ bool DecodePosition(std::string_view bytes, std::map<int32_t, int64_t>* ends) {
 }
 
 }  // namespace
+
+std::string KafkaSink::EncodePosition(const std::map<int32_t, int64_t>& ends) {
+  std::string out;
+  ByteWriter w(&out);
+  w.U8(1);
+  w.Varint(ends.size());
+  for (const auto& [p, end] : ends) {
+    w.Varint(static_cast<uint64_t>(p));
+    w.Varint(static_cast<uint64_t>(end));
+  }
+  return out;
+}
 
 KafkaSink::KafkaSink(KafkaProducer* producer, std::string topic, IdFn id, int flush_timeout_ms)
     : producer_(producer), topic_(std::move(topic)), id_(std::move(id)),

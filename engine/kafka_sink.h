@@ -79,6 +79,10 @@ class KafkaSink : public RecordSink {
   // The alert_id of an alert JSON object (its first field), or the whole key.
   static std::string AlertIdOf(std::string_view key, std::string_view value);
   static std::string KeyOf(std::string_view key, std::string_view value);
+  // The position format (Position(), and what Recover/AddRecovery take):
+  // version 1, then each sink partition's end offset; no ends at all means
+  // "before anything" (a partition never checkpointed).
+  static std::string EncodePosition(const std::map<int32_t, int64_t>& ends);
 
  private:
   KafkaProducer* producer_;

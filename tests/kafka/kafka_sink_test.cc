@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/byte_codec.h"
 #include "engine/embedded_broker.h"
 #include "engine/kafka_producer.h"
 #include "engine/table_reader.h"
@@ -22,19 +21,10 @@
 namespace epistream {
 namespace {
 
-// The sink's position format (KafkaSink::Position): version 1, then
-// (partition, end offset) pairs. An empty list is what the engine stores for
-// "never checkpointed" (kSinkStart in topologies/kafka_engine.cc).
+// Sink positions (KafkaSink::Position's format); no ends is what the engine
+// stores for "never checkpointed" (kSinkStart in topologies/kafka_engine.cc).
 std::string Position(const std::map<int32_t, int64_t>& ends) {
-  std::string out;
-  ByteWriter w(&out);
-  w.U8(1);
-  w.Varint(ends.size());
-  for (const auto& [p, end] : ends) {
-    w.Varint(static_cast<uint64_t>(p));
-    w.Varint(static_cast<uint64_t>(end));
-  }
-  return out;
+  return KafkaSink::EncodePosition(ends);
 }
 
 // Dead letters are keyed "<topic>:<partition>:<offset>" by input position.
@@ -47,11 +37,8 @@ class KafkaSinkTest : public testing::SharedBrokerTest {
  protected:
   void SetUp() override {
     SharedBrokerTest::SetUp();
-    KafkaProducerOptions opts;
-    opts.brokers = broker_->bootstrap_servers();
-    auto producer = KafkaProducer::Create(opts);
-    ASSERT_OK(producer.status());
-    producer_ = std::move(producer).value();
+    producer_ = NewProducer();
+    ASSERT_NE(producer_, nullptr);
     topic_ = T("sink");
     ASSERT_OK(broker_->CreateTopic(topic_, 2));
   }

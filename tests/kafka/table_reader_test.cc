@@ -27,11 +27,8 @@ class TableReaderTest : public testing::SharedBrokerTest {
  protected:
   void SetUp() override {
     SharedBrokerTest::SetUp();
-    KafkaProducerOptions opts;
-    opts.brokers = broker_->bootstrap_servers();
-    auto producer = KafkaProducer::Create(opts);
-    ASSERT_OK(producer.status());
-    producer_ = std::move(producer).value();
+    producer_ = NewProducer();
+    ASSERT_NE(producer_, nullptr);
   }
 
   void Produce(const std::string& topic, int from, int to) {

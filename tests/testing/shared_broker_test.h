@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "engine/embedded_broker.h"
+#include "engine/kafka_producer.h"
 #include "engine/table_reader.h"
 #include "tests/testing/assert_ok.h"
 
@@ -35,6 +37,16 @@ class SharedBrokerTest : public ::testing::Test {
     s += '.';
     s += name;
     return s;
+  }
+
+  // A producer on the suite's broker (null, with a test failure, if it
+  // cannot be made).
+  static std::unique_ptr<KafkaProducer> NewProducer() {
+    KafkaProducerOptions opts;
+    opts.brokers = broker_->bootstrap_servers();
+    auto producer = KafkaProducer::Create(opts);
+    EXPECT_OK(producer.status());
+    return producer.ok() ? std::move(producer).value() : nullptr;
   }
 
   // [first offset, last offset + 1] of the records the broker still holds
