@@ -80,8 +80,8 @@ constexpr TimestampMs kNoRewind = INT64_MAX;
 // looks at stop requests and tries again.
 constexpr int kTableBarrierTimeoutMs = 2000;
 // A KafkaSink position naming no sink partition: recovery reads every sink
-// partition from its start (engine/kafka_sink.cc EncodePosition of {}).
-const std::string kSinkStart("\x01\x00", 2);
+// partition from its start.
+const std::string kSinkStart = KafkaSink::EncodePosition({});
 
 // Frames of the repartition edge into their chosen partition of the
 // repartition topic, through the engine's idempotent producer.
@@ -995,14 +995,10 @@ Status KafkaEngine::Run() {
     // of <group>.cluster): input is not applied, and its partitions are
     // paused (PauseHeld), while the turn reads frames and checkpoints.
     // The person consumer is still polled: its group's rebalances must be
-    // served within the rebalance timeout. Skipping its poll for the whole
-    // gate (up to kClusterGateMax) let the group move this instance's
-    // partitions to another while this one, not yet told, went on
-    // checkpointing them (two owners writing one changelog partition); in
-    // one run of ~12 under load a restored partition then re-emitted its
-    // alerts and dead letters (ScaleOutRepartitionTest). The embedded
-    // broker elects without a member that has not rejoined after
-    // session.timeout.ms - 1 s.
+    // served within the rebalance timeout, or the group moves this
+    // instance's partitions while it goes on checkpointing them (the
+    // embedded broker elects without a member that has not rejoined after
+    // session.timeout.ms - 1 s).
     const bool gated = m.cluster_consumer && m.ClusterGated(std::chrono::steady_clock::now());
 
     const bool timed = static_cast<bool>(m.hooks.on_turn);

@@ -468,8 +468,7 @@ TEST_F(KafkaConsumerTest,
   b_batch.clear();
 }
 
-TEST_F(KafkaConsumerTest,
-       PartitionPausedBeforeItWasRevokedFetchesWhenAssignedAgain) {
+TEST_F(KafkaConsumerTest, PartitionPausedBeforeItWasRevokedFetchesWhenAssignedAgain) {
   ASSERT_OK(broker_->CreateTopic(in_, 2));
   Produce(in_, 0, 100);
   KafkaConsumerOptions opts = Options({in_}, "paused");
@@ -670,8 +669,7 @@ class ConsumerMergeTest : public KafkaConsumerTest {
     // then had nothing to get wrong.
     const auto stall_min = Clock::now() + std::chrono::milliseconds(1500);
     const auto stall_max = Clock::now() + std::chrono::milliseconds(15000);
-    while (Clock::now() < stall_min ||
-           (!a_later_fetched && Clock::now() < stall_max))
+    while (Clock::now() < stall_min || (!a_later_fetched && Clock::now() < stall_max))
       run.stalled_delivered_early = step() || run.stalled_delivered_early;
     EXPECT_OK(c->SetPaused({{b, 0}}, false));
     until(4, 15000);
