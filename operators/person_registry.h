@@ -24,14 +24,23 @@ class PersonRegistry {
   explicit PersonRegistry(KvStore* store) : store_(store) {}
 
   Status Load();
-  // Upserts a `person` record (compacted-topic semantics: last one wins).
-  void Apply(const Event& rec);
+  // Upserts a `person` record (compacted-topic semantics: last one wins);
+  // *previous_community (if given): the person's community before, empty
+  // for a new person. One lookup, not a Find and then an insert: most
+  // registrations are of persons never seen, so each lookup is a cache miss
+  // in a table of the whole city.
+  void Apply(const Event& rec, std::string* previous_community = nullptr);
   const PersonInfo* Find(std::string_view person_id) const;
   size_t size() const { return persons_.size(); }
 
  private:
   KvStore* store_;
-  std::unordered_map<std::string, PersonInfo> persons_;
+  // Looked up by string_view, so Find builds no key string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, PersonInfo, Hash, std::equal_to<>> persons_;
 };
 
 }  // namespace epistream

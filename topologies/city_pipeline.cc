@@ -294,9 +294,8 @@ Status CityPipeline::DrainClusterRecords() {
 // Registered persons per community (the population of fever_cluster's
 // community test) follow the registry.
 Status CityPipeline::OnRegistration(const Event& rec) {
-  const PersonInfo* prev = registry_.Find(rec.person_id);
-  const std::string before = prev != nullptr ? prev->community_id : std::string();
-  registry_.Apply(rec);
+  std::string before;
+  registry_.Apply(rec, &before);
   if (cluster_edge_ != nullptr) return cluster_edge_->OnRegistration(before, rec.community_id);
   if (cluster_worker_ != nullptr) {
     cluster_worker_->QueueRegistration(before, rec.community_id);
