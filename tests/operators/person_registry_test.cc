@@ -12,30 +12,26 @@
 #include "engine/mem_kv_store.h"
 #include "engine/rocks_kv_store.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 #include "tests/testing/small_rocks.h"
 
 namespace epistream {
 namespace {
 
-Event PersonRecord(const std::string& person, const std::string& community,
-                   Occupation occupation) {
-  Event e;
-  e.type = EventType::kPerson;
-  e.person_id = person;
-  e.community_id = community;
-  e.occupation = occupation;
-  return e;
-}
+using testing::MakePersonRecord;
 
 TEST(PersonRegistryTest, ApplyReportsThePreviousCommunity) {
   MemKvStore store;
   PersonRegistry registry(&store);
   std::string before = "stale";
-  registry.Apply(PersonRecord("p1", "c-north", Occupation::kMedical), &before);
+  registry.Apply(MakePersonRecord("p1", "c-north", Occupation::kMedical),
+                 &before);
   EXPECT_EQ(before, "");  // a new person had none
-  registry.Apply(PersonRecord("p1", "c-south", Occupation::kOther), &before);
+  registry.Apply(MakePersonRecord("p1", "c-south", Occupation::kOther),
+                 &before);
   EXPECT_EQ(before, "c-north");
-  registry.Apply(PersonRecord("p2", "c-east", Occupation::kTransport), &before);
+  registry.Apply(MakePersonRecord("p2", "c-east", Occupation::kTransport),
+                 &before);
   EXPECT_EQ(before, "");
 
   const PersonInfo* p1 = registry.Find("p1");
@@ -53,12 +49,12 @@ TEST(PersonRegistryTest, ReloadsTheLatestRecordsAfterACommit) {
     auto store = testing::OpenSmallRocks(dir);
     ASSERT_NE(store, nullptr);
     PersonRegistry registry(store.get());
-    registry.Apply(PersonRecord("p1", "c-north", Occupation::kMedical));
-    registry.Apply(PersonRecord("p2", "c-east", Occupation::kColdChain));
-    registry.Apply(PersonRecord("p1", "c-south", Occupation::kTransport));
+    registry.Apply(MakePersonRecord("p1", "c-north", Occupation::kMedical));
+    registry.Apply(MakePersonRecord("p2", "c-east", Occupation::kColdChain));
+    registry.Apply(MakePersonRecord("p1", "c-south", Occupation::kTransport));
     ASSERT_OK(store->Commit());
     // Not committed: gone after the reopen.
-    registry.Apply(PersonRecord("p3", "c-west", Occupation::kOther));
+    registry.Apply(MakePersonRecord("p3", "c-west", Occupation::kOther));
   }
   auto store = testing::OpenSmallRocks(dir);
   ASSERT_NE(store, nullptr);

@@ -72,11 +72,7 @@ class PersonStageTest : public ::testing::Test {
     if (areas_->Apply(e)) ASSERT_OK(stage_->OnListing(e, &alerts_));
   }
   void Register(const std::string& person, Occupation occupation) {
-    Event e;
-    e.type = EventType::kPerson;
-    e.person_id = person;
-    e.occupation = occupation;
-    registry_->Apply(e);
+    registry_->Apply(testing::MakePersonRecord(person, "", occupation));
   }
   void Feed(const Event& e) {
     bool dup = false;

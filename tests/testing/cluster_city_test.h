@@ -25,6 +25,7 @@
 #include "operators/person_stage.h"
 #include "operators/risk_area_table.h"
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 
 namespace epistream {
 namespace cluster_city {
@@ -219,14 +220,10 @@ class ClusterCityTest : public ::testing::Test {
     return e;
   }
   void Register(const std::string& person, const std::string& community) {
-    Event e;
-    e.type = EventType::kPerson;
-    e.person_id = person;
-    e.community_id = community;
+    Event e = testing::MakePersonRecord(person, community);
     e.event_id = "reg-" + person;
-    const PersonInfo* prev = registry_->Find(person);
-    const std::string before = prev != nullptr ? prev->community_id : "";
-    registry_->Apply(e);
+    std::string before;
+    registry_->Apply(e, &before);
     ASSERT_OK(cluster_->OnRegistration(before, community));
     if (calls_ != nullptr) {
       calls_->push_back({ClusterCall::kRegistration, {}, before, community, 0, 0, 0});

@@ -1,5 +1,6 @@
 // Builders for the typed records tests feed to the stages directly: an
-// Event with its common fields set, a community-presence ClusterRecord.
+// Event with its common fields set, a person registry record, a
+// community-presence ClusterRecord.
 // Tests set the rest of the fields themselves.
 //
 // Threading: plain functions.
@@ -23,6 +24,17 @@ inline Event MakeEvent(EventType type, const std::string& id,
   e.person_id = person;
   e.ts = ts;
   e.has_ts = true;
+  return e;
+}
+
+// A `person` registry record (no ts, as the table topic's records).
+inline Event MakePersonRecord(const std::string& person, const std::string& community,
+                              Occupation occupation = Occupation::kOther) {
+  Event e;
+  e.type = EventType::kPerson;
+  e.person_id = person;
+  e.community_id = community;
+  e.occupation = occupation;
   return e;
 }
 
