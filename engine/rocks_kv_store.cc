@@ -160,7 +160,7 @@ std::string_view ToView(const rocksdb::Slice& s) {
 
 struct RocksKvStore::InFlight {
   rocksdb::WriteBatch batch;  // reused: its buffer keeps its capacity (ConcatBatches)
-  std::unordered_map<std::string, std::optional<std::string>, StagedHash,
+  std::unordered_map<std::string, std::optional<std::string>, StringViewHash,
                      std::equal_to<>>
       staged;
   std::string plain_min;

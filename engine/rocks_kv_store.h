@@ -49,6 +49,7 @@
 #include "engine/engine_config.h"
 #include "engine/kv_store.h"
 #include "engine/status.h"
+#include "engine/string_hash.h"
 
 namespace rocksdb {
 class Cache;
@@ -170,13 +171,7 @@ class RocksKvStore final : public KvStore {
   // staged value of each of their keys (nullopt: deleted) for Get and Scan:
   // a hash lookup per Get, the sort deferred to the (rare) Scan.
   std::unique_ptr<rocksdb::WriteBatch> batch_;
-  struct StagedHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const {
-      return std::hash<std::string_view>()(s);
-    }
-  };
-  std::unordered_map<std::string, std::optional<std::string>, StagedHash,
+  std::unordered_map<std::string, std::optional<std::string>, StringViewHash,
                      std::equal_to<>>
       staged_;
   // PutForCommit/DeleteForCommit writes, not indexed; their key range and

@@ -1,5 +1,7 @@
 #include "operators/person_registry.h"
 
+#include <utility>
+
 #include "engine/byte_codec.h"
 #include "engine/state_keys.h"
 
@@ -29,16 +31,10 @@ Status PersonRegistry::Load() {
 }
 
 void PersonRegistry::Apply(const Event& rec, std::string* previous_community) {
-  auto [it, inserted] = persons_.try_emplace(rec.person_id);
-  PersonInfo& info = it->second;
-  if (previous_community != nullptr) {
-    if (inserted) {
-      previous_community->clear();
-    } else {
-      previous_community->swap(info.community_id);
-    }
-  }
-  info.community_id = rec.community_id;
+  PersonInfo& info = persons_.try_emplace(rec.person_id).first->second;
+  // A new person's community starts empty: that is what it had before.
+  std::string before = std::exchange(info.community_id, rec.community_id);
+  if (previous_community != nullptr) *previous_community = std::move(before);
   info.occupation = rec.occupation;
   std::string value;
   ByteWriter w(&value);

@@ -10,6 +10,7 @@
 
 #include "engine/kv_store.h"
 #include "engine/status.h"
+#include "engine/string_hash.h"
 #include "operators/event.h"
 
 namespace epistream {
@@ -35,12 +36,7 @@ class PersonRegistry {
 
  private:
   KvStore* store_;
-  // Looked up by string_view, so Find builds no key string.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::unordered_map<std::string, PersonInfo, Hash, std::equal_to<>> persons_;
+  std::unordered_map<std::string, PersonInfo, StringViewHash, std::equal_to<>> persons_;
 };
 
 }  // namespace epistream
