@@ -11,6 +11,11 @@ namespace {
 
 constexpr uint8_t kVersion = kPersonStateVersion;
 constexpr uint8_t kVersionWithoutPresence = 1;
+constexpr uint8_t kVersionInlineStrings = 2;  // strings in place, span start first
+
+// Distinct strings found by a linear scan up to here (the usual person has a
+// handful), through the hash index beyond.
+constexpr size_t kLinearLimit = 16;
 
 template <typename T, typename Pred>
 void EraseIf(std::vector<T>* v, Pred pred) {
@@ -158,14 +163,42 @@ struct RawWriter {
 
 }  // namespace
 
+uint32_t PersonStateStrings::Intern(std::string_view s) {
+  const auto next = static_cast<uint32_t>(strings_.size());
+  if (next < kLinearLimit) {
+    for (uint32_t i = 0; i < next; ++i) {
+      if (strings_[i] == s) return i;
+    }
+  } else {
+    if (next == kLinearLimit) {
+      for (uint32_t i = 0; i < next; ++i) index_.emplace(strings_[i], i);
+    }
+    const auto [it, added] = index_.try_emplace(s, next);
+    if (!added) return it->second;
+  }
+  strings_.push_back(s);
+  return next;
+}
+
+void PersonStateStrings::Build(const PersonState& st) {
+  strings_.clear();
+  index_.clear();
+  trail_.clear();
+  presence_.clear();
+  for (const VisitRecord& v : st.trail) trail_.push_back(Intern(v.venue_id));
+  for (const PresenceSpan& p : st.presence) presence_.push_back(Intern(p.key));
+}
+
 void PersonState::Encode(std::string* out) const {
   // Two passes: an upper bound of the size, then raw writes into a buffer
   // of that size. Same bytes as ByteWriter (person_state_encoding_test).
+  thread_local PersonStateStrings strings;
+  strings.Build(*this);
   BoundWriter bound;
-  EncodePersonStateLayout(*this, bound);
+  EncodePersonStateLayout(*this, strings, bound);
   out->resize(bound.size);
   RawWriter w(out->data());
-  EncodePersonStateLayout(*this, w);
+  EncodePersonStateLayout(*this, strings, w);
   out->resize(static_cast<size_t>(w.p - out->data()));
 }
 
@@ -187,7 +220,8 @@ Status PersonState::Decode(std::string_view bytes) {
   Clear();
   ByteReader r(bytes);
   const uint8_t version = r.U8();
-  if (version != kVersion && version != kVersionWithoutPresence) {
+  if (version != kVersion && version != kVersionInlineStrings &&
+      version != kVersionWithoutPresence) {
     return Status::Corruption("person state: unknown version");
   }
   // Stored times lie in [kMinTimestamp, -kMinTimestamp] (parsed event times
@@ -229,10 +263,23 @@ Status PersonState::Decode(std::string_view bytes) {
     x.listing_event_id = r.Str();
     x.listed_at = rel();
   }
+  // Version 3's string table: views into `bytes`, used while decoding only.
+  thread_local std::vector<std::string_view> strings;
+  strings.clear();
+  bool bad_index = false;
+  auto string_at = [&](uint64_t i) {
+    if (i < strings.size()) return strings[i];
+    bad_index = true;
+    return std::string_view();
+  };
+  if (version >= 3) {
+    strings.resize(count());
+    for (std::string_view& s : strings) s = r.Str();
+  }
   trail.resize(count());
   for (VisitRecord& v : trail) {
     v.ts = rel();
-    v.venue_id = r.Str();
+    v.venue_id = version >= 3 ? string_at(r.Varint()) : r.Str();
     v.kind =
         static_cast<VenueKind>(std::min<uint8_t>(r.U8(), kNumVenueKinds - 1));
   }
@@ -264,11 +311,30 @@ Status PersonState::Decode(std::string_view bytes) {
     s.hash = r.BigEndian64();
     s.ts = rel();
   }
-  if (version >= 2) {
+  // A track byte with the closed bit set is corruption in version 2, where
+  // it was never written: re-encoded, it would read back as another span.
+  bool bad_track = false;
+  if (version >= 3) {
+    presence.resize(count());
+    for (PresenceSpan& p : presence) {
+      const uint8_t track = r.U8();
+      p.track = track & ~kPresenceClosedBit;
+      p.closed = (track & kPresenceClosedBit) != 0;
+      p.key.assign(string_at(r.Varint()));
+      p.last = rel();
+      TimestampMs start = 0;
+      if (__builtin_sub_overflow(p.last, r.SignedVarint(), &start)) {
+        bad_time = true;
+      }
+      p.start = in_range(start);
+    }
+    if (r.U8() != 0) presence_timer = rel();
+  } else if (version == kVersionInlineStrings) {
     presence.resize(count());
     for (PresenceSpan& p : presence) {
       p.track = r.U8();
-      p.key = std::string(r.Str());
+      if (p.track & kPresenceClosedBit) bad_track = true;
+      p.key.assign(r.Str());
       p.start = rel();
       TimestampMs last = 0;
       if (__builtin_add_overflow(p.start, r.SignedVarint(), &last)) {
@@ -282,6 +348,10 @@ Status PersonState::Decode(std::string_view bytes) {
   if (!r.ok() || !r.done()) {
     Clear();
     return Status::Corruption("person state: truncated or trailing bytes");
+  }
+  if (bad_index || bad_track) {
+    Clear();
+    return Status::Corruption("person state: string index or track out of range");
   }
   if (bad_time) {
     Clear();

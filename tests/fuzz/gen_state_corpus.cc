@@ -46,6 +46,12 @@ PersonState FullPerson() {
   s.day_flags.push_back({19255, kFlagBreach | kFlagCodeRed});
   s.seen.push_back({EventIdHash(EventType::kScan, "s-1"), kT0});
   s.seen.push_back({EventIdHash(EventType::kFever, "f-1"), kT0 + 2 * kDayMs});
+  // A span keyed by a trail venue (one string table entry for both) and a
+  // closed city-wide one. person_full_v2 (checked in, not written here) is
+  // this person without spans in the version 2 layout.
+  s.presence.push_back({"venue-3", kT0 + kHourMs, kT0 + kHourMs, 4, false});
+  s.presence.push_back({"", kT0, kT0 + 2 * kDayMs, 0, true});
+  s.presence_timer = kT0 + 16 * kDayMs;
   return s;
 }
 

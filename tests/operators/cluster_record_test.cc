@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "engine/byte_codec.h"
 #include "operators/cluster/case_window.h"
 #include "operators/cluster/delta_counter.h"
 #include "operators/cluster/venue_activity.h"
@@ -237,33 +238,52 @@ TEST(VenueActivityTest, RoundTrips) {
 }
 
 // Person states written before the presence spans existed (version 1) still
-// decode: version 2 only appends the spans and the presence timer.
-TEST(PersonStatePresenceTest, VersionOneStillDecodesAndVersionTwoRoundTrips) {
+// decode, and the spans round-trip in the current version.
+TEST(PersonStatePresenceTest, VersionOneStillDecodesAndSpansRoundTrip) {
   PersonState s;
   s.last_ts = 1663632000000;
   s.trail.push_back({s.last_ts - 5000, "v1", VenueKind::kRestaurant});
   s.fevers.push_back({s.last_ts, "f1", "c1", 38.5, false});
   s.seen.push_back({42, s.last_ts});
-  std::string v2;
-  s.Encode(&v2);
-  ASSERT_EQ(v2[0], 2);
-  // Without spans, version 2 ends with two zero bytes (no spans, no timer).
-  std::string v1 = v2.substr(0, v2.size() - 2);
-  ASSERT_EQ(v2.substr(v2.size() - 2), std::string(2, '\0'));
-  v1[0] = 1;
+  // Version 1, written out field by field: strings in place, no spans and
+  // no presence timer at the end.
+  std::string v1;
+  ByteWriter w(&v1);
+  w.U8(1);
+  w.SignedVarint(s.last_ts);
+  w.Varint(0);  // entries
+  w.Varint(0);  // exposures
+  w.Varint(1);  // trail
+  w.SignedVarint(5000);
+  w.Str("v1");
+  w.U8(static_cast<uint8_t>(VenueKind::kRestaurant));
+  w.Varint(1);  // fevers
+  w.SignedVarint(0);
+  w.Str("f1");
+  w.Str("c1");
+  w.Double(38.5);
+  w.U8(0);
+  w.Varint(0);  // tests
+  w.Varint(0);  // quarantines
+  w.Varint(0);  // day flags
+  w.Varint(1);  // seen
+  w.BigEndian64(42);
+  w.SignedVarint(0);
   PersonState back;
   ASSERT_OK(back.Decode(v1));
   std::string again;
   back.Encode(&again);
-  EXPECT_EQ(again, v2);
+  std::string current;
+  s.Encode(&current);
+  EXPECT_EQ(again, current);
 
   s.presence.push_back(
       PresenceSpan{"v1", s.last_ts - 5000, s.last_ts - 5000, 4, false});
   s.presence.push_back(PresenceSpan{"", s.last_ts - 9 * kDayMs,
                                     s.last_ts - 8 * kDayMs, 0, true});
   s.presence_timer = s.last_ts + 3 * kDayMs;
-  s.Encode(&v2);
-  ASSERT_OK(back.Decode(v2));
+  s.Encode(&current);
+  ASSERT_OK(back.Decode(current));
   ASSERT_EQ(back.presence.size(), 2u);
   EXPECT_EQ(back.presence[0].key, "v1");
   EXPECT_EQ(back.presence[0].track, 4);
@@ -272,8 +292,8 @@ TEST(PersonStatePresenceTest, VersionOneStillDecodesAndVersionTwoRoundTrips) {
   EXPECT_TRUE(back.presence[1].closed);
   EXPECT_EQ(back.presence_timer, s.presence_timer);
   EXPECT_FALSE(back.Empty());
-  v2[0] = 3;
-  EXPECT_FALSE(back.Decode(v2).ok());
+  current[0] = 4;  // no such version yet
+  EXPECT_FALSE(back.Decode(current).ok());
 }
 
 }  // namespace
