@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/radix_sort.h"
 #include "engine/rocksdb_logger.h"
 #include "engine/rocksdb_status.h"
 #include "engine/state_keys.h"
@@ -187,6 +188,7 @@ struct RocksKvStore::InFlight {
   // Every key's hash, sorted: built by the writer thread after the write,
   // kept (retained_hashes_) after Sync for UnchangedSince.
   std::vector<uint64_t> key_hashes;
+  std::vector<uint64_t> sort_scratch;  // RadixSortBy's working space
 };
 
 Result<std::unique_ptr<RocksKvStore>> RocksKvStore::Open(const std::string& dir,
@@ -529,7 +531,9 @@ void RocksKvStore::WriterLoop() {
     }
     f.key_hashes.insert(f.key_hashes.end(), f.plain_hashes.begin(),
                         f.plain_hashes.end());
-    std::sort(f.key_hashes.begin(), f.key_hashes.end());
+    // Radix, not std::sort: ~170k random hashes per checkpoint in file mode,
+    // where std::sort's mispredicted compares were 1% of all CPU (perf).
+    RadixSortBy(&f.key_hashes, &f.sort_scratch, [](uint64_t h) { return h; });
     lock.lock();
     job_status_ = std::move(st);
     job_done_ = true;
