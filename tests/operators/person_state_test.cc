@@ -3,26 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "tests/testing/assert_ok.h"
+#include "tests/testing/record_builders.h"
 
 namespace epistream {
 namespace {
 
 class PersonStateTest : public ::testing::Test {
  protected:
-  static PersonState Full() {
-    PersonState s;
-    s.last_ts = 1663632903123;
-    s.entries.push_back({s.last_ts - kDayMs, "t1", "hub9", TransportMode::kAir,
-                         TravelCategory::kInboundReleased, {"US", "420106"}});
-    s.exposures.push_back({"4201", s.last_ts - kDayMs, "t1", RiskLevel::kHigh, "r1", s.last_ts - 3 * kDayMs});
-    s.trail.push_back({s.last_ts - kHourMs, "venue-7", VenueKind::kRestaurant});
-    s.fevers.push_back({s.last_ts, "f1", "clinic-2", 38.7, true});
-    s.tests = {s.last_ts - 2 * kHourMs};
-    s.quarantines.push_back({s.last_ts - kDayMs, s.last_ts + 13 * kDayMs, "t1"});
-    s.day_flags.push_back({19255, kFlagBreach | kFlagCodeRed});
-    s.seen.push_back({0xdeadbeefcafef00dull, s.last_ts});
-    return s;
-  }
+  static PersonState Full() { return testing::MakeOneOfEachPersonState(); }
 };
 
 TEST_F(PersonStateTest, RoundTripsEveryField) {
