@@ -12,7 +12,7 @@
 // every venue of the trail is also a presence key. It also writes a span's
 // `last` (most often the person's last event) before its start, and packs
 // `closed` into the track byte. At the bench's 1M persons (end of run) a
-// state is 261 -> 210 bytes; every one of them goes through the WAL, the
+// state is 261 -> 213 bytes; every one of them goes through the WAL, the
 // memtable, flushes and compactions, and the encoded cache holds more.
 #pragma once
 
