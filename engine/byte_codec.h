@@ -3,6 +3,7 @@
 // big-endian fixed integers (which sort bytewise like the numbers, for keys).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -90,7 +91,19 @@ class ByteReader {
     __builtin_memcpy(&v, &bits, sizeof v);
     return v;
   }
-  uint64_t BigEndian64() { return Fixed(8); }
+  uint64_t BigEndian64() {
+    // One load and a byte swap, not the 8-step loop: a person state holds
+    // ~7 seen-event hashes and is decoded on nearly every event.
+    if constexpr (std::endian::native == std::endian::little) {
+      if (in_.size() - pos_ < 8) return Fail();
+      uint64_t v;
+      __builtin_memcpy(&v, in_.data() + pos_, 8);
+      pos_ += 8;
+      return __builtin_bswap64(v);
+    } else {
+      return Fixed(8);
+    }
+  }
   uint32_t BigEndian32() { return static_cast<uint32_t>(Fixed(4)); }
   uint16_t BigEndian16() { return static_cast<uint16_t>(Fixed(2)); }
   int64_t OrderedI64() { return static_cast<int64_t>(BigEndian64() ^ (1ull << 63)); }

@@ -1,7 +1,10 @@
 #include "operators/person_state.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <functional>
+#include <string_view>
 
 #include "engine/byte_codec.h"
 #include "operators/person_state_layout.h"
@@ -13,8 +16,8 @@ constexpr uint8_t kVersion = kPersonStateVersion;
 constexpr uint8_t kVersionWithoutPresence = 1;
 constexpr uint8_t kVersionInlineStrings = 2;  // strings in place, span start first
 
-// Distinct strings found by a linear scan up to here (the usual person has a
-// handful), through the hash index beyond.
+// Up to this many trail visits and spans, a state's strings are interned by a
+// linear scan (the usual person has ~9 of them, ~4 distinct).
 constexpr size_t kLinearLimit = 16;
 
 template <typename T, typename Pred>
@@ -156,7 +159,13 @@ struct RawWriter {
     BigEndian64(bits);
   }
   void BigEndian64(uint64_t v) {
-    for (int i = 7; i >= 0; --i) *p++ = static_cast<char>(v >> (i * 8));
+    if constexpr (std::endian::native == std::endian::little) {
+      v = __builtin_bswap64(v);  // one store, not eight (~7 seen hashes a state)
+      std::memcpy(p, &v, 8);
+      p += 8;
+    } else {
+      for (int i = 7; i >= 0; --i) *p++ = static_cast<char>(v >> (i * 8));
+    }
   }
   char* p;
 };
@@ -165,16 +174,17 @@ struct RawWriter {
 
 uint32_t PersonStateStrings::Intern(std::string_view s) {
   const auto next = static_cast<uint32_t>(strings_.size());
-  if (next < kLinearLimit) {
+  if (slots_.empty()) {
     for (uint32_t i = 0; i < next; ++i) {
       if (strings_[i] == s) return i;
     }
   } else {
-    if (next == kLinearLimit) {
-      for (uint32_t i = 0; i < next; ++i) index_.emplace(strings_[i], i);
+    const size_t mask = slots_.size() - 1;
+    size_t at = std::hash<std::string_view>()(s) & mask;
+    for (; slots_[at] != kEmptySlot; at = (at + 1) & mask) {
+      if (strings_[slots_[at]] == s) return slots_[at];
     }
-    const auto [it, added] = index_.try_emplace(s, next);
-    if (!added) return it->second;
+    slots_[at] = next;
   }
   strings_.push_back(s);
   return next;
@@ -182,9 +192,13 @@ uint32_t PersonStateStrings::Intern(std::string_view s) {
 
 void PersonStateStrings::Build(const PersonState& st) {
   strings_.clear();
-  index_.clear();
   trail_.clear();
   presence_.clear();
+  slots_.clear();
+  // A linear scan for the usual handful of strings; the index when there
+  // may be more than kLinearLimit of them (sized for all, so never full).
+  const size_t most = st.trail.size() + st.presence.size();
+  if (most > kLinearLimit) slots_.assign(std::bit_ceil(2 * most), kEmptySlot);
   for (const VisitRecord& v : st.trail) trail_.push_back(Intern(v.venue_id));
   for (const PresenceSpan& p : st.presence) presence_.push_back(Intern(p.key));
 }
