@@ -286,14 +286,15 @@ Status PersonState::Decode(std::string_view bytes) {
     bad_index = true;
     return std::string_view();
   };
-  if (version >= 3) {
+  const bool string_table = version > kVersionInlineStrings;
+  if (string_table) {
     strings.resize(count());
     for (std::string_view& s : strings) s = r.Str();
   }
   trail.resize(count());
   for (VisitRecord& v : trail) {
     v.ts = rel();
-    v.venue_id = version >= 3 ? string_at(r.Varint()) : r.Str();
+    v.venue_id = string_table ? string_at(r.Varint()) : r.Str();
     v.kind =
         static_cast<VenueKind>(std::min<uint8_t>(r.U8(), kNumVenueKinds - 1));
   }
@@ -328,7 +329,7 @@ Status PersonState::Decode(std::string_view bytes) {
   // A track byte with the closed bit set is corruption in version 2, where
   // it was never written: re-encoded, it would read back as another span.
   bool bad_track = false;
-  if (version >= 3) {
+  if (string_table) {
     presence.resize(count());
     for (PresenceSpan& p : presence) {
       const uint8_t track = r.U8();
