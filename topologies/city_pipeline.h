@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/capturing_kv_store.h"
 #include "engine/engine_config.h"
 #include "engine/kv_store.h"
 #include "engine/pseudonymizer.h"
@@ -261,6 +262,9 @@ class CityPipeline {
   RiskAreaTable areas_;
   PersonRegistry registry_;
   std::optional<PersonStage> stage_;  // never empty; optional to rebuild in place (RewindWatermark)
+  // The cluster stage's store: store_, except while the cluster thread
+  // flushes it at a checkpoint (Checkpoint()).
+  CapturingKvStore cluster_store_;
   ClusterStage cluster_;
   ClusterRecordBuffer cluster_records_;
   ClusterEdge* cluster_edge_ = nullptr;

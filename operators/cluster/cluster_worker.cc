@@ -76,6 +76,12 @@ void ClusterWorker::QueueWatermark(TimestampMs wm) {
   CountCall();
 }
 
+void ClusterWorker::QueueFlush() {
+  RecordsAdded();
+  AddMarker(Marker::kFlush);
+  CountCall();
+}
+
 void ClusterWorker::Publish() {
   RecordsAdded();
   if (current_->calls == 0) return;
@@ -160,6 +166,10 @@ Status ClusterWorker::Apply(Batch& b, std::vector<SequencedAlert>* alerts) {
     EPI_RETURN_IF_ERROR(records_until(m.records_before));
     if (m.kind == Marker::kRegistration) {
       EPI_RETURN_IF_ERROR(stage_->OnRegistration(m.before, m.after));
+      continue;
+    }
+    if (m.kind == Marker::kFlush) {
+      EPI_RETURN_IF_ERROR(stage_->Flush());
       continue;
     }
     made.clear();

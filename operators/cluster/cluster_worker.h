@@ -82,6 +82,10 @@ class ClusterWorker {
   // the last one with no record or registration queued since is dropped:
   // the stage would do nothing with it.
   void QueueWatermark(TimestampMs wm);
+  // ClusterStage::Flush(), queued: the checkpoint's flush, made on the
+  // worker thread while the owner flushes the person stage (the stage's
+  // store must then be one the worker may write to: CapturingKvStore).
+  void QueueFlush();
   // Watermarks queued so far (the sequence number of the next one).
   uint64_t watermarks_queued() const { return watermarks_queued_; }
 
@@ -104,7 +108,7 @@ class ClusterWorker {
   // A call other than a record, applied after the batch's first
   // `records_before` records.
   struct Marker {
-    enum Kind : uint8_t { kWatermark, kRegistration } kind = kWatermark;
+    enum Kind : uint8_t { kWatermark, kRegistration, kFlush } kind = kWatermark;
     size_t records_before = 0;
     TimestampMs wm = 0;
     std::string before;

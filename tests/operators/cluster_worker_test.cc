@@ -4,15 +4,19 @@
 // through a worker, with batches of 1, 3 and 512 calls and syncs (with
 // checkpoints) anywhere, give the same alerts in the same order, each tagged
 // with the watermark call that made it, and the same stored state as the
-// same calls and checkpoints on a stage called directly. A failing call surfaces at the next Sync and stops the worker.
+// same calls and checkpoints on a stage called directly, also when the
+// checkpoints' flushes run on the worker (QueueFlush, into a
+// CapturingKvStore). A failing call surfaces at the next Sync and stops the worker.
 #include "operators/cluster/cluster_worker.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "engine/capturing_kv_store.h"
 #include "engine/mem_kv_store.h"
 #include "tests/testing/cluster_city_test.h"
 
@@ -118,11 +122,14 @@ class ClusterWorkerTest : public cluster_city::ClusterCityTest {
   }
 
   // The logged calls through a worker; every `sync_every` calls (0: never)
-  // a Sync and a checkpoint (stage Flush and store Commit on this thread).
-  Replay ReplayThroughWorker(size_t batch_calls, size_t sync_every) {
+  // a Sync and a checkpoint: the stage's Flush on this thread, or with
+  // `flush_on_worker` queued to the worker (QueueFlush) into a
+  // CapturingKvStore replayed after the next Sync, then the store's Commit.
+  Replay ReplayThroughWorker(size_t batch_calls, size_t sync_every, bool flush_on_worker = false) {
     Replay out;
     MemKvStore store;
-    ClusterStage stage(Options(), &store);
+    CapturingKvStore capturing(&store);
+    ClusterStage stage(Options(), &capturing);
     EXPECT_OK(stage.Open());
     {
       ClusterWorker worker(&stage, batch_calls);
@@ -146,7 +153,15 @@ class ClusterWorkerTest : public cluster_city::ClusterCityTest {
         }
         if (sync_every > 0 && (i + 1) % sync_every == 0) {
           EXPECT_OK(worker.Sync(&out.alerts));
-          EXPECT_OK(stage.Flush());
+          if (flush_on_worker) {
+            capturing.Capture();
+            worker.QueueFlush();
+            worker.Publish();
+            EXPECT_OK(worker.Sync(&out.alerts));
+            EXPECT_OK(capturing.Replay());
+          } else {
+            EXPECT_OK(stage.Flush());
+          }
           EXPECT_OK(store.Commit());
         }
       }
@@ -169,9 +184,11 @@ TEST_F(ClusterWorkerTest, SameAlertsInOrderTaggedWithTheirWatermarkAndSameState)
   ASSERT_EQ(ReplayDirect(0), reference_state_);
   const std::map<std::string, std::string> checkpointed = ReplayDirect(97);
   for (size_t batch : {size_t{1}, size_t{3}, size_t{512}}) {
-    for (size_t sync_every : {size_t{0}, size_t{97}}) {
-      SCOPED_TRACE("batch " + std::to_string(batch) + ", sync every " + std::to_string(sync_every));
-      const Replay r = ReplayThroughWorker(batch, sync_every);
+    for (auto [sync_every, on_worker] : {std::pair{size_t{0}, false}, std::pair{size_t{97}, false},
+                                         std::pair{size_t{97}, true}}) {
+      SCOPED_TRACE("batch " + std::to_string(batch) + ", sync every " + std::to_string(sync_every) +
+                   (on_worker ? ", flushed on the worker" : ""));
+      const Replay r = ReplayThroughWorker(batch, sync_every, on_worker);
       ASSERT_EQ(r.alerts.size(), alerts_.size());
       for (size_t i = 0; i < alerts_.size(); ++i) EXPECT_EQ(Json(r.alerts[i].alert), Json(alerts_[i]));
       // Each alert carries the sequence number of the watermark call that
