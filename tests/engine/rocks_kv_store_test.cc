@@ -11,10 +11,12 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -265,6 +267,37 @@ INSTANTIATE_TEST_SUITE_P(SyncAndAsync, RocksCommitTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Async" : "Sync";
                          });
+
+// The async commit runs on a thread named epi-commit, niced to at least 10:
+// the stage thread, which every arriving event waits for, wins the CPU over
+// a commit that nothing waits for until the next checkpoint.
+TEST(RocksKvStoreThreadTest, CommitThreadIsNamedAndNiced) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::unique_ptr<RocksKvStore> store = testing::OpenSmallRocks(dir.path() + "/db", true);
+  ASSERT_NE(store, nullptr);
+  store->Put("k", "v");
+  ASSERT_OK(store->Commit());
+  ASSERT_OK(store->Sync());
+  int found = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "epi-commit") continue;
+    ++found;
+    // /proc/<tid>/stat: "tid (comm) state ..."; nice is the 19th field,
+    // the 17th after the closing parenthesis of the name.
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 0; i < 17; ++i) rest >> field;
+    EXPECT_GE(std::stoi(field), 10) << line;
+  }
+  EXPECT_EQ(found, 1);
+}
 
 }  // namespace
 }  // namespace epistream
