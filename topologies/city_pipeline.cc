@@ -495,10 +495,7 @@ Status CityPipeline::Checkpoint() {
   Status st = [&]() -> Status {
     // The worker applies everything queued and goes idle.
     EPI_RETURN_IF_ERROR(WaitForCluster());
-    if (cluster_worker_ == nullptr || cluster_edge_ != nullptr) {
-      EPI_RETURN_IF_ERROR(stage_->Flush());
-      EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
-    } else {
+    if (cluster_worker_ != nullptr) {  // never with an edge (set_cluster_edge)
       // Both stages flush at once, the cluster stage on its thread into
       // cluster_store_, whose writes then follow the person stage's: the
       // same batch as one flush after the other, in a shorter pause (every
@@ -515,6 +512,9 @@ Status CityPipeline::Checkpoint() {
       EPI_RETURN_IF_ERROR(person);
       EPI_RETURN_IF_ERROR(cluster);
       EPI_RETURN_IF_ERROR(captured);
+    } else {
+      EPI_RETURN_IF_ERROR(stage_->Flush());
+      EPI_RETURN_IF_ERROR(cluster_edge_ != nullptr ? cluster_edge_->Flush() : cluster_.Flush());
     }
     // The checkpoint's own keys are read back only at a start or an
     // assignment: PutForCommit. A Put (indexed batch) made the store rule
