@@ -545,6 +545,11 @@ Status PersonStage::OnWatermark(TimestampMs wm, std::vector<Alert>* alerts) {
   return Status::Ok();
 }
 
+void PersonStage::ResumeSweepsAt(TimestampMs wm) {
+  if (wm == kMinTimestamp || opts_.sweep_interval <= 0) return;
+  last_sweep_bucket_ = wm / opts_.sweep_interval;
+}
+
 void PersonStage::Prune(PersonState& s) const {
   if (watermark_ == kMinTimestamp) return;
   const DurationMs trail = std::max(opts_.rules.venue_trail, opts_.rules.cluster_case_window);

@@ -96,6 +96,12 @@ class PersonStage {
   // The watermark reached `wm`: fire due timers in (time, kind, key) order.
   Status OnWatermark(TimestampMs wm, std::vector<Alert>* alerts);
 
+  // The watermark this stage's stored state was checkpointed at (a restart
+  // or a rewind to stored progress): the first OnWatermark in a later sweep
+  // bucket sweeps, as it would have without the restart. Without it that
+  // first call only notes its bucket, and the sweep waits a bucket more.
+  void ResumeSweepsAt(TimestampMs wm);
+
   // Stages every changed state and timer into the store (call before Commit).
   Status Flush();
 

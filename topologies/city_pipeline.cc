@@ -162,7 +162,10 @@ Status CityPipeline::Open() {
   std::string wm;
   bool found = false;
   EPI_RETURN_IF_ERROR(store_->Get(kWatermarkKey, &wm, &found));
-  if (found) EPI_RETURN_IF_ERROR(watermark_.Decode(wm));
+  if (found) {
+    EPI_RETURN_IF_ERROR(watermark_.Decode(wm));
+    stage_->ResumeSweepsAt(watermark_.current());
+  }
   return Status::Ok();
 }
 
@@ -568,6 +571,7 @@ void CityPipeline::RewindWatermark(TimestampMs to) {
   watermark_ = WatermarkTracker(engine_.watermark);
   if (to != kMinTimestamp) watermark_.AdvanceTo(to);
   stage_.emplace(StageOptions(engine_, rules_), store_, &areas_, &registry_);
+  stage_->ResumeSweepsAt(watermark_.current());
   PointClusterOutput();
 }
 
