@@ -107,6 +107,12 @@ class KvStore {
   virtual size_t StagedBytes() const = 0;
   // Approximate bytes of committed data (metrics, memory bench).
   virtual uint64_t ApproximateSizeBytes() = 0;
+
+ protected:
+  // DeleteRange as one staged Delete per key Scan visits in [begin, end):
+  // O(keys in the range), because staged reads (Get, Scan) would not
+  // interpret a range tombstone.
+  Status DeleteEachKeyIn(std::string_view begin, std::string_view end);
 };
 
 // Smallest key greater than every key starting with `prefix` (for Scan ends).

@@ -34,15 +34,7 @@ void MemKvStore::Delete(std::string_view key) {
 }
 
 Status MemKvStore::DeleteRange(std::string_view begin, std::string_view end) {
-  // Same as RocksKvStore: one staged delete per key visible in the range.
-  std::vector<std::string> keys;
-  EPI_RETURN_IF_ERROR(
-      Scan(begin, end, [&keys](std::string_view k, std::string_view) {
-        keys.emplace_back(k);
-        return true;
-      }));
-  for (const std::string& k : keys) Delete(k);
-  return Status::Ok();
+  return DeleteEachKeyIn(begin, end);  // as RocksKvStore does
 }
 
 Status MemKvStore::Scan(std::string_view begin, std::string_view end,

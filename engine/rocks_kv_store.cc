@@ -371,13 +371,7 @@ void RocksKvStore::Stage(std::string_view key, const std::string_view* value) {
 
 Status RocksKvStore::DeleteRange(std::string_view begin, std::string_view end) {
   EPI_RETURN_IF_ERROR(write_error_);
-  std::vector<std::string> keys;
-  EPI_RETURN_IF_ERROR(
-      Scan(begin, end, [&keys](std::string_view k, std::string_view) {
-        keys.emplace_back(k);
-        return true;
-      }));
-  for (const std::string& k : keys) Delete(k);
+  EPI_RETURN_IF_ERROR(DeleteEachKeyIn(begin, end));
   return write_error_;
 }
 
