@@ -29,6 +29,9 @@ enum class ClusterMethod : uint8_t { kContract, kVenueDay };
 // that is < alpha / C (operators/cluster/README.md).
 enum class CommunityMethod : uint8_t { kContract, kWeekly };
 
+// RulesConfig::cluster_evaluation_delay for "the allowed lateness + 1 ms".
+inline constexpr DurationMs kDeterministicEvaluationDelay = -1;
+
 struct RulesConfig {
   // A listing covers entries up to this long before it. Default: 14d
   DurationMs risk_lookback = 14 * kDayMs;
@@ -63,6 +66,15 @@ struct RulesConfig {
   // The community test: kContract (YAML "contract") or kWeekly ("weekly").
   // Default: kContract
   CommunityMethod community_method = CommunityMethod::kContract;
+  // fever_cluster and clinic_surge evaluate at time a once the watermark
+  // reaches a + this (ClusterStageOptions::evaluation_delay). 0: at a, the
+  // contract's timing; a late record (within the allowed lateness) then
+  // re-runs later evaluations, so versions can depend on how input
+  // partitions interleaved. kDeterministicEvaluationDelay (YAML
+  // "deterministic"): the allowed lateness + 1 ms, after which no accepted
+  // event can still make a record stamped <= a, so cluster alerts depend on
+  // the input only, one lateness later. Default: 0
+  DurationMs cluster_evaluation_delay = 0;
 
   // clinic_surge: EARS C2 (or C3) on daily fever visits per clinic.
   // The test: kEarsC2 (YAML "c2") or kEarsC3 ("c3"). Default: kEarsC2

@@ -226,6 +226,16 @@ Status ReadRules(YamlSection& root, RulesConfig* c) {
   c->community_method = community_method == "weekly"
                             ? CommunityMethod::kWeekly
                             : CommunityMethod::kContract;
+  // A duration, or "deterministic" (the allowed lateness + 1 ms, resolved
+  // where the cluster stage's options are built: the watermark section may
+  // come later in the file).
+  std::string delay;
+  EPI_RETURN_IF_ERROR(s.String("cluster_evaluation_delay", &delay));
+  if (delay == "deterministic") {
+    c->cluster_evaluation_delay = kDeterministicEvaluationDelay;
+  } else {
+    EPI_RETURN_IF_ERROR(s.Duration("cluster_evaluation_delay", &c->cluster_evaluation_delay));
+  }
   EPI_RETURN_IF_ERROR(
       s.Uint("surge_baseline_days", &c->surge_baseline_days, 2, 366));
   EPI_RETURN_IF_ERROR(s.Uint("surge_guard_days", &c->surge_guard_days, 0, 366));

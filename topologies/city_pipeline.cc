@@ -24,15 +24,10 @@ PersonStageOptions StageOptions(const EngineConfig& engine, const RulesConfig& r
   return o;
 }
 
-ClusterStageOptions ClusterOptions(const EngineConfig& engine, const RulesConfig& rules) {
-  ClusterStageOptions o;
-  o.rules = rules;
-  o.allowed_lateness = engine.watermark.allowed_lateness;
-  o.tz_offset_minutes = engine.tz_offset_minutes;
-  o.retention = engine.state.retention;
-  // On the worker thread the stage must keep off the store between
-  // checkpoints.
-  o.detached = engine.cluster_thread;
+// On the worker thread (engine.cluster_thread) the stage must keep off the
+// store between checkpoints.
+ClusterStageOptions Detached(ClusterStageOptions o, bool detached) {
+  o.detached = detached;
   return o;
 }
 
@@ -132,6 +127,19 @@ int32_t WatermarkSource(int32_t partition, std::optional<EventType> type) {
 
 }  // namespace
 
+ClusterStageOptions ClusterStageOptionsFor(const EngineConfig& engine,
+                                          const RulesConfig& rules) {
+  ClusterStageOptions o;
+  o.rules = rules;
+  o.allowed_lateness = engine.watermark.allowed_lateness;
+  o.tz_offset_minutes = engine.tz_offset_minutes;
+  o.retention = engine.state.retention;
+  o.evaluation_delay = rules.cluster_evaluation_delay == kDeterministicEvaluationDelay
+                           ? engine.watermark.allowed_lateness + 1
+                           : rules.cluster_evaluation_delay;
+  return o;
+}
+
 CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules, KvStore* store,
                            RecordSink* alerts, RecordSink* cluster_alerts, RecordSink* deadletters,
                            PipelineProbe* probe)
@@ -139,7 +147,8 @@ CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules,
       cluster_sink_(cluster_alerts), deadletter_sink_(deadletters), probe_(probe),
       parser_(engine.max_message_bytes), areas_(store), registry_(store),
       stage_(std::in_place, StageOptions(engine, rules), store, &areas_, &registry_),
-      cluster_store_(store), cluster_(ClusterOptions(engine, rules), &cluster_store_),
+      cluster_store_(store), cluster_(Detached(ClusterStageOptionsFor(engine, rules), engine.cluster_thread),
+               &cluster_store_),
       watermark_(engine.watermark) {
   stage_->set_cluster_output(&cluster_records_);
 }

@@ -88,6 +88,13 @@ struct PipelineCounters {
   uint64_t checkpoints = 0;
 };
 
+// The cluster stage's options from the config, as every cluster stage of
+// the process gets them (this pipeline's own, and the repartition runners
+// of topologies/cluster_side.h): rules, lateness, timezone, retention and
+// rules.cluster_evaluation_delay (kDeterministicEvaluationDelay: the allowed
+// lateness + 1 ms).
+ClusterStageOptions ClusterStageOptionsFor(const EngineConfig& engine, const RulesConfig& rules);
+
 class CityPipeline {
  public:
   // Records per parse-ahead batch in a call of at most

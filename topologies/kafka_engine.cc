@@ -109,16 +109,6 @@ class KafkaFrameSink : public RepartitionFrameSink {
   uint64_t bytes_ = 0;
 };
 
-// The cluster stage's options, as CityPipeline builds them for its own.
-ClusterStageOptions ClusterStageOptionsOf(const EngineConfig& engine, const RulesConfig& rules) {
-  ClusterStageOptions o;
-  o.rules = rules;
-  o.allowed_lateness = engine.watermark.allowed_lateness;
-  o.tz_offset_minutes = engine.tz_offset_minutes;
-  o.retention = engine.state.retention;
-  return o;
-}
-
 }  // namespace
 
 struct KafkaEngine::Impl {
@@ -815,7 +805,7 @@ Status KafkaEngine::Start() {
       auto ccount = m.cluster_changelog->EnsureTopic(*q_count);
       if (!ccount.ok()) return ccount.status();
       ClusterSideOptions so;
-      so.stage = ClusterStageOptionsOf(m.cfg.engine, m.cfg.rules);
+      so.stage = ClusterStageOptionsFor(m.cfg.engine, m.cfg.rules);
       so.upstream_partitions = static_cast<uint16_t>(inputs);
       so.repartition_partitions = static_cast<uint16_t>(*q_count);
       m.frame_sink = std::make_unique<KafkaFrameSink>(m.producer.get(), rtopic);

@@ -51,7 +51,7 @@ static_assert(FieldCount<MetricsConfig>() == 2);
 static_assert(FieldCount<HttpConfig>() == 3);
 static_assert(FieldCount<PrivacyConfig>() == 2);
 static_assert(FieldCount<ScaleOutConfig>() == 4);
-static_assert(FieldCount<RulesConfig>() == 23);
+static_assert(FieldCount<RulesConfig>() == 24);
 static_assert(FieldCount<TopicsConfig>() == 8);
 constexpr size_t kLeafFieldCount =
     (FieldCount<EngineConfig>() - 8) + FieldCount<WatermarkConfig>() +
@@ -112,6 +112,7 @@ std::vector<std::string> Differences(const AppConfig& a, const AppConfig& b) {
   EPI_DIFF("rules.cluster_alpha", rules.cluster_alpha);
   EPI_DIFF("rules.cluster_method", rules.cluster_method);
   EPI_DIFF("rules.community_method", rules.community_method);
+  EPI_DIFF("rules.cluster_evaluation_delay", rules.cluster_evaluation_delay);
   EPI_DIFF("rules.surge_baseline_days", rules.surge_baseline_days);
   EPI_DIFF("rules.surge_guard_days", rules.surge_guard_days);
   EPI_DIFF("rules.surge_sd_multiplier", rules.surge_sd_multiplier);
@@ -184,6 +185,7 @@ constexpr KeyCase kKeyCases[] = {
     {"rules.cluster_alpha", "0.05"},
     {"rules.cluster_method", "venue_day"},
     {"rules.community_method", "weekly"},
+    {"rules.cluster_evaluation_delay", "30m"},
     {"rules.surge_baseline_days", "8"},
     {"rules.surge_guard_days", "1"},
     {"rules.surge_sd_multiplier", "2.5"},
@@ -303,6 +305,11 @@ TEST_F(AppConfigTest, ParsedValues) {
       {"enable.idempotence", "true"}};
   EXPECT_EQ(r->engine.kafka.properties, props);
   EXPECT_DOUBLE_EQ(r->rules.cluster_alpha, 0.05);
+  EXPECT_EQ(r->rules.cluster_evaluation_delay, 0);
+  Result<AppConfig> d = ParseAppConfig(
+      "rules:\n  cluster_evaluation_delay: deterministic\n", "t.yaml");
+  ASSERT_OK(d.status());
+  EXPECT_EQ(d->rules.cluster_evaluation_delay, kDeterministicEvaluationDelay);
 }
 
 TEST_F(AppConfigTest, EmptyAndPartialFilesKeepDefaults) {
@@ -396,6 +403,9 @@ const ErrorCase kErrorCases[] = {
      "t.yaml:2: rules.cluster_alpha: must be greater than 0"},
     {"AlphaAboveOne", "rules:\n  cluster_alpha: 1.5\n",
      "t.yaml:2: rules.cluster_alpha: must be between 0 and 1, got 1.5"},
+    {"BadEvaluationDelay", "rules:\n  cluster_evaluation_delay: soon\n",
+     "t.yaml:2: rules.cluster_evaluation_delay: expected a duration like "
+     "\"0s\", got \"soon\" (units: ms, s, m, h, d, w)"},
     {"BadTopicName", "topics:\n  fever: \"epi fever\"\n",
      "t.yaml:2: topics.fever: expected a Kafka topic name (1..249 characters "
      "of a-z A-Z 0-9 . _ -), got \"epi fever\""},

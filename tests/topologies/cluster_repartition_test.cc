@@ -533,15 +533,8 @@ class ClusterRepartitionTest : public ::testing::Test {
     return out;
   }
 
-  ClusterStageOptions StageOptions() const {
-    ClusterStageOptions o;
-    o.rules = rules_;
-    o.allowed_lateness = engine_.watermark.allowed_lateness;
-    o.tz_offset_minutes = engine_.tz_offset_minutes;
-    o.retention = engine_.state.retention;
-    o.evaluation_delay = evaluation_delay_;
-    return o;
-  }
+  // As the engine builds them (rules.cluster_evaluation_delay included).
+  ClusterStageOptions StageOptions() const { return ClusterStageOptionsFor(engine_, rules_); }
 
   // The alerts only one side has, shortened: the full lists are long.
   static std::string Difference(const std::vector<std::string>& a,
@@ -598,7 +591,6 @@ class ClusterRepartitionTest : public ::testing::Test {
   uint64_t replayed_frames_ = 0;     // record frames resent by the crashes
   uint64_t runner_restarts_ = 0;     // runner crashes of ExpectSame
   uint64_t runner_duplicates_ = 0;   // frames they read twice and dropped
-  DurationMs evaluation_delay_ = 0;  // ClusterStageOptions of (b)
   DurationMs marker_interval_ = 0;   // RepartitionWriter of (b)
 };
 
@@ -634,7 +626,8 @@ TEST_F(ClusterRepartitionTest, ClusterScenariosMatchInProcess) {
 // 22_cluster_growth a fever visit is late for one watermark over the whole
 // input but not within its own partition of three, so the versions differ
 // between one upstream partition and three; with the evaluation delay at the
-// allowed lateness (+1 ms) they do not, whatever the interleaving.
+// allowed lateness (+1 ms: rules.cluster_evaluation_delay = deterministic)
+// they do not, whatever the interleaving, repartitioned or in one process.
 TEST_F(ClusterRepartitionTest, EvaluationDelayMakesLateDataOrderFree) {
   testing::Scenario s;
   std::string error;
@@ -647,7 +640,10 @@ TEST_F(ClusterRepartitionTest, EvaluationDelayMakesLateDataOrderFree) {
   ASSERT_FALSE(one.cluster_alerts.empty());
   EXPECT_FALSE(one.cluster_alerts == three.cluster_alerts)
       << "22 no longer has a late fever visit";
-  evaluation_delay_ = engine_.watermark.allowed_lateness + 1;
+  const Outputs file_mode = RunInProcess(s.input_lines, 0);
+  EXPECT_FALSE(file_mode.cluster_alerts == RunInProcess(s.input_lines, 3).cluster_alerts)
+      << "22 no longer has a late fever visit in one process";
+  rules_.cluster_evaluation_delay = kDeterministicEvaluationDelay;
   const Outputs delayed_one = RunRepartitioned(s.input_lines, 1, 3, 1);
   ASSERT_EQ(delayed_one.cluster_alerts.size(), 6u);  // versions 1..6
   for (uint32_t seed : {1u, 2u, 3u}) {
@@ -657,6 +653,14 @@ TEST_F(ClusterRepartitionTest, EvaluationDelayMakesLateDataOrderFree) {
           << "seed " << seed << " q " << q << "\n"
           << Difference(delayed_one.cluster_alerts, d.cluster_alerts);
     }
+  }
+  // The key reaches CityPipeline's own cluster stage: file mode's single
+  // watermark and three partitions' watermarks give those alerts too.
+  for (uint16_t n : {0, 3}) {
+    const Outputs in_process = RunInProcess(s.input_lines, n);
+    EXPECT_TRUE(delayed_one.cluster_alerts == in_process.cluster_alerts)
+        << "in process, " << n << " partitions\n"
+        << Difference(delayed_one.cluster_alerts, in_process.cluster_alerts);
   }
 }
 
