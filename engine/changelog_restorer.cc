@@ -176,7 +176,10 @@ Result<RestoreResult> ChangelogRestorer::Restore(
   }
   out.dropped += pending.size();
   queue.reset();
-  rd_kafka_assign(rk_.get(), nullptr);
+  // Not fatal: the next restore's assign replaces the assignment anyway.
+  const Status unassigned =
+      KafkaStatus(rd_kafka_assign(rk_.get(), nullptr), "changelog restore: unassign");
+  if (!unassigned.ok()) spdlog::warn("{}", unassigned.ToString());
   EPI_RETURN_IF_ERROR(st);
   out.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
