@@ -83,17 +83,18 @@ bool ClusterEpisode::AddMember(const CaseLink& link) {
   return true;
 }
 
-bool CaseWindow::AddLink(const CaseLink& link) {
-  for (CaseLink& l : links) {
+bool AddCaseLink(std::vector<CaseLink>* links, const CaseLink& link) {
+  for (CaseLink& l : *links) {
     if (l.person_id == link.person_id && l.event_id == link.event_id) {
       l.scan_ts = std::max(l.scan_ts, link.scan_ts);
       return false;
     }
   }
-  links.insert(std::upper_bound(links.begin(), links.end(), link, CaseLinkLess),
-               link);
+  links->insert(std::upper_bound(links->begin(), links->end(), link, CaseLinkLess), link);
   return true;
 }
+
+bool CaseWindow::AddLink(const CaseLink& link) { return AddCaseLink(&links, link); }
 
 std::vector<const CaseLink*> CaseWindow::CasesIn(TimestampMs from,
                                                  TimestampMs to,

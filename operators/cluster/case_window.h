@@ -45,6 +45,9 @@ struct CaseLink {
 // Fever-time order of links (then person, event): members and windows are
 // kept in it, so evaluations and printed members do not depend on arrival.
 bool CaseLinkLess(const CaseLink& a, const CaseLink& b);
+// Adds `link` to `links` (kept in CaseLinkLess order); a repeat of (person,
+// event_id) only keeps the later scan time. Returns false for a repeat.
+bool AddCaseLink(std::vector<CaseLink>* links, const CaseLink& link);
 // The stored form of a link, shared by every window that keeps links.
 void EncodeCaseLink(const CaseLink& l, ByteWriter* w);
 void DecodeCaseLink(ByteReader* r, CaseLink* l);

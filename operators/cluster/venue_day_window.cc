@@ -12,17 +12,7 @@ constexpr uint8_t kVersion = 1;
 
 }  // namespace
 
-bool VenueDay::AddLink(const CaseLink& link) {
-  for (CaseLink& l : links) {
-    if (l.person_id == link.person_id && l.event_id == link.event_id) {
-      l.scan_ts = std::max(l.scan_ts, link.scan_ts);
-      return false;
-    }
-  }
-  links.insert(std::upper_bound(links.begin(), links.end(), link, CaseLinkLess),
-               link);
-  return true;
-}
+bool VenueDay::AddLink(const CaseLink& link) { return AddCaseLink(&links, link); }
 
 bool VenueDay::HasFeverAt(TimestampMs a) const {
   return std::any_of(links.begin(), links.end(),
