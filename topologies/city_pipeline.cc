@@ -147,7 +147,8 @@ CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules,
       cluster_sink_(cluster_alerts), deadletter_sink_(deadletters), probe_(probe),
       parser_(engine.max_message_bytes), areas_(store), registry_(store),
       stage_(std::in_place, StageOptions(engine, rules), store, &areas_, &registry_),
-      cluster_store_(store), cluster_(Detached(ClusterStageOptionsFor(engine, rules), engine.cluster_thread),
+      cluster_store_(store),
+      cluster_(Detached(ClusterStageOptionsFor(engine, rules), engine.cluster_thread),
                &cluster_store_),
       watermark_(engine.watermark) {
   stage_->set_cluster_output(&cluster_records_);
