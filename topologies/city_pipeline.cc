@@ -24,10 +24,11 @@ PersonStageOptions StageOptions(const EngineConfig& engine, const RulesConfig& r
   return o;
 }
 
-// On the worker thread (engine.cluster_thread) the stage must keep off the
-// store between checkpoints.
-ClusterStageOptions Detached(ClusterStageOptions o, bool detached) {
-  o.detached = detached;
+// This pipeline's own cluster stage: on the worker thread
+// (engine.cluster_thread) it must keep off the store between checkpoints.
+ClusterStageOptions OwnClusterOptions(const EngineConfig& engine, const RulesConfig& rules) {
+  ClusterStageOptions o = ClusterStageOptionsFor(engine, rules);
+  o.detached = engine.cluster_thread;
   return o;
 }
 
@@ -148,8 +149,7 @@ CityPipeline::CityPipeline(const EngineConfig& engine, const RulesConfig& rules,
       parser_(engine.max_message_bytes), areas_(store), registry_(store),
       stage_(std::in_place, StageOptions(engine, rules), store, &areas_, &registry_),
       cluster_store_(store),
-      cluster_(Detached(ClusterStageOptionsFor(engine, rules), engine.cluster_thread),
-               &cluster_store_),
+      cluster_(OwnClusterOptions(engine, rules), &cluster_store_),
       watermark_(engine.watermark) {
   stage_->set_cluster_output(&cluster_records_);
 }
